@@ -1,0 +1,285 @@
+r"""SO(3): irreps ``SO3(l)``, ``l = 0, 1, 2, ...``, in a real basis.
+
+Real basis
+----------
+Vectors of ``SO3(l)`` are ``v = Q v_c`` where ``v_c`` are components in the complex ``|l, m>`` basis of
+``SU2(l)`` (Condon–Shortley, ``m`` ascending) and ``Q = (-i)^l U`` is the unitary with rows
+(``μ = |m| > 0``)::
+
+    row  m = 0 :  |0>
+    row  m = +μ:  ( |-μ> + (-1)^μ |+μ> ) / sqrt(2)          (cosine-like)
+    row  m = -μ:  ( -i |-μ> + i (-1)^μ |+μ> ) / sqrt(2)     (sine-like)
+
+so the real index ``a = m + l`` follows real spherical harmonics ``m = -l..l``.  For ``l = 1`` the
+basis is ``(y, z, x)`` and ``algebra()`` consists of the standard ``so(3)`` generators
+``(L_a)_{bc} = -ε_{abc}`` in that order; for ``l = 2`` it is ``(xy, yz, 2z²-x²-y², zx, x²-y²)``.
+
+Clebsch–Gordan sign convention
+------------------------------
+``C_SO3 = (Q1 ⊗ Q2) C_SU2 Q3^†`` with the Condon–Shortley ``C_SU2`` and the ``Q`` above, including its
+global phase ``(-i)^l``.  This is exactly real (no data-dependent phase fixing is needed) and gives
+``C(1,1,0) = δ_ab / sqrt(3)``, ``C(1,1,1) = ε_abc / sqrt(2)`` with ``ε_{yzx} = +1`` and
+``C(1,1,2)[:, :, 0] = (y⊗x + x⊗y) / sqrt(2)``, all locked by golden tests.
+
+Every coefficient is computed exactly as ``Σ n_r sqrt(r)`` (integers ``n_r``, rationals ``r``; for
+CGs there is a single term) and only then converted to float64 (correctly rounded for one term).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.racah import signed_sqrt_to_float, su2_cg_entries
+
+# i^p for p mod 4, as exact Gaussian integers (re, im)
+_UNIT = ((1, 0), (0, 1), (-1, 0), (0, -1))
+
+# A sparse exact entry: (index tuple, phase p, square r) meaning i^p * sqrt(r).
+_Entry = tuple[tuple[int, ...], int, Fraction]
+# Sparse columns of Q: column -> list of (row, phase p, k) meaning i^p * 2^(-k/2).
+_Columns = list[list[tuple[int, int, int]]]
+
+
+def validate_l(l: object, name: str = "l") -> int:
+    """Return ``l`` as an ``int`` after checking it is a non-negative integer (not a bool)."""
+    if isinstance(l, bool) or not isinstance(l, (int, np.integer)):
+        raise TypeError(f"{name} must be a non-negative int, got {l!r}")
+    if l < 0:
+        raise ValueError(f"{name} must be >= 0, got {l}")
+    return int(l)
+
+
+def _q_columns(l: int) -> _Columns:
+    """Sparse columns of ``Q_l`` (see the module docstring)."""
+    cols: _Columns = [[] for _ in range(2 * l + 1)]
+    glob = 3 * l  # (-i)^l = i^(3l)
+    cols[l].append((l, glob % 4, 0))
+    for mu in range(1, l + 1):
+        cols[l - mu].append((l + mu, glob % 4, 1))
+        cols[l + mu].append((l + mu, (glob + 2 * mu) % 4, 1))
+        cols[l - mu].append((l - mu, (glob + 3) % 4, 1))
+        cols[l + mu].append((l - mu, (glob + 1 + 2 * mu) % 4, 1))
+    return cols
+
+
+def real_basis_change(l: int) -> np.ndarray:
+    """The unitary ``Q`` (complex128, ``(2l+1, 2l+1)``) from ``|l, m>`` components to the real basis.
+
+    >>> Q = real_basis_change(1)
+    >>> bool(np.allclose(Q @ Q.conj().T, np.eye(3)))
+    True
+    """
+    l = validate_l(l)
+    q = np.zeros((2 * l + 1, 2 * l + 1), dtype=np.complex128)
+    for col, rows in enumerate(_q_columns(l)):
+        for row, p, k in rows:
+            q[row, col] = complex(*_UNIT[p]) * 2 ** (-k / 2)
+    return q
+
+
+def _transform(entries: Iterable[_Entry], axes: list[tuple[_Columns, bool]]) -> dict:
+    """Exactly apply ``Q`` (or ``conj(Q)`` when the flag is set) on every axis of a sparse tensor.
+
+    Returns ``{index: {(r, k): [re, im]}}`` meaning ``Σ (re + i im) sqrt(r / 2^k)``.
+    """
+    acc: dict = {}
+    for idx, p0, square in entries:
+        partial = [((), p0, 0)]
+        for (cols, conj), i in zip(axes, idx, strict=True):
+            partial = [
+                (rows + (row,), p + (-q if conj else q), k + kq)
+                for rows, p, k in partial
+                for row, q, kq in cols[i]
+            ]
+        for rows, p, k in partial:
+            re, im = _UNIT[p % 4]
+            slot = acc.setdefault(rows, {}).setdefault((square, k), [0, 0])
+            slot[0] += re
+            slot[1] += im
+    return acc
+
+
+def _real_terms(acc: dict) -> Iterator[tuple[tuple[int, ...], list[tuple[int, Fraction]]]]:
+    """Yield ``(index, [(n, r), ...])`` with value ``Σ n sqrt(r)``; checks imaginary parts vanish."""
+    for idx, terms in acc.items():
+        out = []
+        for (square, k), (re, im) in terms.items():
+            if im != 0:
+                raise RuntimeError(f"internal error: real-basis coefficient at {idx} is not real")
+            if re != 0:
+                out.append((re, square / 2**k))
+        yield idx, out
+
+
+def _to_float(terms: list[tuple[int, Fraction]]) -> float:
+    if len(terms) == 1:
+        n, r = terms[0]
+        return signed_sqrt_to_float(1 if n > 0 else -1, n * n * r.numerator, r.denominator)
+    return float(sum(signed_sqrt_to_float(1 if n > 0 else -1, n * n * r.numerator, r.denominator)
+                     for n, r in terms))
+
+
+def _to_sympy(terms: list[tuple[int, Fraction]]) -> sympy.Expr:
+    return sympy.Add(*[n * sympy.sqrt(sympy.Rational(r.numerator, r.denominator)) for n, r in terms])
+
+
+def _cg_acc(l1: int, l2: int, l3: int) -> dict:
+    entries = [((i1, i2, i3), 0 if sign > 0 else 2, Fraction(num, den))
+               for i1, i2, i3, sign, num, den in su2_cg_entries(l1, l2, l3) if sign != 0]
+    axes = [(_q_columns(l1), False), (_q_columns(l2), False), (_q_columns(l3), True)]
+    return _transform(entries, axes)
+
+
+def so3_clebsch_gordan(l1: int, l2: int, l3: int) -> np.ndarray:
+    """Real SO(3) Clebsch–Gordan tensor, float64 ``(d1, d2, d3)``; zeros if ``l3`` not in ``l1 ⊗ l2``.
+
+    ``C = (Q1 ⊗ Q2) C_SU2 Q3^†`` (see module docstring), correctly rounded from exact values.
+
+    >>> C = so3_clebsch_gordan(1, 1, 0)
+    >>> bool(np.allclose(C[:, :, 0], np.eye(3) / 3 ** 0.5))
+    True
+    """
+    l1, l2, l3 = validate_l(l1, "l1"), validate_l(l2, "l2"), validate_l(l3, "l3")
+    out = np.zeros((2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1))
+    for idx, terms in _real_terms(_cg_acc(l1, l2, l3)):
+        if terms:
+            out[idx] = _to_float(terms)
+    return out
+
+
+def so3_clebsch_gordan_exact(l1: int, l2: int, l3: int) -> sympy.Array:
+    """Exact version of :func:`so3_clebsch_gordan` as a sympy ``Array``.
+
+    >>> so3_clebsch_gordan_exact(1, 1, 1)[0, 1, 2]
+    sqrt(2)/2
+    """
+    l1, l2, l3 = validate_l(l1, "l1"), validate_l(l2, "l2"), validate_l(l3, "l3")
+    out = sympy.MutableDenseNDimArray.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1)
+    for idx, terms in _real_terms(_cg_acc(l1, l2, l3)):
+        if terms:
+            out[idx] = _to_sympy(terms)
+    return sympy.ImmutableDenseNDimArray(out)
+
+
+def _su2_algebra_entries(l: int) -> list[list[_Entry]]:
+    """Exact sparse ``X_k = -i J_k`` of ``SU2(l)`` (k = x, y, z) as ``i^p sqrt(r)`` entries."""
+    x_ent: list[_Entry] = []
+    y_ent: list[_Entry] = []
+    z_ent: list[_Entry] = []
+    for i in range(2 * l):
+        m = i - l
+        quarter = Fraction((l - m) * (l + m + 1), 4)  # (J_± matrix element / 2)^2
+        x_ent += [((i + 1, i), 3, quarter), ((i, i + 1), 3, quarter)]
+        y_ent += [((i + 1, i), 2, quarter), ((i, i + 1), 0, quarter)]
+    for i in range(2 * l + 1):
+        m = i - l
+        if m != 0:
+            z_ent.append(((i, i), 3 if m > 0 else 1, Fraction(m * m)))
+    return [x_ent, y_ent, z_ent]
+
+
+def so3_algebra(l: int) -> np.ndarray:
+    """Real generators ``Q X^{SU2(l)} Q^†``, float64 ``(3, 2l+1, 2l+1)``, antisymmetric.
+
+    >>> so3_algebra(1)[2]  # L_z in the (y, z, x) basis
+    array([[ 0.,  0.,  1.],
+           [ 0.,  0.,  0.],
+           [-1.,  0.,  0.]])
+    """
+    l = validate_l(l)
+    cols = _q_columns(l)
+    out = np.zeros((3, 2 * l + 1, 2 * l + 1))
+    for a, entries in enumerate(_su2_algebra_entries(l)):
+        for idx, terms in _real_terms(_transform(entries, [(cols, False), (cols, True)])):
+            if terms:
+                out[(a, *idx)] = _to_float(terms)
+    return out
+
+
+@dataclass(frozen=True)
+class SO3(Irrep):
+    """Irrep of SO(3) of degree ``l`` (dimension ``2l + 1``) in the real basis described above.
+
+    >>> SO3(2).dim, str(SO3(2)), [str(x.ir) for x in SO3(1) * SO3(1)]
+    (5, 'SO3(2)', ['SO3(0)', 'SO3(1)', 'SO3(2)'])
+    """
+
+    l: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "l", validate_l(self.l, "SO3 degree l"))
+
+    @property
+    def dim(self) -> int:
+        return 2 * self.l + 1
+
+    def algebra(self) -> np.ndarray:
+        """Real antisymmetric generators ``(3, dim, dim)`` with ``[X_x, X_y] = X_z`` (cyclic)."""
+        return so3_algebra(self.l)
+
+    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+        self.check_same_group(other)
+        assert isinstance(other, SO3)
+        return tuple(MulIrrep(1, SO3(l)) for l in range(abs(self.l - other.l), self.l + other.l + 1))
+
+    def trivial(self) -> SO3:
+        return SO3(0)
+
+    def dual(self) -> SO3:
+        """``self``: the basis is real and the generators antisymmetric, so ``-X^T = X`` literally."""
+        return self
+
+    def sort_key(self) -> tuple:
+        return (self.l,)
+
+    @classmethod
+    def from_string(cls, text: str) -> SO3:
+        """Parse ``"2"`` or ``"SO3(2)"``.
+
+        >>> SO3.from_string("SO3(3)").dim
+        7
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"expected a string, got {type(text).__name__}")
+        body = text.strip()
+        if body.startswith("SO3(") and body.endswith(")"):
+            body = body[4:-1].strip()
+        if not body.isdigit():
+            raise ValueError(f"cannot parse SO3 irrep from {text!r}: expected e.g. '2' or 'SO3(2)'")
+        return cls(int(body))
+
+    def __str__(self) -> str:
+        return f"SO3({self.l})"
+
+    def iterator(self) -> Iterator[SO3]:
+        """All irreps ``SO3(0), SO3(1), ...`` (infinite)."""
+        l = 0
+        while True:
+            yield SO3(l)
+            l += 1
+
+    def clebsch_gordan(self, ir2: Irrep, ir3: Irrep) -> np.ndarray:
+        """Closed-form real CG ``(1, d1, d2, d3)``, or ``(0, d1, d2, d3)`` if ``ir3`` not in the product.
+
+        >>> SO3(1).clebsch_gordan(SO3(1), SO3(3)).shape
+        (0, 3, 3, 7)
+        """
+        self.check_same_group(ir2)
+        self.check_same_group(ir3)
+        assert isinstance(ir2, SO3) and isinstance(ir3, SO3)
+        if not abs(self.l - ir2.l) <= ir3.l <= self.l + ir2.l:
+            return np.zeros((0, self.dim, ir2.dim, ir3.dim))
+        return so3_clebsch_gordan(self.l, ir2.l, ir3.l)[None]
+
+    def clebsch_gordan_exact(self, ir2: SO3, ir3: SO3) -> sympy.Array:
+        """Exact CG as a sympy ``Array`` ``(d1, d2, d3)`` (all zeros if forbidden)."""
+        self.check_same_group(ir2)
+        self.check_same_group(ir3)
+        assert isinstance(ir2, SO3) and isinstance(ir3, SO3)
+        return so3_clebsch_gordan_exact(self.l, ir2.l, ir3.l)

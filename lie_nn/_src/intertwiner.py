@@ -1,0 +1,412 @@
+"""Numeric solver for intertwiners ``X_A C = C X_B`` and numeric Clebsch–Gordan coefficients.
+
+Algorithm
+---------
+Every intertwiner ``C`` (``XA[a] C = C XB[a]`` for all ``a``, ``DA[b] C = C DB[b]`` for all ``b``)
+also intertwines any non-commutative polynomial in the generators.  We pick one such element
+``H = p(X, D)`` with fixed-seed random coefficients (a generic element of the associative algebra
+they generate, degree two).  When ``H_A`` and ``H_B`` are diagonalizable, ``H_A = P_A Λ_A P_A^-1``
+and ``H_B = P_B Λ_B P_B^-1``, every intertwiner has the form ``C = P_A Ĉ P_B^-1`` where ``Ĉ`` is
+supported on the pairs ``(i, j)`` with ``λ_A[i] == λ_B[j]``.  This leaves a handful of unknowns
+(``Σ_λ mult_A(λ) mult_B(λ)`` instead of ``dA * dB``), on which all the equations are imposed through
+their Gram matrix (assembled in closed form, never forming the ``dA dB``-row system) or, when that is
+ambiguous or the problem is small, through a backward-stable chunked QR/SVD.  Whenever ``H`` is not
+safely diagonalizable (e.g. non-semisimple representations) the solver falls back to the direct
+Kronecker system on all ``dA * dB`` unknowns.  The result is always certified: the residual of every
+equation is checked and ``RuntimeError`` is raised when it exceeds ``1e-8`` (relative).
+
+Canonical form (versioned with ``CONVENTIONS_VERSION``)
+-------------------------------------------------------
+The returned basis depends only on the solution space, not on the random element ``H`` nor on the
+path taken.  With the ``k`` solutions flattened row-major into vectors of length ``dA * dB``:
+
+1. take the reduced row echelon form of the space: pivot columns ``j_1 < ... < j_k`` chosen greedily
+   (``j_t`` is the first column on which the subspace ``{v : v[j_1] = ... = v[j_{t-1}] = 0}`` has a
+   component above ``1e-6``), and rows ``r_t`` in the space with ``r_t[j_s] = δ_ts``;
+2. Gram–Schmidt orthonormalise ``r_1, ..., r_k`` in that order;
+3. multiply each vector by the phase (a sign for real bases) making its first entry of largest
+   magnitude (ties within a relative ``1e-7``) real and positive.
+
+When all inputs are real (and ``real`` is not ``False``) the basis is real: the solution space is
+closed under complex conjugation, so the real and imaginary parts span its real form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lie_nn._src.irrep import Irrep
+
+_SEED = 20240519
+_PIVOT_TOL = 1e-6
+_PHASE_TOL = 1e-7
+_CERT_TOL = 1e-8
+_SMALL_WORK = 2_000_000  # n_eq * dA * dB * p below which the accurate QR/SVD path is always used
+_CHUNK_LIMIT = 20_000_000  # largest dA * dB * p block the accurate path may form
+
+Frame = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+# --------------------------------------------------------------------------- public API
+def intertwiners(
+    XA: Any, XB: Any, DA: Any = None, DB: Any = None, *, real: bool | None = None
+) -> np.ndarray:
+    r"""Basis of ``{C : XA[a] C = C XB[a] ∀a, DA[b] C = C DB[b] ∀b}``, shape ``(k, dA, dB)``.
+
+    The basis is orthonormal for the Frobenius inner product and in the canonical form described in
+    the module docstring.  ``real=None`` returns a real basis when all inputs are real; ``real=False``
+    forces a complex basis, ``real=True`` requires real inputs.
+
+    >>> import numpy as np
+    >>> from lie_nn._src.intertwiner import intertwiners
+    >>> J = np.array([[[0.0, -1.0], [1.0, 0.0]]])     # so(2) acting on R^2
+    >>> intertwiners(J, J).shape                       # spanned by identity and J itself
+    (2, 2, 2)
+    >>> np.allclose(intertwiners(J, np.zeros((1, 1, 1))), 0)   # no invariant vector
+    True
+    """
+    XA, XB, DA, DB = _validate(XA, XB, DA, DB)
+    inputs_real = all(_is_real(M) for M in (XA, XB, DA, DB))
+    if real is True and not inputs_real:
+        raise ValueError("real=True requires real generators")
+    dA, dB = XA.shape[1], XB.shape[1]
+    if dA == 0 or dB == 0:
+        return np.zeros((0, dA, dB))
+    scale = max(np.abs(XA).max(initial=0.0), np.abs(XB).max(initial=0.0))
+    XA, XB = (XA / scale, XB / scale) if scale > 0 else (XA, XB)
+    equations = [(XA[a], XB[a]) for a in range(len(XA))] + [(DA[b], DB[b]) for b in range(len(DA))]
+    basis = _solve(XA, XB, DA, DB, equations)
+    if inputs_real and real is not False:
+        basis = _realify(basis)
+    basis = canonical_basis(basis)
+    C = basis.reshape(len(basis), dA, dB)
+    _certify(C, equations)
+    return C
+
+
+def numeric_clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
+    r"""Clebsch–Gordan coefficients ``C[m, i, j, k]`` for ``ir1 ⊗ ir2 → ir3``, shape ``(mul, d1, d2, d3)``.
+
+    Solves ``(X1 ⊗ 1 + 1 ⊗ X2) C = C X3`` and ``(D1 ⊗ D2) C = C D3`` with :func:`intertwiners`.  The
+    copies are orthonormal as flattened vectors, each scaled to squared norm ``d3`` (for unitary irreps
+    each copy is then an isometry ``V3 → V1 ⊗ V2``).  When ``ir1 * ir2`` is implemented, the number
+    of solutions is cross-checked against its multiplicity of ``ir3`` (``RuntimeError`` on mismatch).
+
+    >>> import numpy as np
+    >>> from lie_nn._src.groups.so3 import SO3
+    >>> C = numeric_clebsch_gordan(SO3(1), SO3(1), SO3(0))
+    >>> C.shape
+    (1, 3, 3, 1)
+    >>> np.allclose(C[0, :, :, 0], np.eye(3) / np.sqrt(3))
+    True
+    """
+    for ir in (ir1, ir2, ir3):
+        if not isinstance(ir, Irrep):
+            raise TypeError(f"expected an Irrep, got {type(ir).__name__}")
+    ir1.check_same_group(ir2)
+    ir1.check_same_group(ir3)
+    X1, X2, X3 = ir1.algebra(), ir2.algebra(), ir3.algebra()
+    if not len(X1) == len(X2) == len(X3):
+        raise ValueError(f"generator counts differ: {len(X1)}, {len(X2)}, {len(X3)}")
+    d1, d2, d3 = ir1.dim, ir2.dim, ir3.dim
+    XA = np.einsum("aik,jl->aijkl", X1, np.eye(d2)) + np.einsum("ik,ajl->aijkl", np.eye(d1), X2)
+    D1, D2 = ir1.discrete_generators(), ir2.discrete_generators()
+    DA = np.einsum("aik,ajl->aijkl", D1, D2)
+    n = d1 * d2
+    C = intertwiners(XA.reshape(-1, n, n), X3, DA.reshape(-1, n, n), ir3.discrete_generators())
+    expected = _expected_multiplicity(ir1, ir2, ir3)
+    if expected is not None and expected != len(C):
+        raise RuntimeError(
+            f"{ir1} ⊗ {ir2} → {ir3}: found {len(C)} intertwiners but the selection rule says {expected}"
+        )
+    return np.sqrt(d3) * C.reshape(len(C), d1, d2, d3)
+
+
+def canonical_basis(V: np.ndarray) -> np.ndarray:
+    """Canonical orthonormal basis (rows) of the row space of ``V``, whose rows are orthonormal.
+
+    See the module docstring for the definition (RREF pivots, Gram–Schmidt, phase).
+
+    >>> import numpy as np
+    >>> canonical_basis(np.array([[0.0, -0.6, 0.8]]))
+    array([[ 0. ,  0.6, -0.8]])
+    """
+    k = len(V)
+    if k == 0:
+        return V
+    W, pivots = V, []
+    for _ in range(k):
+        norms = np.linalg.norm(W, axis=0)
+        above = np.flatnonzero(norms > _PIVOT_TOL)
+        if len(above) == 0:
+            raise RuntimeError("canonical_basis: rows are not linearly independent")
+        j = int(above[0])
+        pivots.append(j)
+        Q, _ = np.linalg.qr(W[:, j : j + 1], mode="complete")
+        W = Q[:, 1:].conj().T @ W
+    R = np.linalg.solve(V[:, pivots], V)
+    Q, _ = np.linalg.qr(R.T)
+    Q = Q.T
+    for row in Q:
+        mag = np.abs(row)
+        i = int(np.flatnonzero(mag >= mag.max() * (1 - _PHASE_TOL))[0])
+        row *= np.conj(row[i]) / mag[i]
+    return Q.real.copy() if np.isrealobj(V) else Q
+
+
+# --------------------------------------------------------------------------- validation
+def _as_stack(M: Any, name: str, d: int | None = None) -> np.ndarray:
+    try:
+        arr = np.asarray(M)
+        if arr.dtype == object:
+            raise TypeError
+        arr = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a numeric array, got {type(M).__name__}") from err
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2]:
+        raise ValueError(f"{name} must have shape (n, d, d), got {arr.shape}")
+    if d is not None and arr.shape[1] != d:
+        raise ValueError(f"{name} acts on dimension {arr.shape[1]}, expected {d}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains non-finite entries")
+    return arr
+
+
+def _validate(XA: Any, XB: Any, DA: Any, DB: Any) -> tuple[np.ndarray, ...]:
+    XA, XB = _as_stack(XA, "XA"), _as_stack(XB, "XB")
+    dA, dB = XA.shape[1], XB.shape[1]
+    DA = np.zeros((0, dA, dA)) if DA is None else _as_stack(DA, "DA", dA)
+    DB = np.zeros((0, dB, dB)) if DB is None else _as_stack(DB, "DB", dB)
+    if len(XA) != len(XB):
+        raise ValueError(f"XA has {len(XA)} generators but XB has {len(XB)}")
+    if len(DA) != len(DB):
+        raise ValueError(f"DA has {len(DA)} discrete generators but DB has {len(DB)}")
+    return XA, XB, DA, DB
+
+
+def _is_real(M: np.ndarray) -> bool:
+    return bool(np.isrealobj(M) or not np.any(M.imag))
+
+
+# --------------------------------------------------------------------------- solver
+def _solve(XA, XB, DA, DB, equations) -> np.ndarray:
+    """Orthonormal (complex) basis of the solution space, rows flattened, shape ``(k, dA * dB)``."""
+    dA, dB = XA.shape[1], XB.shape[1]
+    frame = _eigen_frame(XA, XB, DA, DB)
+    if frame is None:
+        frame = _identity_frame(dA, dB)
+    basis = _solve_in_frame(frame, equations)
+    if basis is None and len(frame[4]) < dA * dB:
+        basis = _solve_in_frame(_identity_frame(dA, dB), equations)
+    if basis is None:
+        raise RuntimeError("intertwiners: the null space is numerically ambiguous")
+    return basis
+
+
+def _identity_frame(dA: int, dB: int) -> Frame:
+    I, J = np.divmod(np.arange(dA * dB), dB)
+    eA, eB = np.eye(dA, dtype=complex), np.eye(dB, dtype=complex)
+    return eA, eA, eB, eB, I, J
+
+
+def _generic_element(X: np.ndarray, D: np.ndarray, herm: bool, phases: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng(_SEED)
+    c1, c2 = rng.normal(size=(2, len(X)))
+    c3 = rng.normal(size=len(D))
+    Y = X * phases[:, None, None] if herm else X.astype(complex)
+    L1, L2 = np.einsum("a,aij->ij", c1, Y), np.einsum("a,aij->ij", c2, Y)
+    K = D + np.conj(np.swapaxes(D, 1, 2)) if herm else D
+    return L1 + 0.5 * L2 @ L2 + np.einsum("b,bij->ij", c3, K)
+
+
+def _classify(XA, XB, DA, DB) -> np.ndarray | None:
+    """Phases making every generator Hermitian (and discrete ones unitary), else ``None``."""
+    phases = np.ones(len(XA), dtype=complex)
+    for a in range(len(XA)):
+        if _herm_err(XA[a], 1) and _herm_err(XB[a], 1):
+            continue
+        if _herm_err(XA[a], -1) and _herm_err(XB[a], -1):
+            phases[a] = 1j
+        else:
+            return None
+    for b in range(len(DA)):
+        for D in (DA[b], DB[b]):
+            if not np.allclose(D @ D.conj().T, np.eye(len(D)), atol=1e-12):
+                return None
+    return phases
+
+
+def _herm_err(M: np.ndarray, sign: int) -> bool:
+    return bool(np.abs(M - sign * M.conj().T).max(initial=0.0) <= 1e-12 * max(1.0, np.abs(M).max()))
+
+
+def _eigen_frame(XA, XB, DA, DB) -> Frame | None:
+    """Eigen-decompose a generic element ``H`` on both sides; ``None`` if not safely diagonalizable."""
+    phases = _classify(XA, XB, DA, DB)
+    herm = phases is not None
+    phases = np.ones(len(XA)) if phases is None else phases
+    HA, HB = (_generic_element(X, D, herm, phases) for X, D in ((XA, DA), (XB, DB)))
+    if herm:
+        (wA, PA), (wB, PB) = np.linalg.eigh(HA), np.linalg.eigh(HB)
+    else:
+        (wA, PA), (wB, PB) = np.linalg.eig(HA), np.linalg.eig(HB)
+    scale = max(1.0, np.abs(wA).max(), np.abs(wB).max())
+    labels = _cluster(np.concatenate([wA, wB]), (1e-7 if herm else 1e-5) * scale)
+    lA, lB = labels[: len(wA)], labels[len(wA) :]
+    if herm:
+        PAinv, PBinv = PA.conj().T, PB.conj().T
+    else:
+        sides = []
+        for H, w, P, lab in ((HA, wA, PA, lA), (HB, wB, PB, lB)):
+            side = _checked_eigvecs(H, w, P, lab)
+            if side is None:
+                return None
+            sides.append(side)
+        (PA, PAinv), (PB, PBinv) = sides
+    I, J = _pairs(lA, lB)
+    return PA, PAinv, PB, PBinv, I, J
+
+
+def _checked_eigvecs(H, w, P, labels) -> tuple[np.ndarray, np.ndarray] | None:
+    P = P.copy()
+    for lab in np.unique(labels):
+        idx = np.flatnonzero(labels == lab)
+        if len(idx) > 1:
+            P[:, idx], _ = np.linalg.qr(P[:, idx])
+    P /= np.linalg.norm(P, axis=0)
+    s = np.linalg.svd(P, compute_uv=False)
+    if s[-1] < 1e-8 * s[0]:
+        return None
+    Pinv = np.linalg.inv(P)
+    err = np.abs(Pinv @ H @ P - np.diag(w)).max()
+    if err > 1e-9 * max(1.0, np.abs(H).max()) * s[0] / s[-1]:
+        return None
+    return P, Pinv
+
+
+def _cluster(w: np.ndarray, tol: float) -> np.ndarray:
+    """Single-linkage clusters of complex numbers at distance ``< tol`` (union-find on a sweep)."""
+    order = np.argsort(w.real, kind="stable")
+    parent = list(range(len(w)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for pos, i in enumerate(order):
+        for j in order[pos + 1 :]:
+            if w[j].real - w[i].real >= tol:
+                break
+            if abs(w[j] - w[i]) < tol:
+                parent[find(i)] = find(j)
+    return np.array([find(i) for i in range(len(w))])
+
+
+def _pairs(lA: np.ndarray, lB: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    I, J = [], []
+    for lab in np.intersect1d(lA, lB):
+        a, b = np.flatnonzero(lA == lab), np.flatnonzero(lB == lab)
+        I.append(np.repeat(a, len(b)))
+        J.append(np.tile(b, len(a)))
+    if not I:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    return np.concatenate(I), np.concatenate(J)
+
+
+def _solve_in_frame(frame: Frame, equations) -> np.ndarray | None:
+    PA, PAinv, PB, PBinv, I, J = frame
+    dA, dB, p = len(PA), len(PB), len(I)
+    if p == 0:
+        return np.zeros((0, dA * dB), dtype=complex)
+    Iu, iI = np.unique(I, return_inverse=True)
+    Ju, iJ = np.unique(J, return_inverse=True)
+    blocks = [(PAinv @ (A @ PA[:, Iu]), (PBinv[Ju] @ B) @ PB) for A, B in equations]
+    if len(equations) * dA * dB * p <= _SMALL_WORK:
+        theta = _accurate_null(blocks, I, J, iI, iJ, dA, dB)
+    else:
+        theta = _gram_null(blocks, I, J, iI, iJ)
+        if theta is None and dA * dB * p <= _CHUNK_LIMIT:
+            theta = _accurate_null(blocks, I, J, iI, iJ, dA, dB)
+    if theta is None:
+        return None
+    C = np.einsum("ip,pm,pj->mij", PA[:, I], theta, PBinv[J], optimize=True).reshape(theta.shape[1], -1)
+    Q, _ = np.linalg.qr(C.T)
+    return Q.T
+
+
+def _gram_null(blocks, I, J, iI, iJ) -> np.ndarray | None:
+    """Null space from the closed-form Gram matrix ``Σ_e M_e^H M_e``; ``None`` when ambiguous."""
+    p = len(I)
+    G = np.zeros((p, p), dtype=complex)
+    sameI, sameJ = I[:, None] == I[None, :], J[:, None] == J[None, :]
+    for Acol, Brow in blocks:
+        A_II = Acol[I[:, None], iI[None, :]]
+        B_JJ = Brow[iJ[:, None], J[None, :]]
+        AA = (Acol.conj().T @ Acol)[iI[:, None], iI[None, :]]
+        BB = (Brow.conj() @ Brow.T)[iJ[:, None], iJ[None, :]]
+        M = A_II * B_JJ.conj()
+        G += AA * sameJ + BB * sameI - M - M.conj().T
+    lam, U = np.linalg.eigh(G)
+    top = lam[-1]
+    if top <= 0:
+        return U
+    sig = np.sqrt(np.clip(lam, 0, None) / top)
+    null = sig < 1e-6
+    if np.any(~null) and sig[~null].min() < 1e-2:
+        return None
+    return U[:, null]
+
+
+def _accurate_null(blocks, I, J, iI, iJ, dA, dB) -> np.ndarray | None:
+    """Null space by a chunked QR of the explicit system followed by an SVD; ``None`` if ambiguous."""
+    p = len(I)
+    ar = np.arange(p)
+    R = np.zeros((0, p), dtype=complex)
+    for Acol, Brow in blocks:
+        M = np.zeros((dA, dB, p), dtype=complex)
+        M[:, J, ar] = Acol[:, iI]
+        M[I, :, ar] -= Brow[iJ]
+        R = np.linalg.qr(np.vstack([R, M.reshape(dA * dB, p)]), mode="r")
+    _, s, Vh = np.linalg.svd(R)
+    s = np.concatenate([s, np.zeros(p - len(s))])
+    top = s[0] if len(s) else 0.0
+    if top == 0:
+        return np.eye(p, dtype=complex)
+    null = s < 1e-9 * top
+    if np.any((s >= 1e-9 * top) & (s < 1e-6 * top)):
+        return None
+    return Vh.conj().T[:, null]
+
+
+# --------------------------------------------------------------------------- post-processing
+def _realify(basis: np.ndarray) -> np.ndarray:
+    k = len(basis)
+    if k == 0:
+        return basis.real
+    stacked = np.concatenate([basis.real, basis.imag])
+    _, s, Vh = np.linalg.svd(stacked, full_matrices=False)
+    rank = int(np.sum(s > 1e-6 * s[0]))
+    if rank != k:
+        raise RuntimeError(f"intertwiners: real form has dimension {rank}, expected {k}")
+    return Vh[:k]
+
+
+def _certify(C: np.ndarray, equations) -> None:
+    for A, B in equations:
+        res = np.einsum("ij,mjk->mik", A, C) - np.einsum("mij,jk->mik", C, B)
+        size = np.linalg.norm(A) / np.sqrt(len(A)) + np.linalg.norm(B) / np.sqrt(len(B))
+        err = np.linalg.norm(res.reshape(len(C), -1), axis=1).max(initial=0.0)
+        if err > _CERT_TOL * max(size, 1e-300):
+            raise RuntimeError(f"intertwiners: certification failed, residual {err:.2e}")
+
+
+def _expected_multiplicity(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> int | None:
+    try:
+        product = ir1 * ir2
+    except (NotImplementedError, TypeError):
+        return None
+    return sum(term.mul for term in product if term.ir == ir3)

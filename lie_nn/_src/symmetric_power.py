@@ -1,0 +1,246 @@
+r"""Engine behind the reduced tensor products: iterative coupling + coset symmetrisation.
+
+Problem.  Given representations ``V_0, ..., V_{n-1}`` (each ``⊕ mul × ir``) and a group ``G`` of
+signed slot permutations (``(s, σ)`` acting by ``T ↦ s · transpose(T, σ)``), find for every output
+irrep ``ir`` a basis of the intertwiners ``V_ir → V_0 ⊗ ... ⊗ V_{n-1}`` that lie in the image of
+the signed Reynolds projector ``P_G = |G|^{-1} Σ_g s_g g``.
+
+Method.  Let ``H_k ⊂ G`` be the subgroup of elements that fix the slots ``k+1, ..., n-1``.  Then
+``H_0 ⊂ H_1 ⊂ ... ⊂ H_{n-1} = G`` and ``P_{H_k} = c Σ_r s_r r · P_{H_{k-1}}`` where ``r`` runs over
+left coset representatives of ``H_{k-1}`` in ``H_k``.  The algorithm keeps, after step ``k``, a
+basis of the ``H_k``-symmetric intertwiners into ``V_0 ⊗ ... ⊗ V_k`` for each irrep; step ``k+1``
+
+1. couples every such basis tensor ``Q_a`` (output irrep ``a``) with every irrep block ``b`` of
+   ``V_{k+1}`` through the Clebsch–Gordan coefficients of ``a ⊗ b → c`` (the candidates span all
+   ``H_k``-symmetric intertwiners ``V_c → V_0 ⊗ ... ⊗ V_{k+1}``),
+2. applies the cheap coset symmetriser ``Σ_r s_r r`` (valid because the candidates are already
+   ``H_k``-symmetric; for the symmetric power it is ``Σ_{j ≤ k+1} (j, k+1)``),
+3. extracts an orthonormal basis of the span of the flattened candidates by SVD with a relative
+   tolerance.
+
+Every step is a linear-span computation in the flattened Euclidean space: a linear combination of
+intertwiners is an intertwiner, so nothing relies on unitarity and the method is valid for complex
+and non-unitary (e.g. Lorentz) representations.  Irreps that cannot reach a requested output irrep
+through the remaining slots (by the selection rules ``ir1 * ir2``) are pruned early.
+
+Canonical basis.  The final basis of each output irrep is made deterministic (independent of the
+basis the SVD happened to return): rows are orthonormalised, the pivot columns ``p_1 < ... < p_r``
+(columns at which the rank of the leading columns increases) are found, and the rows are rotated by
+the unitary ``U`` that makes the ``r × r`` pivot submatrix upper triangular with positive diagonal
+(a QR factorisation).  The result is the unique orthonormal basis in row-echelon form with positive
+pivots; finally every copy is scaled to Frobenius norm ``sqrt(dim ir)``, which makes each copy an
+isometry ``V_ir → V^{⊗n}`` for unitary irreps (by Schur's lemma).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from lie_nn._src.cache import cached
+from lie_nn._src.irrep import Irrep, MulIrrep
+
+Rep = tuple[MulIrrep, ...]
+Coset = tuple[tuple[int, tuple[int, ...]], ...]
+
+_RTOL = 1e-9
+_PROGRESS = {"on": False, "t0": 0.0}
+
+
+# ------------------------------------------------------------------------------------ helpers
+def progress(message: str) -> None:
+    """Print ``message`` to stderr when progress reporting is switched on."""
+    if _PROGRESS["on"]:
+        print(f"[lie_nn rtp {time.perf_counter() - _PROGRESS['t0']:7.2f}s] {message}", file=sys.stderr)
+
+
+class show_progress:
+    """Context manager switching progress messages (to stderr) on or off."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = bool(on)
+
+    def __enter__(self) -> None:
+        self.prev = dict(_PROGRESS)
+        _PROGRESS.update(on=self.on, t0=time.perf_counter())
+
+    def __exit__(self, *exc: object) -> None:
+        _PROGRESS.update(self.prev)
+
+
+def clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
+    """CG ``(mul, d1, d2, d3)`` from the certified public function when available."""
+    try:
+        from lie_nn._src.cg import clebsch_gordan as certified
+    except ImportError:  # pragma: no cover - fallback while cg.py is not available
+        return np.asarray(ir1.clebsch_gordan(ir2, ir3))
+    return np.asarray(certified(ir1, ir2, ir3))
+
+
+def rep_dim(rep: Rep) -> int:
+    return sum(mi.dim for mi in rep)
+
+
+def sort_irreps(irreps: Sequence[Irrep]) -> tuple[Irrep, ...]:
+    return tuple(sorted(set(irreps), key=lambda ir: ir.sort_key()))
+
+
+def row_basis(m: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (rows) of the row span of ``m`` ``(k, N)``; relative tolerance ``_RTOL``."""
+    if m.shape[0] == 0:
+        return m
+    _, s, vh = np.linalg.svd(m, full_matrices=False)
+    if s[0] <= 1e-12:
+        return m[:0]
+    return vh[: int(np.sum(s > _RTOL * s[0]))]
+
+
+def canonical_rows(m: np.ndarray) -> np.ndarray:
+    """The unique orthonormal row-echelon basis (positive pivots) of the row span of ``m``."""
+    b = row_basis(m)
+    r = b.shape[0]
+    if r == 0:
+        return b
+    residual = b.copy()
+    pivots: list[int] = []
+    tol = 1e-7 * np.sqrt(r)
+    start = 0
+    while len(pivots) < r:
+        norms = np.linalg.norm(residual[:, start:], axis=0)
+        big = np.flatnonzero(norms > tol)
+        if big.size == 0:  # pragma: no cover - only on numerical breakdown
+            raise RuntimeError("canonical basis: rank deficiency while searching pivots")
+        j = start + int(big[0])
+        pivots.append(j)
+        q = residual[:, j] / np.linalg.norm(residual[:, j])
+        residual = residual - np.outer(q, q.conj() @ residual)
+        start = j + 1
+    u, tri = np.linalg.qr(b[:, pivots])
+    phase = np.diag(tri) / np.abs(np.diag(tri))
+    return (u * phase).conj().T @ b
+
+
+# ------------------------------------------------------------------------------------ selection
+def _products(ir_a: Irrep, rep: Rep) -> set[Irrep]:
+    return {mi.ir for block in rep for mi in ir_a * block.ir if mi.mul > 0}
+
+
+def reachable(slots: tuple[Rep, ...]) -> list[set[Irrep]]:
+    """``out[k]``: irreps occurring in ``V_0 ⊗ ... ⊗ V_k`` according to the selection rules."""
+    sets = [{mi.ir for mi in slots[0]}]
+    for rep in slots[1:]:
+        sets.append(set().union(*(_products(ir, rep) for ir in sets[-1])))
+    return sets
+
+
+def useful(slots: tuple[Rep, ...], irs_out: tuple[Irrep, ...]) -> list[set[Irrep]]:
+    """``out[k]``: irreps after step ``k`` that can still reach one of ``irs_out``."""
+    sets = reachable(slots)
+    keep = [set() for _ in slots]
+    keep[-1] = sets[-1] & set(irs_out)
+    for k in range(len(slots) - 2, -1, -1):
+        keep[k] = {ir for ir in sets[k] if _products(ir, slots[k + 1]) & keep[k + 1]}
+    return keep
+
+
+# ------------------------------------------------------------------------------------ steps
+def _symmetrise(t: np.ndarray, cosets: Coset) -> np.ndarray:
+    """``Σ_r s_r r·t`` for ``t`` of shape ``(cand, d_0, ..., d_k, d_out)``."""
+    if len(cosets) == 1 and cosets[0][0] == 1 and cosets[0][1] == tuple(range(len(cosets[0][1]))):
+        return t
+    out = np.zeros_like(t)
+    last = t.ndim - 1
+    for sign, perm in cosets:
+        out += sign * np.transpose(t, (0, *(1 + p for p in perm), last))
+    return out
+
+
+def _first_slot(rep: Rep, keep: set[Irrep]) -> dict[Irrep, list[np.ndarray]]:
+    d, off, blocks = rep_dim(rep), 0, {}
+    for mi in rep:
+        if mi.ir in keep:
+            e = np.zeros((mi.mul, d, mi.ir.dim))
+            for u in range(mi.mul):
+                e[u, off + u * mi.ir.dim : off + (u + 1) * mi.ir.dim] = np.eye(mi.ir.dim)
+            blocks.setdefault(mi.ir, []).append(e)
+        off += mi.dim
+    return blocks
+
+
+def _couple(cur: dict[Irrep, np.ndarray], rep: Rep, keep: set[Irrep]) -> dict[Irrep, list[np.ndarray]]:
+    """Candidates ``(cand, X, d_new, d_c)`` from coupling every ``Q_a`` ``(m, X, d_a)`` with ``rep``."""
+    d_new, cands = rep_dim(rep), {}
+    for ir_a, q_a in cur.items():
+        off = 0
+        for mi in rep:
+            ir_b, d_b = mi.ir, mi.ir.dim
+            for ir_c in {m.ir for m in ir_a * ir_b if m.mul > 0} & keep:
+                cg = clebsch_gordan(ir_a, ir_b, ir_c)
+                if cg.shape[0] == 0:
+                    continue
+                r = np.einsum("mxi,wijc->mwxjc", q_a, cg)  # (m, w, X, d_b, d_c)
+                t = np.zeros((q_a.shape[0], mi.mul, cg.shape[0], q_a.shape[1], d_new, ir_c.dim), r.dtype)
+                for u in range(mi.mul):
+                    t[:, u, :, :, off + u * d_b : off + (u + 1) * d_b, :] = r
+                cands.setdefault(ir_c, []).append(t.reshape(-1, *t.shape[3:]))
+            off += mi.dim
+    return cands
+
+
+def _reduce(cands: dict[Irrep, list[np.ndarray]], dims: tuple[int, ...], cosets: Coset,
+            final: bool) -> dict[Irrep, np.ndarray]:
+    out = {}
+    for ir, parts in cands.items():
+        t = np.concatenate(parts).reshape(-1, *dims, ir.dim)
+        t = _symmetrise(t, cosets).reshape(t.shape[0], -1)
+        basis = canonical_rows(t) if final else row_basis(t)
+        progress(f"slots={len(dims)} {ir}: {t.shape[0]} candidates -> {basis.shape[0]}")
+        if basis.shape[0]:
+            out[ir] = basis.reshape(basis.shape[0], int(np.prod(dims)), ir.dim)
+    return out
+
+
+def _all_real(slots: tuple[Rep, ...], irs_out: tuple[Irrep, ...]) -> bool:
+    return all(mi.ir.is_real for rep in slots for mi in rep) and all(ir.is_real for ir in irs_out)
+
+
+@cached("reduced_tensor_power")
+def tensor_power_bases(slots: tuple[Rep, ...], cosets: tuple[Coset, ...],
+                       irs_out: tuple[Irrep, ...]) -> tuple[np.ndarray, ...]:
+    """Canonical bases ``(mul, d_0, ..., d_{n-1}, d_ir)`` for each of ``irs_out`` (``mul`` may be 0).
+
+    ``cosets[k]`` holds signed coset representatives ``(s, σ)`` of ``H_{k-1}`` in ``H_k`` (``σ`` a
+    permutation of the first ``k+1`` slots acting by ``transpose``); see the module docstring.
+    """
+    keep = useful(slots, irs_out)
+    dims = tuple(rep_dim(rep) for rep in slots)
+    cur = _reduce(_first_slot(slots[0], keep[0]), dims[:1], cosets[0], len(slots) == 1)
+    for k in range(1, len(slots)):
+        cands = _couple(cur, slots[k], keep[k])
+        cur = _reduce(cands, dims[: k + 1], cosets[k], k == len(slots) - 1)
+    real = _all_real(slots, irs_out)
+    out = []
+    for ir in irs_out:
+        q = cur.get(ir, np.zeros((0, int(np.prod(dims)), ir.dim)))
+        if real and np.iscomplexobj(q):
+            if np.max(np.abs(q.imag), initial=0.0) > 1e-9:  # pragma: no cover - would be a CG bug
+                raise RuntimeError(f"expected a real basis for {ir}, got imaginary parts")
+            q = q.real
+        out.append(np.ascontiguousarray(q.reshape(q.shape[0], *dims, ir.dim) * np.sqrt(ir.dim)))
+    return tuple(out)
+
+
+def symmetric_cosets(order: int, sign: int) -> tuple[Coset, ...]:
+    """Coset representatives ``{id} ∪ {(j, k) : j < k}`` of ``S_k`` in ``S_{k+1}``, signed by ``sign``."""
+    out = []
+    for k in range(order):
+        reps = [(1, tuple(range(k + 1)))]
+        for j in range(k):
+            perm = list(range(k + 1))
+            perm[j], perm[k] = k, j
+            reps.append((sign, tuple(perm)))
+        out.append(tuple(reps))
+    return tuple(out)

@@ -1,0 +1,41 @@
+"""Property-testing helpers for lie_nn users and for lie_nn's own test suite.
+
+* :class:`GroupElement` and :func:`represent`: group elements ``exp(sum theta_a T_a) d_i ...`` and
+  their matrices on any Irrep / MulIrrep / Irreps;
+* :func:`assert_equivariant`: check ``f(D_in(g) x) == D_out(g) f(x)`` for a numpy or torch function,
+  given only the representations (random inputs and group elements are generated);
+* :func:`assert_intertwines`, :func:`intertwining_residual`: check Clebsch–Gordan coefficients;
+* hypothesis strategies :func:`irreps`, :func:`group_elements`, :func:`irreps_triples`;
+* :func:`example_irreps`: the list of example irreps per group run by the universal tests.
+"""
+
+from lie_nn.testing._equivariance import (
+    GroupElement,
+    assert_equivariant,
+    assert_intertwines,
+    generators,
+    intertwining_residual,
+    represent,
+)
+from lie_nn.testing._examples import example_irreps, unavailable_groups
+from lie_nn.testing._strategies import group_elements, irreps, irreps_triples
+
+__all__ = [
+    "GroupElement",
+    "assert_equivariant",
+    "assert_intertwines",
+    "example_irreps",
+    "generators",
+    "group_elements",
+    "intertwining_residual",
+    "irreps",
+    "irreps_triples",
+    "represent",
+    "unavailable_groups",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "EXAMPLE_IRREPS":
+        return example_irreps()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

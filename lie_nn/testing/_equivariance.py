@@ -1,0 +1,430 @@
+r"""Group elements, their matrices on any representation, and equivariance assertions.
+
+A group element is stored group-independently as ``g = exp(sum_a theta_a T_a) d_{i1} d_{i2} ...``:
+real coefficients ``theta`` on the fixed Lie-algebra basis ``T_a`` of the group, followed by a word
+in the discrete generators (e.g. parity for O(3)).  On a representation with generators ``X_a``
+and discrete generators ``D_b`` it acts as ``expm(sum_a theta_a X_a) @ D_{i1} @ D_{i2} @ ...``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from lie_nn._src.irrep import Irrep, MulIrrep
+
+__all__ = [
+    "GroupElement",
+    "assert_equivariant",
+    "assert_intertwines",
+    "generators",
+    "intertwining_residual",
+    "represent",
+]
+
+
+# ------------------------------------------------------------------------------- representations
+def _irreps_class() -> type | None:
+    try:
+        from lie_nn._src.irreps import Irreps
+    except ImportError:
+        return None
+    return Irreps
+
+
+def _block_diag(blocks: list[np.ndarray]) -> np.ndarray:
+    """Block-diagonal stack of ``(n, d_i, d_i)`` arrays into ``(n, sum d, sum d)``."""
+    n, dim = blocks[0].shape[0], sum(b.shape[1] for b in blocks)
+    dtype = np.result_type(*blocks)
+    out = np.zeros((n, dim, dim), dtype=dtype)
+    start = 0
+    for block in blocks:
+        d = block.shape[1]
+        out[:, start : start + d, start : start + d] = block
+        start += d
+    return out
+
+
+def _mul_irreps_generators(items: Sequence[MulIrrep]) -> tuple[np.ndarray, np.ndarray]:
+    if len(items) == 0:
+        return np.zeros((0, 0, 0)), np.zeros((0, 0, 0))
+    first = items[0].ir
+    for item in items:
+        first.check_same_group(item.ir)
+    xs, ds = [], []
+    for item in items:
+        x, d = item.ir.algebra(), item.ir.discrete_generators()
+        eye = np.eye(item.mul)
+        xs.append(np.einsum("uv,aij->auivj", eye, x).reshape(len(x), item.dim, item.dim))
+        ds.append(np.einsum("uv,aij->auivj", eye, d).reshape(len(d), item.dim, item.dim))
+    return _block_diag(xs), _block_diag(ds)
+
+
+def generators(rep: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(X, D)``: algebra ``(n_gen, dim, dim)`` and discrete generators ``(n_disc, dim, dim)``.
+
+    ``rep`` is an :class:`~lie_nn._src.irrep.Irrep`, a :class:`~lie_nn._src.irrep.MulIrrep` or an
+    ``Irreps`` (``⊕ mul × ir``, block diagonal in the order of its entries).
+
+    >>> from lie_nn._src.groups.su2 import SU2
+    >>> X, D = generators(MulIrrep(2, SU2(1)))
+    >>> X.shape, D.shape
+    ((3, 6, 6), (0, 6, 6))
+    """
+    if isinstance(rep, Irrep):
+        return np.asarray(rep.algebra()), np.asarray(rep.discrete_generators())
+    if isinstance(rep, MulIrrep):
+        return _mul_irreps_generators([rep])
+    irreps_cls = _irreps_class()
+    if irreps_cls is not None and isinstance(rep, irreps_cls):
+        return _mul_irreps_generators(list(rep))
+    raise TypeError(f"expected an Irrep, MulIrrep or Irreps, got {type(rep).__name__}")
+
+
+def _is_complex(*arrays: np.ndarray) -> bool:
+    return any(np.iscomplexobj(a) and bool(np.any(np.imag(a) != 0)) for a in arrays)
+
+
+def _expm(matrix: np.ndarray) -> np.ndarray:
+    """Matrix exponential in float64 / complex128 (torch's Padé scaling-and-squaring)."""
+    dtype = np.complex128 if np.iscomplexobj(matrix) else np.float64
+    return torch.linalg.matrix_exp(torch.from_numpy(np.ascontiguousarray(matrix, dtype=dtype))).numpy()
+
+
+# ------------------------------------------------------------------------------- group elements
+@dataclass(frozen=True)
+class GroupElement:
+    r"""``g = exp(sum_a theta_a T_a) · d_{i1} d_{i2} ...`` (``theta`` real, ``i_k`` discrete indices).
+
+    ``algebra_coefficients`` has one entry per Lie-algebra generator of the group (``n_gen``); for
+    the Lorentz group the last three are boost rapidities.  ``discrete`` is a word in the discrete
+    generators, applied right after the exponential.
+
+    >>> g = GroupElement((0.1, 0.2, 0.3), (0,))
+    >>> g.inverse_continuous()
+    GroupElement(algebra_coefficients=(-0.1, -0.2, -0.3), discrete=())
+    """
+
+    algebra_coefficients: tuple[float, ...]
+    discrete: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        coefficients = tuple(self.algebra_coefficients)
+        for value in coefficients:
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"algebra coefficients must be real numbers, got {value!r}")
+            if not math.isfinite(float(value)):
+                raise ValueError(f"algebra coefficients must be finite, got {value!r}")
+        word = tuple(self.discrete)
+        for index in word:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"discrete generator indices must be ints, got {index!r}")
+            if index < 0:
+                raise ValueError(f"discrete generator indices must be >= 0, got {index}")
+        object.__setattr__(self, "algebra_coefficients", tuple(float(v) for v in coefficients))
+        object.__setattr__(self, "discrete", tuple(int(i) for i in word))
+
+    @classmethod
+    def identity(cls, n_gen: int) -> GroupElement:
+        """The identity element of a group with ``n_gen`` Lie-algebra generators."""
+        return cls((0.0,) * n_gen, ())
+
+    @classmethod
+    def random(cls, rep: Any, *, scale: float = 1.0, seed: int | None = None, discrete: bool = True):
+        """A random element for the group of ``rep``: ``theta ~ U(-scale, scale)``, random word.
+
+        The discrete word has length 0 to 2 (each index uniform), when the group has discrete
+        generators and ``discrete`` is true.
+        """
+        x, d = generators(rep)
+        rng = np.random.default_rng(seed)
+        theta = tuple(rng.uniform(-scale, scale, size=x.shape[0]).tolist())
+        word: tuple[int, ...] = ()
+        if discrete and d.shape[0] > 0:
+            word = tuple(int(i) for i in rng.integers(0, d.shape[0], size=int(rng.integers(0, 3))))
+        return cls(theta, word)
+
+    def inverse_continuous(self) -> GroupElement:
+        """``exp(-sum theta_a T_a)``: the inverse of the continuous part (the word is dropped)."""
+        return GroupElement(tuple(-v for v in self.algebra_coefficients), ())
+
+
+def represent(rep: Any, g: GroupElement) -> np.ndarray:
+    r"""Matrix of ``g`` on ``rep``: ``expm(sum_a theta_a X_a) @ D_{i1} @ D_{i2} @ ...``, ``(dim, dim)``.
+
+    ``rep`` is an Irrep, MulIrrep or Irreps.  The result is float64 when every generator is real
+    and complex128 otherwise.  For a tensor product the matrices multiply as Kronecker products,
+    which is what makes Clebsch–Gordan coefficients equivariant under finite transformations.
+
+    >>> from lie_nn._src.groups.su2 import SU2
+    >>> import numpy as np
+    >>> R = represent(SU2(1), GroupElement((0.0, 0.0, np.pi)))
+    >>> bool(np.allclose(R @ R.conj().T, np.eye(3)))
+    True
+    """
+    if not isinstance(g, GroupElement):
+        raise TypeError(f"expected a GroupElement, got {type(g).__name__}")
+    x, d = generators(rep)
+    dim = x.shape[1]
+    if dim == 0:
+        return np.zeros((0, 0))
+    if len(g.algebra_coefficients) != x.shape[0]:
+        raise ValueError(
+            f"group element has {len(g.algebra_coefficients)} algebra coefficients but {rep} has "
+            f"{x.shape[0]} generators"
+        )
+    bad = [i for i in g.discrete if i >= d.shape[0]]
+    if bad:
+        raise ValueError(f"discrete generator index {bad[0]} out of range: {rep} has {d.shape[0]}")
+    complex_ = _is_complex(x, d)
+    out = _expm(np.einsum("a,aij->ij", np.asarray(g.algebra_coefficients), x))
+    for index in g.discrete:
+        out = out @ d[index]
+    return out if complex_ else np.real(out).astype(np.float64)
+
+
+# ------------------------------------------------------------------------------- CG helpers
+def intertwining_residual(c: np.ndarray, ir1: Any, ir2: Any, ir3: Any) -> float:
+    r"""Largest relative violation of the Clebsch–Gordan equations by ``C`` ``(mul, d1, d2, d3)``.
+
+    Checks ``(X1 ⊗ 1 + 1 ⊗ X2) C = C X3`` for every generator and ``(D1 ⊗ D2) C = C D3`` for every
+    discrete generator; returns ``max |lhs - rhs| / (1 + max|C| · max|X|)``.
+
+    >>> from lie_nn._src.groups.su2 import SU2
+    >>> ir = SU2("1/2")
+    >>> intertwining_residual(ir.clebsch_gordan(ir, SU2(1)), ir, ir, SU2(1)) < 1e-14
+    True
+    """
+    c = np.asarray(c)
+    (x1, d1), (x2, d2), (x3, d3) = generators(ir1), generators(ir2), generators(ir3)
+    expected = (x1.shape[1], x2.shape[1], x3.shape[1])
+    if c.ndim != 4 or c.shape[1:] != expected:
+        raise ValueError(f"CG must have shape (mul, {', '.join(map(str, expected))}), got {c.shape}")
+    if c.shape[0] == 0:
+        return 0.0
+    lhs = np.einsum("aik,mkjl->amijl", x1, c) + np.einsum("ajk,mikl->amijl", x2, c)
+    res = np.abs(lhs - np.einsum("mijk,akl->amijl", c, x3)).max(initial=0.0)
+    if d1.shape[0]:
+        dlhs = np.einsum("bia,bjc,mack->bmijk", d1, d2, c)
+        res = max(res, np.abs(dlhs - np.einsum("mijl,blk->bmijk", c, d3)).max(initial=0.0))
+    scale = 1.0 + np.abs(c).max() * max(np.abs(x).max(initial=0.0) for x in (x1, x2, x3, d1, d2, d3))
+    return float(res / scale)
+
+
+def assert_intertwines(c: np.ndarray, ir1: Any, ir2: Any, ir3: Any, *, atol: float = 1e-10) -> None:
+    """Raise ``AssertionError`` unless ``C`` intertwines ``ir1 ⊗ ir2`` and ``ir3`` to ``atol``.
+
+    See :func:`intertwining_residual` for the equations and the (relative) error measure.
+
+    >>> from lie_nn._src.groups.su2 import SU2
+    >>> ir = SU2(1)
+    >>> assert_intertwines(ir.clebsch_gordan(ir, ir), ir, ir, ir)
+    """
+    residual = intertwining_residual(c, ir1, ir2, ir3)
+    if not residual <= atol:
+        raise AssertionError(
+            f"C of shape {np.shape(c)} does not intertwine {ir1} ⊗ {ir2} -> {ir3}: "
+            f"relative residual {residual:.3e} > {atol:.1e}"
+        )
+
+
+# ------------------------------------------------------------------------------- assert_equivariant
+_DEFAULT_TOLERANCES = {np.float32: (1e-5, 1e-4), np.float64: (1e-10, 1e-9)}
+_BACKENDS = ("auto", "torch", "numpy")
+
+
+def _precision(dtype: Any) -> type:
+    """Map float32 / float64 given as numpy, torch or string dtypes to ``np.float32 / np.float64``."""
+    table = {torch.float32: np.float32, torch.float64: np.float64, "float32": np.float32}
+    table.update({"float64": np.float64, np.float32: np.float32, np.float64: np.float64})
+    try:
+        return table[dtype]
+    except (KeyError, TypeError):
+        pass
+    try:
+        found = np.dtype(dtype).type
+    except TypeError as err:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from err
+    if found not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
+    return found
+
+
+def _rep_list(reps: Any, what: str) -> tuple[list[Any], bool]:
+    """``(list of reps, several)``: a plain tuple or list means several arguments / outputs."""
+    irreps_cls = _irreps_class()
+    several = isinstance(reps, (tuple, list)) and not (irreps_cls and isinstance(reps, irreps_cls))
+    out = list(reps) if several else [reps]
+    if several and not out:
+        raise ValueError(f"{what} must name at least one representation")
+    for rep in out:
+        try:
+            generators(rep)
+        except TypeError as err:
+            raise TypeError(f"{what}: {err}") from None
+    return out, several
+
+
+def _check_same_group(reps: list[Any]) -> None:
+    shapes = {(x.shape[0], d.shape[0]) for x, d in map(generators, reps) if x.shape[1] > 0}
+    if len(shapes) > 1:
+        raise ValueError(
+            "input and output representations belong to different groups: "
+            f"(n_gen, n_disc) = {sorted(shapes)} for {', '.join(map(str, reps))}"
+        )
+
+
+def _default_elements(rep: Any, count_: int, seed: int) -> list[GroupElement]:
+    """``count_`` random elements; element ``k < n_disc`` starts with discrete generator ``k``."""
+    n_disc = generators(rep)[1].shape[0]
+    out = []
+    for k in range(count_):
+        g = GroupElement.random(rep, seed=seed + k)
+        head = (k % n_disc,) if n_disc and k < count_ - 1 else ()
+        out.append(GroupElement(g.algebra_coefficients, head + g.discrete if head else ()))
+    return out
+
+
+def _to_numpy(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().resolve_conj().numpy()
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.complexfloating)):
+        raise TypeError(f"{name} must be a float or complex array, got dtype {array.dtype}")
+    return array.astype(np.complex128 if np.iscomplexobj(array) else np.float64)
+
+
+def _call(fn: Any, xs: list[np.ndarray], backend: str, precision: type) -> Any:
+    if backend == "numpy":
+        return fn(*[x.astype(np.result_type(x.dtype, precision)) for x in xs])
+    cast = {np.float32: (torch.float32, torch.complex64), np.float64: (torch.float64, torch.complex128)}
+    real, cplx = cast[precision]
+    return fn(*[torch.from_numpy(x).to(cplx if np.iscomplexobj(x) else real) for x in xs])
+
+
+def _outputs(raw: Any, reps_out: list[Any], several: bool) -> list[np.ndarray]:
+    values = list(raw) if several and isinstance(raw, (tuple, list)) else [raw]
+    if several and not isinstance(raw, (tuple, list)):
+        raise ValueError(f"fn must return a tuple of {len(reps_out)} outputs, got {type(raw).__name__}")
+    if len(values) != len(reps_out):
+        raise ValueError(f"fn returned {len(values)} outputs but irreps_out names {len(reps_out)}")
+    out = []
+    for k, (value, rep) in enumerate(zip(values, reps_out, strict=True)):
+        array = _to_numpy(value, f"output {k}")
+        dim = generators(rep)[0].shape[1]
+        if array.ndim == 0 or array.shape[-1] != dim:
+            raise ValueError(f"output {k} has shape {array.shape}; its last axis must be {rep}'s dim {dim}")
+        out.append(array)
+    return out
+
+
+def _inputs(inputs: Any, reps_in: list[Any], several: bool, batch: int, seed: int, complex_: bool):
+    if inputs is None:
+        rng = np.random.default_rng(seed)
+        xs = []
+        for rep in reps_in:
+            shape = (batch, generators(rep)[0].shape[1])
+            x = rng.standard_normal(shape)
+            xs.append(x + 1j * rng.standard_normal(shape) if complex_ else x)
+        return xs, None
+    values = list(inputs) if several else [inputs]
+    if len(values) != len(reps_in):
+        raise ValueError(f"got {len(values)} inputs for {len(reps_in)} input representations")
+    backend = "torch" if any(isinstance(v, torch.Tensor) for v in values) else "numpy"
+    xs = [_to_numpy(v, f"input {k}") for k, v in enumerate(values)]
+    for k, (x, rep) in enumerate(zip(xs, reps_in, strict=True)):
+        dim = generators(rep)[0].shape[1]
+        if x.ndim == 0 or x.shape[-1] != dim:
+            raise ValueError(f"input {k} has shape {x.shape}; its last axis must be {rep}'s dim {dim}")
+    return xs, backend
+
+
+def assert_equivariant(
+    fn: Any,
+    irreps_in: Any,
+    irreps_out: Any,
+    *,
+    inputs: Any = None,
+    group_element: GroupElement | Sequence[GroupElement] | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    dtype: Any = np.float64,
+    batch: int = 4,
+    n_elements: int = 3,
+    seed: int = 0,
+    backend: str = "auto",
+) -> float:
+    r"""Assert ``fn(D_in(g) x) == D_out(g) fn(x)`` for random inputs ``x`` and group elements ``g``.
+
+    ``irreps_in`` / ``irreps_out`` are representations (Irrep, MulIrrep or Irreps), or a tuple /
+    list of them when ``fn`` takes several arguments / returns a tuple.  Arrays have the
+    representation index last, ``(..., dim)``; ``g`` acts as ``x @ D(g).T`` (see :func:`represent`).
+    Random inputs ``(batch, dim)`` are complex when any representation has a complex basis.
+
+    ``fn`` may work on torch tensors or numpy arrays: ``backend="auto"`` tries torch first, then
+    numpy (given ``inputs`` decide the backend themselves).  ``dtype`` is float32 or float64; the
+    check passes when ``max|error| <= atol + rtol * max|output|`` with defaults ``(1e-5, 1e-4)``
+    in float32 and ``(1e-10, 1e-9)`` in float64.  Returns the largest absolute error.
+
+    >>> import torch
+    >>> from lie_nn._src.groups.su2 import SU2
+    >>> err = assert_equivariant(lambda x: 2 * x, SU2(1), SU2(1))
+    >>> err < 1e-12
+    True
+    """
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    precision = _precision(dtype)
+    reps_in, several_in = _rep_list(irreps_in, "irreps_in")
+    reps_out, several_out = _rep_list(irreps_out, "irreps_out")
+    _check_same_group(reps_in + reps_out)
+    default_atol, default_rtol = _DEFAULT_TOLERANCES[precision]
+    atol = default_atol if atol is None else float(atol)
+    rtol = default_rtol if rtol is None else float(rtol)
+    complex_ = any(_is_complex(*generators(rep)) for rep in reps_in + reps_out)
+    xs, given_backend = _inputs(inputs, reps_in, several_in, batch, seed, complex_)
+    backend = given_backend or backend
+    if group_element is None:
+        elements = _default_elements(reps_in[0], n_elements, seed)
+    else:
+        elements = [group_element] if isinstance(group_element, GroupElement) else list(group_element)
+
+    def evaluate(arrays: list[np.ndarray]) -> list[np.ndarray]:
+        nonlocal backend
+        if backend != "auto":
+            return _outputs(_call(fn, arrays, backend, precision), reps_out, several_out)
+        try:
+            result = _outputs(_call(fn, arrays, "torch", precision), reps_out, several_out)
+            backend = "torch"
+        except (TypeError, AttributeError) as torch_error:
+            try:
+                result = _outputs(_call(fn, arrays, "numpy", precision), reps_out, several_out)
+            except Exception:
+                raise torch_error from None
+            backend = "numpy"
+        return result
+
+    ys = evaluate(xs)
+    worst = 0.0
+    for g in elements:
+        rotated = [x @ represent(rep, g).T for x, rep in zip(xs, reps_in, strict=True)]
+        ys_rot = evaluate(rotated)
+        for k, (y, y_rot, rep) in enumerate(zip(ys, ys_rot, reps_out, strict=True)):
+            expected = y @ represent(rep, g).T
+            err = float(np.abs(y_rot - expected).max(initial=0.0))
+            scale = float(max(np.abs(expected).max(initial=0.0), np.abs(y_rot).max(initial=0.0)))
+            worst = max(worst, err)
+            if not err <= atol + rtol * scale:
+                raise AssertionError(
+                    f"fn is not equivariant: output {k} ({rep}): max |f(D_in(g) x) - D_out(g) f(x)| = "
+                    f"{err:.3e} > {atol + rtol * scale:.3e} (atol {atol:.1e} + rtol {rtol:.1e} "
+                    f"* max|f| {scale:.3e}) in {np.dtype(precision).name} for g = {g}"
+                )
+    return worst
