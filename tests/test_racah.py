@@ -45,7 +45,8 @@ def test_known_values() -> None:
     assert su2_cg_coefficient(1, 1, 1, -1, 0, 0) == (1, Fraction(1, 3))
     assert su2_cg_coefficient(1, 0, 1, 0, 0, 0) == (-1, Fraction(1, 3))
     assert su2_cg_coefficient(1, 0, 1, 0, 1, 0) == (0, Fraction(0))  # accidental zero
-    assert su2_cg_coefficient("3/2", "1/2", 1, -1, 2, "-1/2") == (1, Fraction(3, 10))
+    assert su2_cg_coefficient(1, 1, "1/2", "-1/2", "1/2", "1/2") == (1, Fraction(2, 3))
+    assert su2_cg_coefficient(1, 0, 0.5, 0.5, 0.5, 0.5) == (-1, Fraction(1, 3))
     # selection rules
     assert su2_cg_coefficient(1, 1, 1, 1, 1, 1) == (0, Fraction(0))  # M != m1 + m2
     assert su2_cg_coefficient(1, 0, 1, 0, 3, 0) == (0, Fraction(0))  # triangle
@@ -120,7 +121,9 @@ def test_signed_sqrt_exact_squares() -> None:
 
 
 # ----------------------------------------------------------------------------- symmetries (property)
-spin_pairs = st.tuples(st.integers(0, 16), st.integers(0, 16)).map(lambda t: (Fraction(t[0], 2), Fraction(t[1], 2)))
+spin_pairs = st.tuples(st.integers(0, 16), st.integers(0, 16)).map(
+    lambda t: (Fraction(t[0], 2), Fraction(t[1], 2))
+)
 
 
 @settings(max_examples=40, deadline=None)

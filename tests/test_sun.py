@@ -28,14 +28,15 @@ def small_weights(draw: st.DrawFn, max_dim: int = 64) -> tuple[int, ...]:
     """Random partitions (N = 2..5) whose irrep has dimension <= max_dim."""
     n = draw(st.integers(2, 5))
     labels = draw(st.lists(st.integers(0, 4), min_size=n - 1, max_size=n - 1))
-    weight = _from_dynkin(labels)
-    if gt.weyl_dimension(weight) > max_dim:
-        weight = _from_dynkin([min(a, 1) for a in labels[:2]] + [0] * (n - 3))[:n] if n > 2 else (1, 0)
-    return weight
+    while gt.weyl_dimension(_from_dynkin(labels)) > max_dim:  # shrink deterministically
+        labels[labels.index(max(labels))] -= 1
+    return _from_dynkin(labels)
 
 
 def _null_space_dim(rows: np.ndarray, tol: float = 1e-9) -> tuple[int, np.ndarray]:
-    _, s, vh = np.linalg.svd(rows)
+    if rows.shape[0] < rows.shape[1]:
+        rows = np.concatenate([rows, np.zeros((rows.shape[1] - rows.shape[0], rows.shape[1]))])
+    _, s, vh = np.linalg.svd(rows, full_matrices=False)
     rank = int(np.sum(s > tol * max(1.0, s[0])))
     return vh.shape[1] - rank, vh[rank:].conj()
 
@@ -47,6 +48,11 @@ def _intertwiners(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
     rows = np.concatenate([np.kron(x, eye_b) - np.kron(eye_a, y.T) for x, y in zip(xa, xb, strict=True)])
     k, basis = _null_space_dim(rows)
     return basis.reshape(k, da, db)
+
+
+def _is_invertible(u: np.ndarray) -> bool:
+    s = np.linalg.svd(u, compute_uv=False)
+    return bool(s[-1] > 1e-6 * s[0])
 
 
 def _commutator_error(e: np.ndarray) -> float:
@@ -152,8 +158,8 @@ def test_patterns_are_all_gt_patterns(weight: tuple[int, ...]) -> None:
         assert np.all(upper[:, :-1] >= row) and np.all(row >= upper[:, 1:])
 
 
-@settings(max_examples=60, deadline=None)
-@given(small_weights(max_dim=400))
+@settings(max_examples=30, deadline=None)
+@given(small_weights(max_dim=200))
 def test_weights_are_weyl_symmetric(weight: tuple[int, ...]) -> None:
     """The weight multiset is invariant under S_N and contains the highest weight exactly once."""
     ir = SUN(weight)
@@ -163,8 +169,8 @@ def test_weights_are_weyl_symmetric(weight: tuple[int, ...]) -> None:
     assert np.all(weights.sum(axis=1) == sum(weight))
     for perm in itertools.permutations(range(len(weight))):
         assert Counter(map(tuple, weights[:, perm])) == counts
-    assert np.array_equal(np.diagonal(ir.gl_generators(), axis1=0, axis2=1).transpose(2, 0, 1).diagonal(
-        axis1=1, axis2=2).T, weights)  # fmt: skip
+    e = ir.gl_generators()
+    assert np.array_equal(np.array([np.diag(e[k, k]) for k in range(len(weight))]).T, weights)
 
 
 def test_adjoint_weights() -> None:
@@ -227,18 +233,19 @@ def test_defining_irrep_is_standard(n: int) -> None:
     assert np.allclose(ir.algebra(), q @ np.array(standard) @ q.T)
     # the dual of the defining irrep is the complex-conjugate representation, up to a basis change
     conj = _intertwiners(SUN((1,) * (n - 1) + (0,)).algebra(), np.array(standard).conj())
-    assert len(conj) == 1 and abs(np.linalg.det(conj[0])) > 1e-6
+    assert len(conj) == 1 and _is_invertible(conj[0])
 
 
-@pytest.mark.parametrize("weight", [(2, 0), (1, 0, 0), (2, 1, 0), (2, 0, 0), (3, 1, 0), (1, 0, 0, 0), (2, 1, 0, 0)])
+@pytest.mark.parametrize(
+    "weight", [(2, 0), (1, 0, 0), (2, 1, 0), (2, 0, 0), (3, 1, 0), (1, 0, 0, 0), (2, 1, 0, 0)]
+)
 def test_dual_is_conjugate_and_irreducible(weight: tuple[int, ...]) -> None:
     ir = SUN(weight)
     x, x_dual = ir.algebra(), ir.dual().algebra()
     assert len(_intertwiners(x, x)) == 1  # Schur: irreducible
     maps = _intertwiners(x_dual, x.conj())
-    assert len(maps) == 1 and abs(np.linalg.det(maps[0])) > 1e-8
-    weights = Counter(map(tuple, ir.dual().weights() - ir.dual().weight[0]))
-    assert weights == Counter(map(tuple, -ir.weights()))
+    assert len(maps) == 1 and _is_invertible(maps[0])
+    assert Counter(map(tuple, _su_weights(ir.dual().weight))) == Counter(map(tuple, _su_weights(weight, -1)))
     if ir.dual() != ir:
         assert len(_intertwiners(x_dual, x)) == 0
 
@@ -263,10 +270,10 @@ def test_build_time() -> None:
     gt._gl_generators_cached.cache_clear()
     gt.gt_patterns.cache_clear()
     start = time.perf_counter()
-    ir = SUN((3, 1, 0, 0))  # dim 45... and a few hundred:
-    big = SUN((4, 2, 1, 0))  # dim 175
-    ir.algebra(), big.algebra()
-    assert big.dim == 175 and time.perf_counter() - start < 1.0
+    irreps = [SUN((4, 2, 1, 0)), SUN((3, 2, 1, 0, 0)), SUN((6, 3, 0))]
+    for ir in irreps:
+        ir.algebra()
+    assert [ir.dim for ir in irreps] == [140, 280, 64] and time.perf_counter() - start < 1.0
 
 
 # ---------------------------------------------------------------------- tensor products
@@ -280,12 +287,13 @@ def _w(*weights: tuple[int, ...]) -> dict[tuple[int, ...], int]:
         ((1, 0, 0), (1, 1, 0), _w((0, 0, 0), (2, 1, 0))),  # 3 x 3bar = 1 + 8
         ((1, 0, 0), (1, 0, 0), _w((1, 1, 0), (2, 0, 0))),  # 3 x 3 = 3bar + 6
         ((2, 1, 0), (2, 1, 0), _w((0, 0, 0), (2, 1, 0), (2, 1, 0), (3, 0, 0), (3, 3, 0), (4, 2, 0))),
+        # 15 x 15bar = 1 + 8 + 8 + 10 + 10bar + 27 + 27 + 35 + 35bar + 64
         ((3, 1, 0), (3, 2, 0), _w((0, 0, 0), (2, 1, 0), (2, 1, 0), (3, 0, 0), (3, 3, 0), (4, 2, 0), (4, 2, 0),
-                                  (4, 1, 0), (5, 4, 0), (5, 3, 0), (6, 3, 0))),  # 15 x 15bar
+                                  (5, 1, 0), (5, 4, 0), (6, 3, 0))),
         ((1, 0, 0, 0), (1, 0, 0, 0), _w((1, 1, 0, 0), (2, 0, 0, 0))),  # 4 x 4 = 6 + 10
         ((1, 0, 0, 0), (1, 1, 1, 0), _w((0, 0, 0, 0), (2, 1, 1, 0))),  # 4 x 4bar = 1 + 15
         ((1, 1, 0, 0), (1, 1, 0, 0), _w((0, 0, 0, 0), (2, 1, 1, 0), (2, 2, 0, 0))),  # 6 x 6 = 1 + 15 + 20'
-        ((2, 1, 1, 0), (2, 1, 1, 0), _w((0, 0, 0, 0), (2, 1, 1, 0), (2, 1, 1, 0), (2, 2, 0, 0), (3, 1, 1, 1),
+        ((2, 1, 1, 0), (2, 1, 1, 0), _w((0, 0, 0, 0), (2, 1, 1, 0), (2, 1, 1, 0), (2, 2, 0, 0), (3, 1, 0, 0),
                                         (3, 3, 2, 0), (4, 2, 2, 0))),  # 15 x 15 = 1+15+15+20'+45+45bar+84
     ],
 )  # fmt: skip
@@ -310,9 +318,10 @@ def test_su2_spin_rule(a: int, b: int) -> None:
     assert _decomposition(SUN((a, 0)), SUN((b, 0))) == expected
 
 
-def _weight_multiset(weight: tuple[int, ...], total: int) -> Counter:
-    shift = (total - sum(weight)) // len(weight)
-    return Counter(tuple(w + shift) for w in SUN(weight).weights().tolist())
+def _su_weights(weight: tuple[int, ...], sign: int = 1) -> np.ndarray:
+    """SU(N) weights (gl(N) weights modulo (1, ..., 1), normalised to last entry 0) of the GT basis."""
+    w = sign * SUN(weight).weights()
+    return w - w[:, -1:]
 
 
 @settings(max_examples=50, deadline=None)
@@ -322,27 +331,28 @@ def test_decomposition_matches_characters(data: st.DataObject) -> None:
     w1 = data.draw(small_weights(max_dim=40))
     n = len(w1)
     w2 = data.draw(small_weights(max_dim=40).filter(lambda w: len(w) == n))
-    total = (sum(w1) + sum(w2)) * n  # common level: make every weight sum to `total`
-    lhs = Counter()
-    for p in _weight_multiset(w1, sum(w1) * n).elements():
-        for q in _weight_multiset(w2, total - sum(w1) * n).elements():
-            lhs[tuple(np.add(p, q))] += 1
-    rhs = Counter()
+    sums = (_su_weights(w1)[:, None, :] + _su_weights(w2)[None, :, :]).reshape(-1, n)
+    lhs = Counter(map(tuple, sums.tolist()))
+    rhs: Counter = Counter()
     for term in SUN(w1) * SUN(w2):
-        for w, c in _weight_multiset(term.ir.weight, total).items():
-            rhs[w] += c * term.mul
+        for w in _su_weights(term.ir.weight).tolist():
+            rhs[tuple(w)] += term.mul
     assert lhs == rhs
     assert sum(t.dim for t in SUN(w1) * SUN(w2)) == SUN(w1).dim * SUN(w2).dim
 
 
-@pytest.mark.parametrize(("a", "b"), [((2, 1, 0), (2, 1, 0)), ((1, 1, 0, 0), (2, 1, 0, 0)), ((2, 0, 0), (2, 1, 0))])
+@pytest.mark.parametrize(
+    ("a", "b"), [((2, 1, 0), (2, 1, 0)), ((1, 1, 0, 0), (2, 1, 0, 0)), ((2, 0, 0), (2, 1, 0))]
+)
 def test_multiplicity_counts_highest_weight_vectors(a: tuple, b: tuple) -> None:
     """mult of V_ν = dim of {v of weight ν in V1 ⊗ V2 killed by every raising operator E_{k,k+1}}."""
     ir1, ir2 = SUN(a), SUN(b)
     e1, e2 = ir1.gl_generators(), ir2.gl_generators()
     n = ir1.N
     weights = (ir1.weights()[:, None, :] + ir2.weights()[None, :, :]).reshape(-1, n)
-    raising = [np.kron(e1[k, k + 1], np.eye(ir2.dim)) + np.kron(np.eye(ir1.dim), e2[k, k + 1]) for k in range(n - 1)]
+    raising = [
+        np.kron(e1[k, k + 1], np.eye(ir2.dim)) + np.kron(np.eye(ir1.dim), e2[k, k + 1]) for k in range(n - 1)
+    ]
     found = {}
     for nu in {tuple(w) for w in weights.tolist()}:
         cols = np.flatnonzero(np.all(weights == nu, axis=1))
@@ -357,10 +367,15 @@ def test_iterator() -> None:
     first = list(itertools.islice(SUN((0, 0, 0)).iterator(), 12))
     assert [ir.dim for ir in first] == [1, 3, 3, 6, 6, 8, 10, 10, 15, 15, 15, 15]
     assert first[:3] == [SUN((0, 0, 0)), SUN((1, 0, 0)), SUN((1, 1, 0))]
-    for n in (2, 3, 4):
-        bound = 70
-        brute = {SUN(w) for w in itertools.combinations_with_replacement(range(bound, -1, -1), n)}
+    for n, bound in [(2, 70), (3, 70), (4, 40), (5, 30)]:
+        partitions = itertools.combinations_with_replacement(range(bound - 1, -1, -1), n - 1)
+        brute = {SUN(w + (0,)) for w in partitions}
         brute = sorted((ir for ir in brute if ir.dim <= bound), key=SUN.sort_key)
-        got = list(itertools.takewhile(lambda ir: ir.dim <= bound, SUN((0,) * n).iterator()))
+        got = list(itertools.takewhile(lambda ir, b=bound: ir.dim <= b, SUN((0,) * n).iterator()))
         assert got == brute
-    assert [ir.weight for ir in itertools.islice(SUN((0, 0)).iterator(), 4)] == [(0, 0), (1, 0), (2, 0), (3, 0)]
+    assert [ir.weight for ir in itertools.islice(SUN((0, 0)).iterator(), 4)] == [
+        (0, 0),
+        (1, 0),
+        (2, 0),
+        (3, 0),
+    ]

@@ -191,13 +191,14 @@ def clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
 def clebsch_gordan_exact(ir1: Irrep, ir2: Irrep, ir3: Irrep):  # noqa: ANN201 - group-specific exact type
     """Exact Clebsch–Gordan coefficients, for groups providing ``clebsch_gordan_exact``.
 
-    Delegates to ``ir1.clebsch_gordan_exact(ir2, ir3)`` (SU(2), SO(3), O(3) return a sympy array of
-    shape ``(mul, d1, d2, d3)`` in the same convention as :func:`clebsch_gordan`).  Raises
-    ``TypeError`` when the group has no exact method.
+    Delegates to ``ir1.clebsch_gordan_exact(ir2, ir3)`` after the same argument checks as
+    :func:`clebsch_gordan`; the result is the group's exact array (a sympy ``Array``; for SO(3) of
+    shape ``(d1, d2, d3)``, equal to ``clebsch_gordan(...)[0]`` in exact arithmetic).  Raises
+    ``TypeError`` naming the group when it has no exact method.
 
-    >>> from lie_nn._src.groups.su2 import SU2
-    >>> clebsch_gordan_exact(SU2("1/2"), SU2("1/2"), SU2(0)).shape
-    (1, 2, 2, 1)
+    >>> from lie_nn._src.groups.so3 import SO3
+    >>> clebsch_gordan_exact(SO3(1), SO3(1), SO3(0))[0, 0, 0]
+    sqrt(3)/3
     """
     _check_irreps(ir1, ir2, ir3)
     method = getattr(ir1, "clebsch_gordan_exact", None)

@@ -130,8 +130,8 @@ def canonical_basis(V: np.ndarray) -> np.ndarray:
     See the module docstring for the definition (RREF pivots, Gram–Schmidt, phase).
 
     >>> import numpy as np
-    >>> canonical_basis(np.array([[0.0, -0.6, 0.8]]))
-    array([[ 0. ,  0.6, -0.8]])
+    >>> canonical_basis(np.array([[0.0, 0.6, -0.8]]))   # largest entry made positive
+    array([[ 0. , -0.6,  0.8]])
     """
     k = len(V)
     if k == 0:
@@ -288,6 +288,11 @@ def _checked_eigvecs(H, w, P, labels) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _cluster(w: np.ndarray, tol: float) -> np.ndarray:
     """Single-linkage clusters of complex numbers at distance ``< tol`` (union-find on a sweep)."""
+    if not np.any(w.imag):
+        order = np.argsort(w.real, kind="stable")
+        labels = np.empty(len(w), dtype=int)
+        labels[order] = np.concatenate([[0], np.cumsum(np.diff(w.real[order]) >= tol)])
+        return labels
     order = np.argsort(w.real, kind="stable")
     parent = list(range(len(w)))
 
@@ -333,6 +338,8 @@ def _solve_in_frame(frame: Frame, equations) -> np.ndarray | None:
             theta = _accurate_null(blocks, I, J, iI, iJ, dA, dB)
     if theta is None:
         return None
+    if theta.shape[1] == 0:
+        return np.zeros((0, dA * dB), dtype=complex)
     C = np.einsum("ip,pm,pj->mij", PA[:, I], theta, PBinv[J], optimize=True).reshape(theta.shape[1], -1)
     Q, _ = np.linalg.qr(C.T)
     return Q.T
@@ -351,10 +358,7 @@ def _gram_null(blocks, I, J, iI, iJ) -> np.ndarray | None:
         M = A_II * B_JJ.conj()
         G += AA * sameJ + BB * sameI - M - M.conj().T
     lam, U = np.linalg.eigh(G)
-    top = lam[-1]
-    if top <= 0:
-        return U
-    sig = np.sqrt(np.clip(lam, 0, None) / top)
+    sig = np.sqrt(np.clip(lam, 0, None) / max(lam[-1], 1.0))  # generators are normalised to O(1)
     null = sig < 1e-6
     if np.any(~null) and sig[~null].min() < 1e-2:
         return None
@@ -373,9 +377,7 @@ def _accurate_null(blocks, I, J, iI, iJ, dA, dB) -> np.ndarray | None:
         R = np.linalg.qr(np.vstack([R, M.reshape(dA * dB, p)]), mode="r")
     _, s, Vh = np.linalg.svd(R)
     s = np.concatenate([s, np.zeros(p - len(s))])
-    top = s[0] if len(s) else 0.0
-    if top == 0:
-        return np.eye(p, dtype=complex)
+    top = max(s[0], 1.0)  # generators are normalised to O(1)
     null = s < 1e-9 * top
     if np.any((s >= 1e-9 * top) & (s < 1e-6 * top)):
         return None
@@ -396,6 +398,8 @@ def _realify(basis: np.ndarray) -> np.ndarray:
 
 
 def _certify(C: np.ndarray, equations) -> None:
+    if len(C) == 0:
+        return
     for A, B in equations:
         res = np.einsum("ij,mjk->mik", A, C) - np.einsum("mij,jk->mik", C, B)
         size = np.linalg.norm(A) / np.sqrt(len(A)) + np.linalg.norm(B) / np.sqrt(len(B))

@@ -17,22 +17,26 @@ a map ``V_J -> V_j1 ⊗ V_j2`` the tensor is an isometry.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from fractions import Fraction
 from numbers import Rational
 
 import numpy as np
-import sympy
+
+if TYPE_CHECKING:
+    import sympy
 
 _FACTORIALS: list[int] = [1]
 
 
-def _fact(n: int) -> int:
-    """``n!`` from a table of Python ints grown on demand."""
+def _factorials(n: int) -> list[int]:
+    """The table ``[0!, 1!, ..., n!, ...]`` of Python ints, grown on demand to include ``n!``."""
     table = _FACTORIALS
     while len(table) <= n:
         table.append(table[-1] * len(table))
-    return table[n]
+    return table
 
 
 def as_spin(value: object, name: str = "spin") -> Fraction:
@@ -83,6 +87,7 @@ def _racah_parts(t1: int, tm1: int, t2: int, tm2: int, t3: int) -> tuple[int, in
 
     Arguments are doubled spins and projections; ``M = m1 + m2``; the triangle rule is assumed.
     """
+    f = _factorials((t1 + t2 + t3) // 2 + 1)
     tm3 = tm1 + tm2
     # half-sums are integers by construction (all below are ordinary, non-doubled integers)
     a = (t1 + t2 - t3) // 2  # j1 + j2 - J
@@ -93,24 +98,14 @@ def _racah_parts(t1: int, tm1: int, t2: int, tm2: int, t3: int) -> tuple[int, in
     k_min = max(0, -d, -e)
     k_max = min(a, b, c)
     # common denominator: k!(a-k)! | a!, (b-k)! | b!, (c-k)! | c!, (d+k)! | (d+k_max)!, ...
-    s_den = _fact(a) * _fact(b) * _fact(c) * _fact(d + k_max) * _fact(e + k_max)
+    s_den = f[a] * f[b] * f[c] * f[d + k_max] * f[e + k_max]
     s_num = 0
     for k in range(k_min, k_max + 1):
-        term = s_den // (_fact(k) * _fact(a - k) * _fact(b - k) * _fact(c - k) * _fact(d + k) * _fact(e + k))
+        term = s_den // (f[k] * f[a - k] * f[b - k] * f[c - k] * f[d + k] * f[e + k])
         s_num += -term if k % 2 else term
-    a_num = (
-        (t3 + 1)
-        * _fact((t3 + t1 - t2) // 2)
-        * _fact((t3 - t1 + t2) // 2)
-        * _fact(a)
-        * _fact((t3 + tm3) // 2)
-        * _fact((t3 - tm3) // 2)
-        * _fact(b)
-        * _fact((t1 + tm1) // 2)
-        * _fact((t2 - tm2) // 2)
-        * _fact(c)
-    )
-    a_den = _fact((t1 + t2 + t3) // 2 + 1)
+    a_num = (t3 + 1) * f[(t3 + t1 - t2) // 2] * f[(t3 - t1 + t2) // 2] * f[a]
+    a_num *= f[(t3 + tm3) // 2] * f[(t3 - tm3) // 2] * f[b] * f[(t1 + tm1) // 2] * f[(t2 - tm2) // 2] * f[c]
+    a_den = f[(t1 + t2 + t3) // 2 + 1]
     return s_num, s_den, a_num, a_den
 
 
@@ -194,7 +189,7 @@ def su2_cg_entries(j1: object, j2: object, j3: object) -> list[tuple[int, int, i
     """Exact nonzero-candidate entries ``(i1, i2, i3, sign, num, den)``: ``C[i1,i2,i3] = sign*sqrt(num/den)``.
 
     Covers every entry with ``m3 = m1 + m2`` (``sign`` is 0 for accidental zeros); empty if the
-    triangle rule fails.  ``num/den`` is not reduced.
+    triangle rule fails.  ``num/den`` is in lowest terms.
 
     >>> su2_cg_entries(0, 0, 0)
     [(0, 0, 0, 1, 1, 1)]
@@ -206,7 +201,9 @@ def su2_cg_entries(j1: object, j2: object, j3: object) -> list[tuple[int, int, i
     for i1, i2, i3, tm1, tm2 in _nonzero_entries(t1, t2, t3):
         s_num, s_den, a_num, a_den = _racah_parts(t1, tm1, t2, tm2, t3)
         sign = (s_num > 0) - (s_num < 0)
-        out.append((i1, i2, i3, sign, s_num * s_num * a_num, s_den * s_den * a_den))
+        num, den = s_num * s_num * a_num, s_den * s_den * a_den
+        g = math.gcd(num, den)
+        out.append((i1, i2, i3, sign, num // g, den // g))
     return out
 
 
@@ -237,6 +234,8 @@ def su2_clebsch_gordan_exact(j1: object, j2: object, j3: object) -> sympy.Array:
     >>> su2_clebsch_gordan_exact(1, 1, 0)[0, 2, 0]
     sqrt(3)/3
     """
+    import sympy
+
     t1, t2, t3 = _doubled(j1, "j1"), _doubled(j2, "j2"), _doubled(j3, "j3")
     out = sympy.MutableDenseNDimArray.zeros(t1 + 1, t2 + 1, t3 + 1)
     if _triangle_doubled(t1, t2, t3):

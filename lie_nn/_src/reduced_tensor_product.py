@@ -166,7 +166,8 @@ def _parse_formula(formula: str) -> tuple[str, list[Signed]]:
             raise ValueError(f"formula {formula!r}: words {base!r} and {w!r} have different lengths")
         if set(w) != set(base):
             raise ValueError(f"formula {formula!r}: words {base!r} and {w!r} use different indices")
-    gens = [(signs[0] * s, tuple(w.index(c) for c in base)) for w, s in zip(words[1:], signs[1:])]
+    pairs = zip(words[1:], signs[1:], strict=True)
+    gens = [(signs[0] * s, tuple(w.index(c) for c in base)) for w, s in pairs]
     return base, gens
 
 
@@ -245,7 +246,7 @@ def _build(formula: str, slots: tuple[Rep, ...], cosets: tuple[Coset, ...], filt
     irs_out = sort_irreps([ir for ir in candidates if flt is None or ir in flt])
     with show_progress(progress):
         bases = tensor_power_bases(slots, cosets, irs_out)
-    pairs = [(MulIrrep(b.shape[0], ir), b) for ir, b in zip(irs_out, bases) if b.shape[0] > 0]
+    pairs = [(MulIrrep(b.shape[0], ir), b) for ir, b in zip(irs_out, bases, strict=True) if b.shape[0] > 0]
     return ReducedTensorProduct(formula, slots, tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))
 
 

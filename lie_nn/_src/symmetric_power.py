@@ -23,13 +23,16 @@ intertwiners is an intertwiner, so nothing relies on unitarity and the method is
 and non-unitary (e.g. Lorentz) representations.  Irreps that cannot reach a requested output irrep
 through the remaining slots (by the selection rules ``ir1 * ir2``) are pruned early.
 
-Canonical basis.  The final basis of each output irrep is made deterministic (independent of the
-basis the SVD happened to return): rows are orthonormalised, the pivot columns ``p_1 < ... < p_r``
-(columns at which the rank of the leading columns increases) are found, and the rows are rotated by
-the unitary ``U`` that makes the ``r × r`` pivot submatrix upper triangular with positive diagonal
-(a QR factorisation).  The result is the unique orthonormal basis in row-echelon form with positive
-pivots; finally every copy is scaled to Frobenius norm ``sqrt(dim ir)``, which makes each copy an
-isometry ``V_ir → V^{⊗n}`` for unitary irreps (by Schur's lemma).
+Canonical basis.  An intertwiner ``Q`` out of an irrep is determined by its first output column
+``Q[..., 0]`` (the kernel of ``Q`` is a subrepresentation, so it is 0 or everything).  Ranks and the
+canonical form are therefore computed on the flattened slices ``Q[..., 0]``: the unique orthonormal
+basis of their span in row-echelon form with real positive pivots (pivot columns ``p_1 < ... < p_r``
+are where the rank of the leading columns increases; the rows are rotated so that the ``r × r``
+pivot submatrix is upper triangular with positive diagonal, a QR factorisation).  The same
+coefficients are applied to the full candidates, so the result is deterministic, independent of the
+basis the SVD returned.  For unitary irreps Schur's lemma (``Q_m^† Q_n ∝ 1``) turns the orthonormal
+slices into mutually orthogonal isometries ``V_ir → V^{⊗n}`` (Frobenius norm ``sqrt(dim ir)``); for
+non-unitary irreps only the slices are orthonormal.
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ from lie_nn._src.irrep import Irrep, MulIrrep
 Rep = tuple[MulIrrep, ...]
 Coset = tuple[tuple[int, tuple[int, ...]], ...]
 
-_RTOL = 1e-9
+_RTOL = 1e-7  # singular values below _RTOL * s_max count as zero
+_GRAM_KEEP, _GRAM_DROP = 1e-8, _RTOL**2  # eigenvalues of the Gram matrix, relative
 _PROGRESS = {"on": False, "t0": 0.0}
+_STATS = {"gram": 0, "svd": 0}  # how often each rank decision path ran (diagnostics)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -88,29 +93,52 @@ def sort_irreps(irreps: Sequence[Irrep]) -> tuple[Irrep, ...]:
     return tuple(sorted(set(irreps), key=lambda ir: ir.sort_key()))
 
 
-def row_basis(m: np.ndarray) -> np.ndarray:
-    """Orthonormal basis (rows) of the row span of ``m`` ``(k, N)``; relative tolerance ``_RTOL``."""
+def _orthonormal_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, a @ m)`` with ``a @ m`` an orthonormal basis of the row span of ``m`` ``(k, N)``.
+
+    Fast path: eigen-decomposition of the small Gram matrix ``m m^†`` followed by one
+    re-orthonormalisation pass; used only when the spectrum has a clear gap (every eigenvalue is
+    either above ``_GRAM_KEEP`` or below ``_GRAM_DROP`` relative to the largest).  Otherwise the rank
+    is decided by an SVD of ``m`` with relative tolerance ``_RTOL`` on the singular values.
+    """
+    empty = (np.zeros((0, m.shape[0]), m.dtype), m[:0])
     if m.shape[0] == 0:
-        return m
-    _, s, vh = np.linalg.svd(m, full_matrices=False)
-    if s[0] <= 1e-12:
-        return m[:0]
-    return vh[: int(np.sum(s > _RTOL * s[0]))]
+        return empty
+    lam, v = np.linalg.eigh(m @ m.conj().T)
+    lam, v = lam[::-1], v[:, ::-1]
+    if lam[0] <= 1e-24:
+        return empty
+    rel = lam / lam[0]
+    if np.any((rel > _GRAM_DROP) & (rel < _GRAM_KEEP)):  # no clear gap: decide by SVD
+        _STATS["svd"] += 1
+        u, s, vh = np.linalg.svd(m, full_matrices=False)
+        r = int(np.sum(s > _RTOL * s[0]))
+        return u[:, :r].conj().T / s[:r, None], vh[:r]
+    _STATS["gram"] += 1
+    r = int(np.sum(rel >= _GRAM_KEEP))
+    a = v[:, :r].conj().T / np.sqrt(lam[:r])[:, None]
+    b = a @ m
+    lam2, v2 = np.linalg.eigh(b @ b.conj().T)
+    fix = (v2 / np.sqrt(lam2)) @ v2.conj().T
+    return fix @ a, fix @ b
 
 
-def canonical_rows(m: np.ndarray) -> np.ndarray:
-    """The unique orthonormal row-echelon basis (positive pivots) of the row span of ``m``."""
-    b = row_basis(m)
-    r = b.shape[0]
-    if r == 0:
-        return b
-    residual = b.copy()
-    pivots: list[int] = []
-    tol = 1e-7 * np.sqrt(r)
-    start = 0
+def span_coefficients(m: np.ndarray, canonical: bool) -> np.ndarray:
+    """Coefficients ``a`` ``(r, k)`` such that the rows of ``a @ m`` are an orthonormal basis of the row
+    span of ``m`` ``(k, N)`` (see :func:`_orthonormal_rows` for the rank decision).
+
+    With ``canonical=True`` the basis is the unique orthonormal one in row-echelon form with real
+    positive pivots: the pivots ``p_1 < ... < p_r`` are the columns at which the rank of the leading
+    columns increases, and the rows are rotated so that ``(a @ m)[:, p]`` is upper triangular with
+    positive diagonal (a QR factorisation of the pivot columns).
+    """
+    a, b = _orthonormal_rows(m)
+    r = a.shape[0]
+    if not canonical or r == 0:
+        return a
+    residual, pivots, start = b.copy(), [], 0
     while len(pivots) < r:
-        norms = np.linalg.norm(residual[:, start:], axis=0)
-        big = np.flatnonzero(norms > tol)
+        big = np.flatnonzero(np.linalg.norm(residual[:, start:], axis=0) > 1e-7)
         if big.size == 0:  # pragma: no cover - only on numerical breakdown
             raise RuntimeError("canonical basis: rank deficiency while searching pivots")
         j = start + int(big[0])
@@ -118,9 +146,9 @@ def canonical_rows(m: np.ndarray) -> np.ndarray:
         q = residual[:, j] / np.linalg.norm(residual[:, j])
         residual = residual - np.outer(q, q.conj() @ residual)
         start = j + 1
-    u, tri = np.linalg.qr(b[:, pivots])
-    phase = np.diag(tri) / np.abs(np.diag(tri))
-    return (u * phase).conj().T @ b
+    rot, tri = np.linalg.qr(b[:, pivots])
+    rot = rot * (np.diag(tri) / np.abs(np.diag(tri)))
+    return rot.conj().T @ a
 
 
 # ------------------------------------------------------------------------------------ selection
@@ -177,7 +205,7 @@ def _couple(cur: dict[Irrep, np.ndarray], rep: Rep, keep: set[Irrep]) -> dict[Ir
         off = 0
         for mi in rep:
             ir_b, d_b = mi.ir, mi.ir.dim
-            for ir_c in {m.ir for m in ir_a * ir_b if m.mul > 0} & keep:
+            for ir_c in sort_irreps([m.ir for m in ir_a * ir_b if m.mul > 0 and m.ir in keep]):
                 cg = clebsch_gordan(ir_a, ir_b, ir_c)
                 if cg.shape[0] == 0:
                     continue
@@ -192,14 +220,21 @@ def _couple(cur: dict[Irrep, np.ndarray], rep: Rep, keep: set[Irrep]) -> dict[Ir
 
 def _reduce(cands: dict[Irrep, list[np.ndarray]], dims: tuple[int, ...], cosets: Coset,
             final: bool) -> dict[Irrep, np.ndarray]:
+    """Symmetrise the candidates and extract a basis of their span, per output irrep.
+
+    An intertwiner ``Q`` from an irrep is determined by its first output column ``Q[..., 0]`` (its
+    kernel is a subrepresentation), so spans and canonical forms are computed on that slice and the
+    resulting coefficients applied to the full candidates; symmetrisation commutes with both.
+    """
     out = {}
-    for ir, parts in cands.items():
-        t = np.concatenate(parts).reshape(-1, *dims, ir.dim)
-        t = _symmetrise(t, cosets).reshape(t.shape[0], -1)
-        basis = canonical_rows(t) if final else row_basis(t)
-        progress(f"slots={len(dims)} {ir}: {t.shape[0]} candidates -> {basis.shape[0]}")
-        if basis.shape[0]:
-            out[ir] = basis.reshape(basis.shape[0], int(np.prod(dims)), ir.dim)
+    for ir in sort_irreps(list(cands)):
+        t = np.concatenate(cands[ir]).reshape(-1, *dims, ir.dim)
+        t0 = _symmetrise(t[..., :1], cosets).reshape(t.shape[0], -1)
+        a = span_coefficients(t0, canonical=final)
+        progress(f"slots={len(dims)} {ir}: {t.shape[0]} candidates -> {a.shape[0]}")
+        if a.shape[0]:
+            q = _symmetrise(np.tensordot(a, t, axes=1), cosets)
+            out[ir] = q.reshape(a.shape[0], int(np.prod(dims)), ir.dim)
     return out
 
 
@@ -207,7 +242,53 @@ def _all_real(slots: tuple[Rep, ...], irs_out: tuple[Irrep, ...]) -> bool:
     return all(mi.ir.is_real for rep in slots for mi in rep) and all(ir.is_real for ir in irs_out)
 
 
-@cached("reduced_tensor_power")
+def _block_diag(rep: Rep, discrete: bool) -> np.ndarray:
+    mats = [mi.ir.discrete_generators() if discrete else mi.ir.algebra() for mi in rep for _ in range(mi.mul)]
+    d = rep_dim(rep)
+    out = np.zeros((mats[0].shape[0], d, d), dtype=np.result_type(*mats))
+    off = 0
+    for m in mats:
+        out[:, off : off + m.shape[-1], off : off + m.shape[-1]] = m
+        off += m.shape[-1]
+    return out
+
+
+def _on_slot(mat: np.ndarray, q: np.ndarray, slot: int) -> np.ndarray:
+    return np.moveaxis(np.tensordot(mat, q, axes=(1, slot + 1)), 0, slot + 1)
+
+
+def certify(args: tuple, result: tuple[np.ndarray, ...], tol: float = 1e-8) -> None:
+    """Raise ``RuntimeError`` unless every basis intertwines and has the required symmetries."""
+    slots, cosets, irs_out = args
+    n, dims = len(slots), tuple(rep_dim(rep) for rep in slots)
+    if len(result) != len(irs_out):
+        raise RuntimeError(f"expected {len(irs_out)} bases, got {len(result)}")
+    xs = [_block_diag(rep, False) for rep in slots]
+    ds = [_block_diag(rep, True) for rep in slots]
+    for ir, q in zip(irs_out, result, strict=True):
+        if q.shape[1:] != (*dims, ir.dim):
+            raise RuntimeError(f"basis of {ir} has shape {q.shape}, expected (mul, {dims}, {ir.dim})")
+        if q.shape[0] == 0:
+            continue
+        scale = np.abs(q).max()
+        x_out, d_out = ir.algebra(), ir.discrete_generators()
+        errors = [np.abs(sum(_on_slot(xs[k][a], q, k) for k in range(n)) - q @ x_out[a]).max()
+                  / max(1.0, np.abs(x_out[a]).max()) for a in range(x_out.shape[0])]
+        for b in range(d_out.shape[0]):
+            lhs = q
+            for k in range(n):
+                lhs = _on_slot(ds[k][b], lhs, k)
+            errors.append(np.abs(lhs - q @ d_out[b]).max())
+        for k, reps in enumerate(cosets):
+            for sign, perm in reps:
+                axes = (0, *(1 + p for p in perm), *range(k + 2, n + 2))
+                errors.append(np.abs(q - sign * np.transpose(q, axes)).max())
+        if max(errors) > tol * scale:
+            raise RuntimeError(f"reduced tensor product basis of {ir} failed certification "
+                               f"(relative residual {max(errors) / scale:.1e})")
+
+
+@cached("reduced_tensor_power", validate=certify)
 def tensor_power_bases(slots: tuple[Rep, ...], cosets: tuple[Coset, ...],
                        irs_out: tuple[Irrep, ...]) -> tuple[np.ndarray, ...]:
     """Canonical bases ``(mul, d_0, ..., d_{n-1}, d_ir)`` for each of ``irs_out`` (``mul`` may be 0).
@@ -229,7 +310,7 @@ def tensor_power_bases(slots: tuple[Rep, ...], cosets: tuple[Coset, ...],
             if np.max(np.abs(q.imag), initial=0.0) > 1e-9:  # pragma: no cover - would be a CG bug
                 raise RuntimeError(f"expected a real basis for {ir}, got imaginary parts")
             q = q.real
-        out.append(np.ascontiguousarray(q.reshape(q.shape[0], *dims, ir.dim) * np.sqrt(ir.dim)))
+        out.append(np.ascontiguousarray(q.reshape(q.shape[0], *dims, ir.dim)))
     return tuple(out)
 
 

@@ -7,7 +7,12 @@
 * :func:`assert_intertwines`, :func:`intertwining_residual`: check Clebsch–Gordan coefficients;
 * hypothesis strategies :func:`irreps`, :func:`group_elements`, :func:`irreps_triples`;
 * :func:`example_irreps`: the list of example irreps per group run by the universal tests.
+
+The strategies need ``hypothesis`` (the ``test`` extra); they are imported on first use, so the
+assertions work without it.
 """
+
+from typing import Any
 
 from lie_nn.testing._equivariance import (
     GroupElement,
@@ -18,7 +23,6 @@ from lie_nn.testing._equivariance import (
     represent,
 )
 from lie_nn.testing._examples import example_irreps, unavailable_groups
-from lie_nn.testing._strategies import group_elements, irreps, irreps_triples
 
 __all__ = [
     "GroupElement",
@@ -35,7 +39,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
+_STRATEGIES = ("group_elements", "irreps", "irreps_triples")
+
+
+def __getattr__(name: str) -> Any:
     if name == "EXAMPLE_IRREPS":
         return example_irreps()
+    if name in _STRATEGIES:
+        from lie_nn.testing import _strategies
+
+        return getattr(_strategies, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -270,17 +270,23 @@ def _rep_list(reps: Any, what: str) -> tuple[list[Any], bool]:
     return out, several
 
 
+def _irreps_of(rep: Any) -> list[Irrep]:
+    if isinstance(rep, Irrep):
+        return [rep]
+    if isinstance(rep, MulIrrep):
+        return [rep.ir]
+    return [item.ir for item in rep]
+
+
 def _check_same_group(reps: list[Any]) -> None:
-    shapes = {(x.shape[0], d.shape[0]) for x, d in map(generators, reps) if x.shape[1] > 0}
-    if len(shapes) > 1:
-        raise ValueError(
-            "input and output representations belong to different groups: "
-            f"(n_gen, n_disc) = {sorted(shapes)} for {', '.join(map(str, reps))}"
-        )
+    irs = [ir for rep in reps for ir in _irreps_of(rep)]
+    for ir in irs[1:]:
+        if ir.group_id() != irs[0].group_id():
+            raise ValueError(f"representations of different groups: {irs[0]} and {ir}")
 
 
 def _default_elements(rep: Any, count_: int, seed: int) -> list[GroupElement]:
-    """``count_`` random elements; element ``k < n_disc`` starts with discrete generator ``k``."""
+    """``count_`` random elements; all but the last start with discrete generator ``k % n_disc``."""
     n_disc = generators(rep)[1].shape[0]
     out = []
     for k in range(count_):

@@ -10,15 +10,19 @@ Order: by ``l``, then even before odd (``sort_key = (l, -p)``):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
 
 from lie_nn._src.groups.so3 import so3_algebra, so3_clebsch_gordan, so3_clebsch_gordan_exact, validate_l
 from lie_nn._src.irrep import Irrep, MulIrrep
+
+if TYPE_CHECKING:
+    import sympy
 
 _LABEL = re.compile(r"^(\d+)([eo])$")
 
@@ -130,5 +134,7 @@ class O3(Irrep):
     def clebsch_gordan_exact(self, ir2: O3, ir3: O3) -> sympy.Array:
         """Exact CG as a sympy ``Array`` ``(d1, d2, d3)`` (all zeros if forbidden)."""
         if not self._allowed(ir2, ir3):
+            import sympy
+
             return sympy.ImmutableDenseNDimArray.zeros(self.dim, ir2.dim, ir3.dim)
         return so3_clebsch_gordan_exact(self.l, ir2.l, ir3.l)

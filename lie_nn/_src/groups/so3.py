@@ -27,21 +27,27 @@ CGs there is a single term) and only then converted to float64 (correctly rounde
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import sympy
 
 from lie_nn._src.irrep import Irrep, MulIrrep
 from lie_nn._src.racah import signed_sqrt_to_float, su2_cg_entries
 
+if TYPE_CHECKING:
+    import sympy
+
 # i^p for p mod 4, as exact Gaussian integers (re, im)
 _UNIT = ((1, 0), (0, 1), (-1, 0), (0, -1))
 
-# A sparse exact entry: (index tuple, phase p, square r) meaning i^p * sqrt(r).
-_Entry = tuple[tuple[int, ...], int, Fraction]
+# A sparse exact entry: (index tuple, phase p, num, den) meaning i^p * sqrt(num / den), in lowest terms.
+_Entry = tuple[tuple[int, ...], int, int, int]
+# A real value as a list of terms (n, num, den) meaning sum of n * sqrt(num / den).
+_Terms = list[tuple[int, int, int]]
 # Sparse columns of Q: column -> list of (row, phase p, k) meaning i^p * 2^(-k/2).
 _Columns = list[list[tuple[int, int, int]]]
 
@@ -86,10 +92,10 @@ def real_basis_change(l: int) -> np.ndarray:
 def _transform(entries: Iterable[_Entry], axes: list[tuple[_Columns, bool]]) -> dict:
     """Exactly apply ``Q`` (or ``conj(Q)`` when the flag is set) on every axis of a sparse tensor.
 
-    Returns ``{index: {(r, k): [re, im]}}`` meaning ``Σ (re + i im) sqrt(r / 2^k)``.
+    Returns ``{index: {(num, den, k): [re, im]}}`` meaning ``Σ (re + i im) sqrt(num / den / 2^k)``.
     """
     acc: dict = {}
-    for idx, p0, square in entries:
+    for idx, p0, num, den in entries:
         partial = [((), p0, 0)]
         for (cols, conj), i in zip(axes, idx, strict=True):
             partial = [
@@ -99,39 +105,41 @@ def _transform(entries: Iterable[_Entry], axes: list[tuple[_Columns, bool]]) -> 
             ]
         for rows, p, k in partial:
             re, im = _UNIT[p % 4]
-            slot = acc.setdefault(rows, {}).setdefault((square, k), [0, 0])
+            slot = acc.setdefault(rows, {}).setdefault((num, den, k), [0, 0])
             slot[0] += re
             slot[1] += im
     return acc
 
 
-def _real_terms(acc: dict) -> Iterator[tuple[tuple[int, ...], list[tuple[int, Fraction]]]]:
-    """Yield ``(index, [(n, r), ...])`` with value ``Σ n sqrt(r)``; checks imaginary parts vanish."""
+def _real_terms(acc: dict) -> Iterator[tuple[tuple[int, ...], _Terms]]:
+    """Yield ``(index, [(n, num, den), ...])``, value ``Σ n sqrt(num/den)``; checks imaginary parts vanish."""
     for idx, terms in acc.items():
         out = []
-        for (square, k), (re, im) in terms.items():
+        for (num, den, k), (re, im) in terms.items():
             if im != 0:
                 raise RuntimeError(f"internal error: real-basis coefficient at {idx} is not real")
             if re != 0:
-                out.append((re, square / 2**k))
+                out.append((re, num, den << k))
         yield idx, out
 
 
-def _to_float(terms: list[tuple[int, Fraction]]) -> float:
-    if len(terms) == 1:
-        n, r = terms[0]
-        return signed_sqrt_to_float(1 if n > 0 else -1, n * n * r.numerator, r.denominator)
-    return float(sum(signed_sqrt_to_float(1 if n > 0 else -1, n * n * r.numerator, r.denominator)
-                     for n, r in terms))
+def _to_float(terms: _Terms) -> float:
+    values = [signed_sqrt_to_float(1 if n > 0 else -1, n * n * num, den) for n, num, den in terms]
+    return values[0] if len(values) == 1 else float(sum(values))
 
 
-def _to_sympy(terms: list[tuple[int, Fraction]]) -> sympy.Expr:
-    return sympy.Add(*[n * sympy.sqrt(sympy.Rational(r.numerator, r.denominator)) for n, r in terms])
+def _to_sympy(terms: _Terms) -> sympy.Expr:
+    import sympy
+
+    return sympy.Add(*[n * sympy.sqrt(sympy.Rational(num, den)) for n, num, den in terms])
 
 
 def _cg_acc(l1: int, l2: int, l3: int) -> dict:
-    entries = [((i1, i2, i3), 0 if sign > 0 else 2, Fraction(num, den))
-               for i1, i2, i3, sign, num, den in su2_cg_entries(l1, l2, l3) if sign != 0]
+    entries = [
+        ((i1, i2, i3), 0 if sign > 0 else 2, num, den)
+        for i1, i2, i3, sign, num, den in su2_cg_entries(l1, l2, l3)
+        if sign != 0
+    ]
     axes = [(_q_columns(l1), False), (_q_columns(l2), False), (_q_columns(l3), True)]
     return _transform(entries, axes)
 
@@ -160,6 +168,8 @@ def so3_clebsch_gordan_exact(l1: int, l2: int, l3: int) -> sympy.Array:
     sqrt(2)/2
     """
     l1, l2, l3 = validate_l(l1, "l1"), validate_l(l2, "l2"), validate_l(l3, "l3")
+    import sympy
+
     out = sympy.MutableDenseNDimArray.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1)
     for idx, terms in _real_terms(_cg_acc(l1, l2, l3)):
         if terms:
@@ -174,13 +184,13 @@ def _su2_algebra_entries(l: int) -> list[list[_Entry]]:
     z_ent: list[_Entry] = []
     for i in range(2 * l):
         m = i - l
-        quarter = Fraction((l - m) * (l + m + 1), 4)  # (J_± matrix element / 2)^2
-        x_ent += [((i + 1, i), 3, quarter), ((i, i + 1), 3, quarter)]
-        y_ent += [((i + 1, i), 2, quarter), ((i, i + 1), 0, quarter)]
+        q = Fraction((l - m) * (l + m + 1), 4)  # (J_± matrix element / 2)^2
+        x_ent += [((i + 1, i), 3, q.numerator, q.denominator), ((i, i + 1), 3, q.numerator, q.denominator)]
+        y_ent += [((i + 1, i), 2, q.numerator, q.denominator), ((i, i + 1), 0, q.numerator, q.denominator)]
     for i in range(2 * l + 1):
         m = i - l
         if m != 0:
-            z_ent.append(((i, i), 3 if m > 0 else 1, Fraction(m * m)))
+            z_ent.append(((i, i), 3 if m > 0 else 1, m * m, 1))
     return [x_ent, y_ent, z_ent]
 
 

@@ -12,16 +12,20 @@ For ``j = 1/2`` this is ``X_k = -i σ_k / 2`` with the Pauli matrices written in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import sympy
 
 from lie_nn._src.irrep import Irrep, MulIrrep
 from lie_nn._src.racah import as_spin, su2_clebsch_gordan, su2_clebsch_gordan_exact, triangle_ok
+
+if TYPE_CHECKING:
+    import sympy
 
 
 def spin_matrices(j: Fraction) -> np.ndarray:
