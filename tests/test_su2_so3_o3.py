@@ -12,7 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lie_nn._src.groups.o3 import O3
-from lie_nn._src.groups.so3 import SO3, real_basis_change, so3_clebsch_gordan, so3_clebsch_gordan_exact
+from lie_nn._src.groups.so3 import (
+    SO3,
+    _cg_acc,
+    _q_columns,
+    _real_terms,
+    _su2_algebra_entries,
+    _transform,
+    real_basis_change,
+    so3_clebsch_gordan,
+    so3_clebsch_gordan_exact,
+)
 from lie_nn._src.groups.su2 import SU2
 from lie_nn._src.irrep import Irrep
 
@@ -173,6 +183,25 @@ def test_so3_exact_matches_float(l1: int, l2: int, l3: int) -> None:
         entry = E[idx]
         assert sympy.im(entry) == 0
         assert float(sympy.N(entry, 40)) == value  # correctly rounded
+
+
+def test_so3_cg_is_transformed_su2_cg() -> None:
+    """The sparse exact transform agrees with the dense float formula (Q1 ⊗ Q2) C_SU2 Q3^†."""
+    for l1, l2, l3 in SO3_TRIPLES + [(5, 4, 3), (6, 6, 12)]:
+        Q1, Q2, Q3 = real_basis_change(l1), real_basis_change(l2), real_basis_change(l3)
+        dense = np.einsum("ai,bj,ijk,ck->abc", Q1, Q2, SU2(l1).clebsch_gordan(SU2(l2), SU2(l3))[0], Q3.conj())
+        np.testing.assert_allclose(dense, so3_clebsch_gordan(l1, l2, l3), atol=1e-15)
+
+
+def test_single_radical_per_entry() -> None:
+    """Each real-basis entry is one n*sqrt(r): the basis of the 'correctly rounded' claim."""
+    for l1, l2, l3 in SO3_TRIPLES + [(6, 5, 4), (6, 6, 12)]:
+        assert all(len(terms) <= 1 for _, terms in _real_terms(_cg_acc(l1, l2, l3)))
+    for l in range(10):
+        cols = _q_columns(l)
+        for entries in _su2_algebra_entries(l):
+            terms = _real_terms(_transform(entries, [(cols, False), (cols, True)]))
+            assert all(len(t) <= 1 for _, t in terms)
 
 
 def test_su2_exact_matches_float() -> None:

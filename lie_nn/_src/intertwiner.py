@@ -33,6 +33,9 @@ closed under complex conjugation, so the real and imaginary parts span its real 
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,6 +49,7 @@ _CERT_TOL = 1e-8
 _SMALL_WORK = 2_000_000  # n_eq * dA * dB * p below which the accurate QR/SVD path is always used
 _CHUNK_LIMIT = 20_000_000  # largest dA * dB * p block the accurate path may form
 
+_MEMO: OrderedDict[tuple, Any] = OrderedDict()
 Frame = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -74,9 +78,9 @@ def intertwiners(
     dA, dB = XA.shape[1], XB.shape[1]
     if dA == 0 or dB == 0:
         return np.zeros((0, dA, dB))
-    scale = max(np.abs(XA).max(initial=0.0), np.abs(XB).max(initial=0.0))
-    XA, XB = (XA / scale, XB / scale) if scale > 0 else (XA, XB)
-    equations = [(XA[a], XB[a]) for a in range(len(XA))] + [(DA[b], DB[b]) for b in range(len(DA))]
+    scale = max(np.abs(XA).max(initial=0.0), np.abs(XB).max(initial=0.0), 1e-300)
+    equations = [(XA[a] / scale, XB[a] / scale) for a in range(len(XA))]
+    equations += [(DA[b], DB[b]) for b in range(len(DA))]
     basis = _solve(XA, XB, DA, DB, equations)
     if inputs_real and real is not False:
         basis = _realify(basis)
@@ -107,21 +111,27 @@ def numeric_clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
             raise TypeError(f"expected an Irrep, got {type(ir).__name__}")
     ir1.check_same_group(ir2)
     ir1.check_same_group(ir3)
-    X1, X2, X3 = ir1.algebra(), ir2.algebra(), ir3.algebra()
-    if not len(X1) == len(X2) == len(X3):
-        raise ValueError(f"generator counts differ: {len(X1)}, {len(X2)}, {len(X3)}")
-    d1, d2, d3 = ir1.dim, ir2.dim, ir3.dim
-    XA = np.einsum("aik,jl->aijkl", X1, np.eye(d2)) + np.einsum("ik,ajl->aijkl", np.eye(d1), X2)
-    D1, D2 = ir1.discrete_generators(), ir2.discrete_generators()
-    DA = np.einsum("aik,ajl->aijkl", D1, D2)
-    n = d1 * d2
-    C = intertwiners(XA.reshape(-1, n, n), X3, DA.reshape(-1, n, n), ir3.discrete_generators())
+    X3, d1, d2, d3 = ir3.algebra(), ir1.dim, ir2.dim, ir3.dim
+    XA, DA = _memo(("tensor", ir1, ir2), lambda: _tensor_generators(ir1, ir2))
+    if len(XA) != len(X3):
+        raise ValueError(f"generator counts differ: {ir1} ⊗ {ir2} has {len(XA)}, {ir3} has {len(X3)}")
+    C = intertwiners(XA, X3, DA, ir3.discrete_generators())
     expected = _expected_multiplicity(ir1, ir2, ir3)
     if expected is not None and expected != len(C):
         raise RuntimeError(
             f"{ir1} ⊗ {ir2} → {ir3}: found {len(C)} intertwiners but the selection rule says {expected}"
         )
     return np.sqrt(d3) * C.reshape(len(C), d1, d2, d3)
+
+
+def _tensor_generators(ir1: Irrep, ir2: Irrep) -> tuple[np.ndarray, np.ndarray]:
+    """``X1 ⊗ 1 + 1 ⊗ X2`` and ``D1 ⊗ D2`` (row-major pair index ``(i, j) -> i * d2 + j``)."""
+    X1, X2, D1, D2 = ir1.algebra(), ir2.algebra(), ir1.discrete_generators(), ir2.discrete_generators()
+    if len(X1) != len(X2) or len(D1) != len(D2):
+        raise ValueError(f"generator counts differ between {ir1} and {ir2}")
+    n = ir1.dim * ir2.dim
+    XA = np.einsum("aik,jl->aijkl", X1, np.eye(ir2.dim)) + np.einsum("ik,ajl->aijkl", np.eye(ir1.dim), X2)
+    return XA.reshape(-1, n, n), np.einsum("aik,ajl->aijkl", D1, D2).reshape(-1, n, n)
 
 
 def canonical_basis(V: np.ndarray) -> np.ndarray:
@@ -211,47 +221,57 @@ def _identity_frame(dA: int, dB: int) -> Frame:
     return eA, eA, eB, eB, I, J
 
 
-def _generic_element(X: np.ndarray, D: np.ndarray, herm: bool, phases: np.ndarray) -> np.ndarray:
+def _memo(key: tuple, compute: Callable[[], Any]) -> Any:
+    """Small LRU memo: one side's data are reused across the targets of a CG computation."""
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    _MEMO[key] = value = compute()
+    if len(_MEMO) > 8:
+        _MEMO.popitem(last=False)
+    return value
+
+
+def _digest(X: np.ndarray, D: np.ndarray) -> tuple:
+    h = hashlib.blake2b(digest_size=16)
+    for M in (X, D):
+        h.update(np.ascontiguousarray(M).reshape(-1).view(np.uint8))
+    return (X.shape, X.dtype.str, D.shape, D.dtype.str, h.hexdigest())
+
+
+def _flags(X: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per generator: Hermitian?, anti-Hermitian?; and whether all discrete generators are unitary."""
+    Xh = np.conj(np.swapaxes(X, 1, 2))
+    tol = 1e-12 * np.maximum(1.0, np.abs(X).max(axis=(1, 2), initial=0.0))
+    herm = np.abs(X - Xh).max(axis=(1, 2), initial=0.0) <= tol
+    anti = np.abs(X + Xh).max(axis=(1, 2), initial=0.0) <= tol
+    unitary = bool(np.allclose(D @ np.conj(np.swapaxes(D, 1, 2)), np.eye(D.shape[1]), atol=1e-12))
+    return herm, anti, unitary
+
+
+def _generic_eig(X: np.ndarray, D: np.ndarray, herm: bool, phases: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Eigen-decomposition of the generic element ``H = L1 + L2² / 2 + Σ c_b K_b``."""
     rng = np.random.default_rng(_SEED)
     c1, c2 = rng.normal(size=(2, len(X)))
     c3 = rng.normal(size=len(D))
     Y = X * phases[:, None, None] if herm else X.astype(complex)
-    L1, L2 = np.einsum("a,aij->ij", c1, Y), np.einsum("a,aij->ij", c2, Y)
+    L1, L2 = np.tensordot(c1, Y, 1), np.tensordot(c2, Y, 1)
     K = D + np.conj(np.swapaxes(D, 1, 2)) if herm else D
-    return L1 + 0.5 * L2 @ L2 + np.einsum("b,bij->ij", c3, K)
-
-
-def _classify(XA, XB, DA, DB) -> np.ndarray | None:
-    """Phases making every generator Hermitian (and discrete ones unitary), else ``None``."""
-    phases = np.ones(len(XA), dtype=complex)
-    for a in range(len(XA)):
-        if _herm_err(XA[a], 1) and _herm_err(XB[a], 1):
-            continue
-        if _herm_err(XA[a], -1) and _herm_err(XB[a], -1):
-            phases[a] = 1j
-        else:
-            return None
-    for b in range(len(DA)):
-        for D in (DA[b], DB[b]):
-            if not np.allclose(D @ D.conj().T, np.eye(len(D)), atol=1e-12):
-                return None
-    return phases
-
-
-def _herm_err(M: np.ndarray, sign: int) -> bool:
-    return bool(np.abs(M - sign * M.conj().T).max(initial=0.0) <= 1e-12 * max(1.0, np.abs(M).max()))
+    H = L1 + 0.5 * L2 @ L2 + np.tensordot(c3, K, 1)
+    return (*(np.linalg.eigh(H) if herm else np.linalg.eig(H)), H)
 
 
 def _eigen_frame(XA, XB, DA, DB) -> Frame | None:
     """Eigen-decompose a generic element ``H`` on both sides; ``None`` if not safely diagonalizable."""
-    phases = _classify(XA, XB, DA, DB)
-    herm = phases is not None
-    phases = np.ones(len(XA)) if phases is None else phases
-    HA, HB = (_generic_element(X, D, herm, phases) for X, D in ((XA, DA), (XB, DB)))
-    if herm:
-        (wA, PA), (wB, PB) = np.linalg.eigh(HA), np.linalg.eigh(HB)
-    else:
-        (wA, PA), (wB, PB) = np.linalg.eig(HA), np.linalg.eig(HB)
+    keys = _digest(XA, DA), _digest(XB, DB)
+    (hA, aA, uA), (hB, aB, uB) = (_memo((k, "flags"), lambda X=X, D=D: _flags(X, D)) for k, X, D in
+                                  zip(keys, (XA, XB), (DA, DB), strict=True))
+    herm = bool(np.all((hA & hB) | (aA & aB)) and uA and uB)
+    phases = np.where(hA & hB, 1.0 + 0j, 1j) if herm else np.ones(len(XA))
+    (wA, PA, HA), (wB, PB, HB) = (
+        _memo((k, herm, phases.tobytes(), _SEED), lambda X=X, D=D: _generic_eig(X, D, herm, phases))
+        for k, X, D in zip(keys, (XA, XB), (DA, DB), strict=True)
+    )
     scale = max(1.0, np.abs(wA).max(), np.abs(wB).max())
     labels = _cluster(np.concatenate([wA, wB]), (1e-7 if herm else 1e-5) * scale)
     lA, lB = labels[: len(wA)], labels[len(wA) :]
@@ -401,7 +421,7 @@ def _certify(C: np.ndarray, equations) -> None:
     if len(C) == 0:
         return
     for A, B in equations:
-        res = np.einsum("ij,mjk->mik", A, C) - np.einsum("mij,jk->mik", C, B)
+        res = A @ C - C @ B
         size = np.linalg.norm(A) / np.sqrt(len(A)) + np.linalg.norm(B) / np.sqrt(len(B))
         err = np.linalg.norm(res.reshape(len(C), -1), axis=1).max(initial=0.0)
         if err > _CERT_TOL * max(size, 1e-300):

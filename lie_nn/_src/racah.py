@@ -17,11 +17,10 @@ a map ``V_J -> V_j1 ⊗ V_j2`` the tensor is an isometry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 from fractions import Fraction
 from numbers import Rational
+from typing import TYPE_CHECKING
 
 import numpy as np
 

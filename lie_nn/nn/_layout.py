@@ -24,8 +24,10 @@ import numpy as np
 import torch
 
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 
 __all__ = [
+    "as_irreps",
     "as_mul_irreps",
     "block_view",
     "check_features",
@@ -56,7 +58,8 @@ def as_mul_irreps(value: Any, name: str = "irreps") -> MulIrreps:
         value = [value]
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
-            f"{name} must be an Irreps or a sequence of MulIrrep / (mul, ir) pairs, got {type(value).__name__}"
+            f"{name} must be an Irreps or a sequence of MulIrrep / (mul, ir) pairs, "
+            f"got {type(value).__name__}"
         )
     out = []
     for item in value:
@@ -74,6 +77,16 @@ def as_mul_irreps(value: Any, name: str = "irreps") -> MulIrreps:
         except TypeError as err:
             raise TypeError(f"{name}: {err}") from None
     return tuple(out)
+
+
+def as_irreps(value: Any, name: str = "irreps") -> Irreps:
+    """:func:`as_mul_irreps` wrapped in an :class:`~lie_nn._src.irreps.Irreps` (order and blocks kept).
+
+    >>> from lie_nn._src.groups.so3 import SO3
+    >>> str(as_irreps([(2, SO3(0)), SO3(1)]))
+    '2xSO3(0)+1xSO3(1)'
+    """
+    return Irreps(as_mul_irreps(value, name))
 
 
 def irreps_dim(items: MulIrreps) -> int:

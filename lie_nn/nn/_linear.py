@@ -3,7 +3,8 @@ r"""Equivariant linear layer for any group.
 By Schur's lemma an equivariant linear map ``⊕ mul_in × ir → ⊕ mul_out × ir`` only mixes channels
 of equal irreps, acting as the identity on the irrep index:
 
-.. math:: y_{k, w i} = \frac{1}{\sqrt{\mathrm{fan\_in}_k}} \sum_{l : ir_l = ir_k} \sum_u W^{(lk)}_{u w} x_{l, u i}
+.. math:: y_{k, w i} = \frac{1}{\sqrt{\mathrm{fan\_in}_k}}
+          \sum_{l : ir_l = ir_k} \sum_u W^{(lk)}_{u w} x_{l, u i}
           \; (+ b_{k, w} \text{ if } ir_k \text{ is trivial})
 
 with ``fan_in_k = Σ_{l: ir_l = ir_k} mul_l``.  (For a complex irrep equivalent to but not equal to
@@ -19,7 +20,14 @@ from typing import Any
 import torch
 
 from lie_nn._src.irrep import Irrep
-from lie_nn.nn._layout import as_mul_irreps, check_features, irreps_dim, irreps_slices, is_trivial, real_dtype
+from lie_nn.nn._layout import (
+    as_irreps,
+    check_features,
+    irreps_dim,
+    irreps_slices,
+    is_trivial,
+    real_dtype,
+)
 
 __all__ = ["Linear"]
 
@@ -42,8 +50,8 @@ class Linear(torch.nn.Module):
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
         dtype = dtype or torch.get_default_dtype()
-        self.irreps_in = as_mul_irreps(irreps_in, "irreps_in")
-        self.irreps_out = as_mul_irreps(irreps_out, "irreps_out")
+        self.irreps_in = as_irreps(irreps_in, "irreps_in")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out")
         if self.irreps_in and self.irreps_out:
             try:
                 self.irreps_in[0].ir.check_same_group(self.irreps_out[0].ir)
@@ -59,7 +67,8 @@ class Linear(torch.nn.Module):
         self._groups: list[tuple[int, list[tuple[slice, int]], list[tuple[int, int]], int, int]] = []
         offset = 0
         for ir in types:
-            ins = [(sl, m.mul) for m, sl in zip(self.irreps_in, slices_in, strict=True) if m.ir == ir and m.mul]
+            ins = [(sl, m.mul) for m, sl in zip(self.irreps_in, slices_in, strict=True)
+                   if m.ir == ir and m.mul]
             outs = [(k, m.mul) for k, m in enumerate(self.irreps_out) if m.ir == ir and m.mul]
             fan_in, fan_out = sum(u for _, u in ins), sum(w for _, w in outs)
             if fan_in == 0:

@@ -20,8 +20,9 @@ import torch
 
 from lie_nn._src.cg import clebsch_gordan
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 from lie_nn.nn._layout import (
-    as_mul_irreps,
+    as_irreps,
     check_features,
     irreps_dim,
     irreps_slices,
@@ -111,9 +112,9 @@ class Gate(torch.nn.Module):
     def __init__(self, irreps_scalars: Any, act_scalars: Activation | Sequence[Activation], irreps_gates: Any,
                  act_gates: Activation | Sequence[Activation], irreps_gated: Any) -> None:
         super().__init__()
-        self.irreps_scalars = as_mul_irreps(irreps_scalars, "irreps_scalars")
-        self.irreps_gates = as_mul_irreps(irreps_gates, "irreps_gates")
-        self.irreps_gated = as_mul_irreps(irreps_gated, "irreps_gated")
+        self.irreps_scalars = as_irreps(irreps_scalars, "irreps_scalars")
+        self.irreps_gates = as_irreps(irreps_gates, "irreps_gates")
+        self.irreps_gated = as_irreps(irreps_gated, "irreps_gated")
         self._acts_s = _activations(act_scalars, self.irreps_scalars, "Gate scalars")
         self._acts_g = _activations(act_gates, self.irreps_gates, "Gate gates")
         n_gates = sum(m.mul for m in self.irreps_gates)
@@ -134,18 +135,19 @@ class Gate(torch.nn.Module):
                 index += [channel] * item.ir.dim
                 channel += 1
             out += runs
-        self.irreps_out = tuple(out)
+        self.irreps_out = Irreps(out)
         self.dim_s, self.dim_g = irreps_dim(self.irreps_scalars), irreps_dim(self.irreps_gates)
         self.dim_in = self.dim_s + self.dim_g + irreps_dim(self.irreps_gated)
         self.irreps_in = self.irreps_scalars + self.irreps_gates + self.irreps_gated
         self.dim_out = irreps_dim(self.irreps_out)
         self._runs_s = _act_runs(self._acts_s, irreps_slices(self.irreps_scalars))
-        gate_slices = [slice(sl.start + self.dim_s, sl.stop + self.dim_s) for sl in irreps_slices(self.irreps_gates)]
+        shift = self.dim_s
+        gate_slices = [slice(sl.start + shift, sl.stop + shift) for sl in irreps_slices(self.irreps_gates)]
         self._runs_g = _act_runs(self._acts_g, gate_slices)
         self.register_buffer("gate_index", torch.tensor(index, dtype=torch.long), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (..., dim_in)`` with ``dim_in = dim(scalars) + dim(gates) + dim(gated)`` → ``(..., dim_out)``."""
+        """``x (..., dim_in)``, ``dim_in = dim(scalars) + dim(gates) + dim(gated)`` → ``(..., dim_out)``."""
         check_features(x, self.dim_in, "x", "Gate")
         scalars = [_apply(act, x[..., sl]) for act, sl in self._runs_s]
         gates = [_apply(act, x[..., sl]) for act, sl in self._runs_g]
@@ -171,15 +173,16 @@ class NormActivation(torch.nn.Module):
     torch.Size([4, 11])
     """
 
-    def __init__(self, irreps: Any, act: Activation, *, normalize: bool = True, epsilon: float = 1e-8) -> None:
+    def __init__(self, irreps: Any, act: Activation, *, normalize: bool = True,
+                 epsilon: float = 1e-8) -> None:
         super().__init__()
-        self.irreps_in = self.irreps_out = as_mul_irreps(irreps, "irreps")
+        self.irreps_in = self.irreps_out = as_irreps(irreps, "irreps")
         if not callable(act):
             raise TypeError(f"NormActivation: act must be callable, got {type(act).__name__}")
         for item in self.irreps_in:
             if not unitary(item.ir):
-                raise ValueError(f"NormActivation: {item.ir} is not unitary in its basis, so the Euclidean norm "
-                                 "is not invariant; use Gate with invariant gates instead")
+                raise ValueError(f"NormActivation: {item.ir} is not unitary in its basis, so the Euclidean "
+                                 "norm is not invariant; use Gate with invariant gates instead")
         self.act, self.normalize, self.epsilon = act, normalize, float(epsilon)
         self.dim = irreps_dim(self.irreps_in)
         index: list[int] = []

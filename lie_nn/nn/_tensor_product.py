@@ -26,7 +26,16 @@ import torch
 
 from lie_nn._src.cg import clebsch_gordan
 from lie_nn._src.irrep import Irrep, MulIrrep
-from lie_nn.nn._layout import as_mul_irreps, check_features, complex_dtype, irreps_dim, irreps_slices, real_dtype
+from lie_nn._src.irreps import Irreps
+from lie_nn.nn._layout import (
+    as_irreps,
+    as_mul_irreps,
+    check_features,
+    complex_dtype,
+    irreps_dim,
+    irreps_slices,
+    real_dtype,
+)
 
 __all__ = ["CGModule", "ChannelwiseTensorProduct", "TensorProduct", "normalised_cg"]
 
@@ -107,7 +116,8 @@ def _as_filter(filter_ir_out: Any) -> Callable[[Irrep], bool]:
     if isinstance(filter_ir_out, Irrep):
         filter_ir_out = [filter_ir_out]
     if not isinstance(filter_ir_out, Iterable):
-        raise TypeError(f"filter_ir_out must be None, a callable or irreps, got {type(filter_ir_out).__name__}")
+        raise TypeError(f"filter_ir_out must be None, a callable or irreps, "
+                        f"got {type(filter_ir_out).__name__}")
     allowed = {m.ir for m in as_mul_irreps(list(filter_ir_out), "filter_ir_out")}
     return lambda ir: ir in allowed
 
@@ -126,13 +136,15 @@ def _weights(module: Any, weight: torch.Tensor | None, batch: int) -> torch.Tens
     name = type(module).__name__
     if module.internal_weights:
         if weight is not None:
-            raise ValueError(f"{name} has internal weights; do not pass weight= (or use internal_weights=False)")
+            raise ValueError(f"{name} has internal weights; do not pass weight= "
+                             "(or build it with internal_weights=False)")
         return module.weight.unsqueeze(0)
     if weight is None:
         raise ValueError(f"{name} was built with internal_weights=False: pass weight of shape "
                          f"(batch, {module.weight_numel}) or ({module.weight_numel},)")
     if weight.shape[-1] != module.weight_numel:
-        raise ValueError(f"{name}: weight must have last dim {module.weight_numel}, got {tuple(weight.shape)}")
+        raise ValueError(f"{name}: weight must have last dim {module.weight_numel}, "
+                         f"got {tuple(weight.shape)}")
     return weight.reshape(-1, module.weight_numel) if weight.ndim > 1 else weight.unsqueeze(0)
 
 
@@ -163,8 +175,8 @@ class ChannelwiseTensorProduct(CGModule):
                  internal_weights: bool = True, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         dtype = dtype or torch.get_default_dtype()
-        self.irreps_in1 = as_mul_irreps(irreps_in1, "irreps_in1")
-        self.irreps_in2 = as_mul_irreps(irreps_in2, "irreps_in2")
+        self.irreps_in1 = as_irreps(irreps_in1, "irreps_in1")
+        self.irreps_in2 = as_irreps(irreps_in2, "irreps_in2")
         if self.irreps_in1 and self.irreps_in2:
             self.irreps_in1[0].ir.check_same_group(self.irreps_in2[0].ir)
         bad = [str(m) for m in self.irreps_in2 if m.mul != 1]
@@ -179,21 +191,24 @@ class ChannelwiseTensorProduct(CGModule):
         self._blocks: list[tuple[str, slice, int, int, list[tuple[int, int, int]]]] = []
         n_weight = 0
         for i, (m1, sl1) in enumerate(zip(self.irreps_in1, irreps_slices(self.irreps_in1), strict=True)):
-            columns, groups = self._block_paths(m1, slices2, keep, out)
-            if not columns:
+            groups = self._block_paths(m1, slices2, keep, out)
+            if not groups:
                 continue
-            self.register_cg(f"cg_{i}", np.concatenate(columns, axis=-1), dtype)
+            # buffer (dim2, Σ_g n_g d1 d_g): group g is (dim2, n, d1, d) so x2 @ cg yields per-sample
+            # (n, d1, d) matrices contiguous per group
+            self.register_cg(f"cg_{i}", np.concatenate(
+                [np.stack(g).transpose(2, 0, 1, 3).reshape(self.dim_in2, -1) for g in groups], axis=1), dtype)
             spec = []
-            for n, d in groups:
-                spec.append((n, d, n_weight))
-                n_weight += n * m1.mul
+            for g in groups:
+                spec.append((len(g), g[0].shape[-1], n_weight))
+                n_weight += len(g) * m1.mul
             self._blocks.append((f"cg_{i}", sl1, m1.mul, m1.ir.dim, spec))
-        self.irreps_out = tuple(out)
+        self.irreps_out = Irreps(out)
         self.dim_out = irreps_dim(self.irreps_out)
         _weight_setup(self, n_weight, internal_weights, dtype)
 
     def _block_paths(self, m1: MulIrrep, slices2: list[slice], keep: Callable, out: list[MulIrrep]):
-        """CG columns ``(d1, dim2, d_out)`` of every path from block ``m1``, grouped by ``d_out``."""
+        """CG ``(d1, dim2, d_out)`` of every path from block ``m1``, in runs of equal ``d_out``."""
         paths = []
         for j, m2 in enumerate(self.irreps_in2):
             for ir_out in _allowed_outputs(m1.ir, m2.ir, keep):
@@ -203,20 +218,20 @@ class ChannelwiseTensorProduct(CGModule):
                     full[:, slices2[j], :] = c[m]
                     paths.append((ir_out.sort_key(), j, m, ir_out, full))
         paths.sort(key=lambda p: p[:3])
-        columns, groups = [], []
+        groups: list[list[np.ndarray]] = []
         for *_, ir_out, full in paths:
             if m1.mul == 0:
                 continue
             out.append(MulIrrep(m1.mul, ir_out))
-            columns.append(full)
-            if groups and groups[-1][1] == ir_out.dim:
-                groups[-1][0] += 1
+            if groups and groups[-1][0].shape[-1] == ir_out.dim:
+                groups[-1].append(full)
             else:
-                groups.append([1, ir_out.dim])
-        return columns, [tuple(g) for g in groups]
+                groups.append([full])
+        return groups
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        """``x1 (..., dim1)``, ``x2 (..., dim2)``, optional ``weight (..., weight_numel)`` → ``(..., dim_out)``."""
+        """``x1 (..., dim1)``, ``x2 (..., dim2)``, optional ``weight (..., weight_numel)`` →
+        ``(..., dim_out)`` (batch shapes broadcast)."""
         check_features(x1, self.dim_in1, "x1", "ChannelwiseTensorProduct")
         check_features(x2, self.dim_in2, "x2", "ChannelwiseTensorProduct")
         shape = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
@@ -228,16 +243,18 @@ class ChannelwiseTensorProduct(CGModule):
         w = w.to(real_dtype(dtype))
         pieces = []
         for name, sl1, mul, d1, spec in self._blocks:
-            cg = self.cg(name, dtype)  # (d1, dim2, n_col)
-            n_col = cg.shape[-1]
-            m = (x2 @ cg.transpose(0, 1).reshape(self.dim_in2, d1 * n_col)).view(batch, d1, n_col)
-            y = torch.bmm(x1[:, sl1].view(batch, mul, d1), m)  # (batch, mul, n_col)
+            m = x2 @ self.cg(name, dtype)  # (batch, Σ_g n d1 d)
+            x = x1[:, sl1].view(batch, 1, mul, d1)
             col = 0
             for n, d, w0 in spec:
-                yg = y[:, :, col : col + n * d].view(batch, mul, n, d).transpose(1, 2)
+                mg = m[:, col : col + n * d1 * d].view(batch, n, d1, d)
                 wg = w[:, w0 : w0 + n * mul].view(-1, n, mul, 1)
-                pieces.append((yg * wg).reshape(batch, n * mul * d))
-                col += n * d
+                if d1 <= d:  # weight the smaller operand
+                    z = torch.matmul(x * wg, mg)
+                else:
+                    z = torch.matmul(x, mg) * wg
+                pieces.append(z.reshape(batch, n * mul * d))  # (batch, n, mul, d): mul-major blocks
+                col += n * d1 * d
         if not pieces:
             return x1.new_zeros(*shape, 0)
         return torch.cat(pieces, dim=-1).reshape(*shape, self.dim_out)
@@ -267,9 +284,9 @@ class TensorProduct(CGModule):
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
         dtype = dtype or torch.get_default_dtype()
-        self.irreps_in1 = as_mul_irreps(irreps_in1, "irreps_in1")
-        self.irreps_in2 = as_mul_irreps(irreps_in2, "irreps_in2")
-        self.irreps_out = as_mul_irreps(irreps_out, "irreps_out")
+        self.irreps_in1 = as_irreps(irreps_in1, "irreps_in1")
+        self.irreps_in2 = as_irreps(irreps_in2, "irreps_in2")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out")
         everything = self.irreps_in1 + self.irreps_in2 + self.irreps_out
         for item in everything[1:]:
             everything[0].ir.check_same_group(item.ir)
@@ -295,7 +312,7 @@ class TensorProduct(CGModule):
         for n, (i, j, paths) in enumerate(pairs):
             m1, m2 = self.irreps_in1[i], self.irreps_in2[j]
             spec, col = [], 0
-            for k, c in paths:
+            for k, _ in paths:
                 mo = self.irreps_out[k]
                 spec.append((k, col, mo.ir.dim, offset, fan_in[k] ** -0.5))
                 col += mo.ir.dim
@@ -305,7 +322,8 @@ class TensorProduct(CGModule):
         _weight_setup(self, offset, internal_weights, dtype)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        """``x1 (..., dim1)``, ``x2 (..., dim2)``, optional ``weight (..., weight_numel)`` → ``(..., dim_out)``."""
+        """``x1 (..., dim1)``, ``x2 (..., dim2)``, optional ``weight (..., weight_numel)`` →
+        ``(..., dim_out)`` (batch shapes broadcast)."""
         check_features(x1, self.dim_in1, "x1", "TensorProduct")
         check_features(x2, self.dim_in2, "x2", "TensorProduct")
         shape = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 
 __all__ = [
     "GroupElement",
@@ -29,14 +30,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------- representations
-def _irreps_class() -> type | None:
-    try:
-        from lie_nn._src.irreps import Irreps
-    except ImportError:
-        return None
-    return Irreps
-
-
 def _block_diag(blocks: list[np.ndarray]) -> np.ndarray:
     """Block-diagonal stack of ``(n, d_i, d_i)`` arrays into ``(n, sum d, sum d)``."""
     n, dim = blocks[0].shape[0], sum(b.shape[1] for b in blocks)
@@ -80,8 +73,7 @@ def generators(rep: Any) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(rep.algebra()), np.asarray(rep.discrete_generators())
     if isinstance(rep, MulIrrep):
         return _mul_irreps_generators([rep])
-    irreps_cls = _irreps_class()
-    if irreps_cls is not None and isinstance(rep, irreps_cls):
+    if isinstance(rep, Irreps):
         return _mul_irreps_generators(list(rep))
     raise TypeError(f"expected an Irrep, MulIrrep or Irreps, got {type(rep).__name__}")
 
@@ -240,25 +232,20 @@ _BACKENDS = ("auto", "torch", "numpy")
 
 def _precision(dtype: Any) -> type:
     """Map float32 / float64 given as numpy, torch or string dtypes to ``np.float32 / np.float64``."""
-    table = {torch.float32: np.float32, torch.float64: np.float64, "float32": np.float32}
-    table.update({"float64": np.float64, np.float32: np.float32, np.float64: np.float64})
+    if isinstance(dtype, torch.dtype):
+        dtype = str(dtype).removeprefix("torch.")
     try:
-        return table[dtype]
-    except (KeyError, TypeError):
-        pass
-    try:
-        found = np.dtype(dtype).type
-    except TypeError as err:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from err
-    if found not in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in ("float32", "float64"):
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
-    return found
+    return np.float32 if name == "float32" else np.float64
 
 
 def _rep_list(reps: Any, what: str) -> tuple[list[Any], bool]:
     """``(list of reps, several)``: a plain tuple or list means several arguments / outputs."""
-    irreps_cls = _irreps_class()
-    several = isinstance(reps, (tuple, list)) and not (irreps_cls and isinstance(reps, irreps_cls))
+    several = isinstance(reps, (tuple, list))
     out = list(reps) if several else [reps]
     if several and not out:
         raise ValueError(f"{what} must name at least one representation")
@@ -307,7 +294,8 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
 
 def _call(fn: Any, xs: list[np.ndarray], backend: str, precision: type) -> Any:
     if backend == "numpy":
-        return fn(*[x.astype(np.result_type(x.dtype, precision)) for x in xs])
+        complex_ = np.complex64 if precision is np.float32 else np.complex128
+        return fn(*[x.astype(complex_ if np.iscomplexobj(x) else precision) for x in xs])
     cast = {np.float32: (torch.float32, torch.complex64), np.float64: (torch.float64, torch.complex128)}
     real, cplx = cast[precision]
     return fn(*[torch.from_numpy(x).to(cplx if np.iscomplexobj(x) else real) for x in xs])

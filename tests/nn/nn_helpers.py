@@ -27,7 +27,8 @@ CASES = {
     "SU2": ([(2, SU2(0)), (2, SU2("1/2")), (1, SU2(1))], [SU2("1/2"), SU2(1)],
             [(3, SU2(0)), (2, SU2("1/2")), (2, SU2(1))]),
     "SU3": ([(2, F), (1, A)], [F], [(3, F), (2, A)]),
-    "SO13": ([(2, SO13(0, 0)), (2, SO13("1/2", "1/2")), (1, SO13("1/2", 0))], [SO13(0, 0), SO13("1/2", "1/2")],
+    "SO13": ([(2, SO13(0, 0)), (2, SO13("1/2", "1/2")), (1, SO13("1/2", 0))],
+             [SO13(0, 0), SO13("1/2", "1/2")],
              [(2, SO13(0, 0)), (3, SO13("1/2", "1/2"))]),
 }
 
@@ -59,7 +60,8 @@ def elements(rep: Sequence, n: int = 3, seed: int = 0) -> list[GroupElement]:
     return out
 
 
-def features(rep: Sequence, batch: int, dtype: torch.dtype, seed: int = 0, complex_: bool = False) -> torch.Tensor:
+def features(rep: Sequence, batch: int, dtype: torch.dtype, seed: int = 0,
+             complex_: bool = False) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     dim = sum(m.dim for m in as_mul_irreps(rep))
     real = dtype if not dtype.is_complex else torch.empty((), dtype=dtype).real.dtype

@@ -163,3 +163,14 @@ def test_bad_inputs() -> None:
         TensorProduct("1x0e", in2, in1)
     with pytest.raises(TypeError, match="torch.Tensor"):
         tp([0.0] * 19, torch.randn(9))
+
+
+@pytest.mark.parametrize("group", ["O3", "SO13"])
+def test_with_lie_nn_testing_assert_equivariant(group: str) -> None:
+    from lie_nn.testing import assert_equivariant
+
+    in1, in2, out = CASES[group]
+    tp = ChannelwiseTensorProduct(in1, in2, dtype=torch.float64)
+    assert_equivariant(tp, (tp.irreps_in1, tp.irreps_in2), tp.irreps_out, dtype=torch.float64)
+    full = TensorProduct(in1, in2, out, dtype=torch.float32)
+    assert_equivariant(full, (full.irreps_in1, full.irreps_in2), full.irreps_out, dtype=torch.float32)

@@ -287,3 +287,30 @@ def test_irreps_representations() -> None:
     assert_equivariant(lambda x: x[..., [3, 4, 5, 0, 1, 2, 6]], irs, irs)
     with pytest.raises(AssertionError):
         assert_equivariant(lambda x: x[..., [6, 4, 5, 0, 1, 2, 3]], irs, irs)
+
+
+@pytest.mark.parametrize("dtype, expected", [(np.float32, np.complex64), (np.float64, np.complex128)])
+def test_numpy_inputs_have_the_requested_precision(dtype: type, expected: type) -> None:
+    seen = []
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        seen.append(x.dtype)
+        return x
+
+    assert_equivariant(fn, SU2(1), SU2(1), dtype=dtype, backend="numpy")
+    assert set(seen) == {np.dtype(expected)}
+
+
+def test_represent_is_multiplicative_on_tensor_and_direct_products() -> None:
+    from lie_nn._src.groups.generic import GenericRep
+    from lie_nn._src.groups.product import DirectProduct
+
+    vec, sym2 = (GenericRep(SO3(l).algebra()) for l in (1, 2))
+    g = GroupElement((0.7, -0.3, 1.1))
+    assert np.allclose(represent(vec.tensor(sym2), g), np.kron(represent(vec, g), represent(sym2, g)))
+    h = GroupElement((0.2, 0.5, -0.9, 0.4, -1.2, 0.3))
+    product = represent(DirectProduct((SO3(2), SU2("3/2"))), h)
+    factors = represent(SO3(2), GroupElement(h.algebra_coefficients[:3])), represent(
+        SU2("3/2"), GroupElement(h.algebra_coefficients[3:])
+    )
+    assert np.allclose(product, np.kron(*factors))

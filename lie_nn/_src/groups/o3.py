@@ -10,11 +10,10 @@ Order: by ``l``, then even before odd (``sort_key = (l, -p)``):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 

@@ -2,17 +2,18 @@ r"""SO(3): irreps ``SO3(l)``, ``l = 0, 1, 2, ...``, in a real basis.
 
 Real basis
 ----------
-Vectors of ``SO3(l)`` are ``v = Q v_c`` where ``v_c`` are components in the complex ``|l, m>`` basis of
-``SU2(l)`` (Condon–Shortley, ``m`` ascending) and ``Q = (-i)^l U`` is the unitary with rows
-(``μ = |m| > 0``)::
+Components of ``SO3(l)`` vectors are ``v = Q v_c``, where ``v_c`` are the components in the complex
+``|l, m>`` basis of ``SU2(l)`` (Condon–Shortley, ``m`` ascending) and ``Q = (-i)^l U`` is unitary with
+(``μ = |m| > 0``, indices written as ``m``)::
 
-    row  m = 0 :  |0>
-    row  m = +μ:  ( |-μ> + (-1)^μ |+μ> ) / sqrt(2)          (cosine-like)
-    row  m = -μ:  ( -i |-μ> + i (-1)^μ |+μ> ) / sqrt(2)     (sine-like)
+    v[0]  = v_c[0]
+    v[+μ] = (      v_c[-μ] +   (-1)^μ v_c[+μ]) / sqrt(2)      (cosine-like)
+    v[-μ] = (-i    v_c[-μ] + i (-1)^μ v_c[+μ]) / sqrt(2)      (sine-like)
 
-so the real index ``a = m + l`` follows real spherical harmonics ``m = -l..l``.  For ``l = 1`` the
-basis is ``(y, z, x)`` and ``algebra()`` consists of the standard ``so(3)`` generators
-``(L_a)_{bc} = -ε_{abc}`` in that order; for ``l = 2`` it is ``(xy, yz, 2z²-x²-y², zx, x²-y²)``.
+(times ``(-i)^l``), so the real index ``a = m + l`` follows real spherical harmonics ``m = -l..l`` and
+``algebra() = Q X^{SU2(l)} Q^†`` is real.  For ``l = 1`` the basis is ``(y, z, x)``: reordered to
+``(x, y, z)``, ``algebra()[a]`` is the standard generator ``(L_a)_{bc} = -ε_{abc}``.  For ``l = 2`` the
+basis is ``(xy, yz, 2z²-x²-y², zx, x²-y²)`` (normalised, as produced from ``1 ⊗ 1`` by the CG below).
 
 Clebsch–Gordan sign convention
 ------------------------------
@@ -21,17 +22,17 @@ global phase ``(-i)^l``.  This is exactly real (no data-dependent phase fixing i
 ``C(1,1,0) = δ_ab / sqrt(3)``, ``C(1,1,1) = ε_abc / sqrt(2)`` with ``ε_{yzx} = +1`` and
 ``C(1,1,2)[:, :, 0] = (y⊗x + x⊗y) / sqrt(2)``, all locked by golden tests.
 
-Every coefficient is computed exactly as ``Σ n_r sqrt(r)`` (integers ``n_r``, rationals ``r``; for
-CGs there is a single term) and only then converted to float64 (correctly rounded for one term).
+Generators and CGs are computed exactly, each real-basis entry as ``n sqrt(r)`` (integer ``n``,
+rational ``r``: the complex entries it combines have equal magnitudes by the ``m -> -m`` symmetry), and
+only then converted to float64, so every float entry is correctly rounded.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 

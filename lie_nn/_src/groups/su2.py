@@ -12,12 +12,11 @@ For ``j = 1/2`` this is ``X_k = -i σ_k / 2`` with the Pauli matrices written in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 

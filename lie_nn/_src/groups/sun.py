@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lie_nn._src.groups.gelfand_tsetlin import (
+    _gl_generators_cached,
     gl_generators,
     gt_patterns,
     gt_weights,
@@ -165,14 +166,17 @@ class SUN(Irrep):
         >>> X.shape, bool(np.allclose(X, -X.conj().transpose(0, 2, 1)))
         ((3, 2, 2), True)
         """
-        e = gl_generators(self.weight).astype(np.complex128)
+        e = _gl_generators_cached(self.weight)  # read-only, real
         n, dim = self.N, self.dim
         i_idx, j_idx = np.triu_indices(n, 1)
-        antisym = e[i_idx, j_idx] - e[j_idx, i_idx]
-        sym = 1j * (e[i_idx, j_idx] + e[j_idx, i_idx])
-        offdiag = np.stack([antisym, sym], axis=1).reshape(-1, dim, dim)
-        cartan = 1j * (e[np.arange(n - 1), np.arange(n - 1)] - e[np.arange(1, n), np.arange(1, n)])
-        return np.concatenate([offdiag, cartan], axis=0)
+        out = np.zeros((n * n - 1, dim, dim), dtype=np.complex128)
+        n_off = 2 * len(i_idx)
+        out.real[0:n_off:2] = e[i_idx, j_idx] - e[j_idx, i_idx]
+        out.imag[1:n_off:2] = e[i_idx, j_idx] + e[j_idx, i_idx]
+        diag = gt_weights(self.weight)
+        for k in range(n - 1):
+            np.fill_diagonal(out.imag[n_off + k], diag[:, k] - diag[:, k + 1])
+        return out
 
     def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
         """Tensor-product decomposition with multiplicities (Racah–Speiser), sorted by ``sort_key``.

@@ -1,0 +1,34 @@
+"""Torch equivariant layers for any group implementing the Irrep protocol.
+
+Features are tensors ``(..., dim)`` in the mul-major layout described in :mod:`lie_nn.nn._layout`
+and docs/nn.md.  Every layer is written once against the certified Clebsch–Gordan coefficients, so
+SO(3), O(3), SU(2), SU(N) and the Lorentz group share one code path.
+"""
+
+from lie_nn.nn._layout import (
+    as_mul_irreps,
+    block_view,
+    irreps_dim,
+    irreps_slices,
+    irreps_to_tensor_shape,
+)
+from lie_nn.nn._linear import Linear
+from lie_nn.nn._nonlinearity import Gate, NormActivation
+from lie_nn.nn._radial import BesselBasis, PolynomialCutoff, RadialMLP
+from lie_nn.nn._tensor_product import ChannelwiseTensorProduct, TensorProduct
+
+__all__ = [
+    "BesselBasis",
+    "ChannelwiseTensorProduct",
+    "Gate",
+    "Linear",
+    "NormActivation",
+    "PolynomialCutoff",
+    "RadialMLP",
+    "TensorProduct",
+    "as_mul_irreps",
+    "block_view",
+    "irreps_dim",
+    "irreps_slices",
+    "irreps_to_tensor_shape",
+]
