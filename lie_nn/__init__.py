@@ -1,6 +1,68 @@
-"""lie_nn: certified representation theory and equivariant networks for reductive Lie groups."""
+"""lie_nn: certified representation theory and equivariant networks for reductive Lie groups.
 
+The public namespace re-exports the algebra core:
+
+* irreps: :class:`SU2`, :class:`SO3`, :class:`O3`, :class:`SUN`, :class:`SO13` (Lorentz),
+  :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`;
+* :func:`clebsch_gordan` (float64, cached, certified) and :func:`clebsch_gordan_exact` (sympy);
+* :func:`change_of_basis`, :func:`decompose`, :func:`intertwiners`;
+* reduced tensor products :func:`reduced_tensor_product`,
+  :func:`reduced_symmetric_tensor_product`, :func:`reduced_antisymmetric_tensor_product`;
+* cache control :func:`clear_cache`, :func:`cache_info`, :func:`cache_dir`.
+
+>>> import lie_nn as lnn
+>>> [str(term) for term in lnn.SO3(1) * lnn.SO3(1)]
+['1xSO3(0)', '1xSO3(1)', '1xSO3(2)']
+>>> lnn.clebsch_gordan(lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0))).shape
+(2, 8, 8, 8)
+"""
+
+from lie_nn._src.cache import cache_dir, cache_info, clear_cache
+from lie_nn._src.cg import certify_clebsch_gordan, clebsch_gordan, clebsch_gordan_exact
+from lie_nn._src.change_basis import change_of_basis, decompose
+from lie_nn._src.groups.generic import GenericRep
+from lie_nn._src.groups.lorentz import SO13
+from lie_nn._src.groups.o3 import O3
+from lie_nn._src.groups.product import DirectProduct
+from lie_nn._src.groups.so3 import SO3
+from lie_nn._src.groups.su2 import SU2
+from lie_nn._src.groups.sun import SUN
+from lie_nn._src.intertwiner import intertwiners
 from lie_nn._src.irrep import CONVENTIONS_VERSION, Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
+from lie_nn._src.parse import irrep_from_string
+from lie_nn._src.reduced_tensor_product import (
+    ReducedTensorProduct,
+    reduced_antisymmetric_tensor_product,
+    reduced_symmetric_tensor_product,
+    reduced_tensor_product,
+)
 
-__all__ = ["CONVENTIONS_VERSION", "Irrep", "MulIrrep"]
+__all__ = [
+    "CONVENTIONS_VERSION",
+    "DirectProduct",
+    "GenericRep",
+    "Irrep",
+    "Irreps",
+    "MulIrrep",
+    "O3",
+    "ReducedTensorProduct",
+    "SO13",
+    "SO3",
+    "SU2",
+    "SUN",
+    "cache_dir",
+    "cache_info",
+    "certify_clebsch_gordan",
+    "change_of_basis",
+    "clear_cache",
+    "clebsch_gordan",
+    "clebsch_gordan_exact",
+    "decompose",
+    "intertwiners",
+    "irrep_from_string",
+    "reduced_antisymmetric_tensor_product",
+    "reduced_symmetric_tensor_product",
+    "reduced_tensor_product",
+]
 __version__ = "0.1.0"

@@ -309,7 +309,11 @@ def test_contradictory_formula_is_zero():
     assert len(reduced_tensor_product("ij=-ij", {"ij": SO3(1)})) == 0
 
 
-def test_progress_goes_to_stderr(capsys):
+def test_progress_goes_to_stderr(capsys, monkeypatch):
+    from lie_nn._src.cache import clear_cache
+
+    monkeypatch.setenv("LIE_NN_DISK_CACHE", "0")
+    clear_cache(memory=True)
     reduced_symmetric_tensor_product([O3(0, 1), O3(2, 1)], 2, progress=True)
     captured = capsys.readouterr()
     assert "candidates" in captured.err and captured.out == ""

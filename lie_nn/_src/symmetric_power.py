@@ -40,6 +40,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -51,29 +52,30 @@ Coset = tuple[tuple[int, tuple[int, ...]], ...]
 
 _RTOL = 1e-7  # singular values below _RTOL * s_max count as zero
 _GRAM_KEEP, _GRAM_DROP = 1e-8, _RTOL**2  # eigenvalues of the Gram matrix, relative
-_PROGRESS = {"on": False, "t0": 0.0}
+_PROGRESS_START: ContextVar[float | None] = ContextVar("lie_nn_rtp_progress", default=None)
 _STATS = {"gram": 0, "svd": 0}  # how often each rank decision path ran (diagnostics)
 
 
 # ------------------------------------------------------------------------------------ helpers
 def progress(message: str) -> None:
     """Print ``message`` to stderr when progress reporting is switched on."""
-    if _PROGRESS["on"]:
-        print(f"[lie_nn rtp {time.perf_counter() - _PROGRESS['t0']:7.2f}s] {message}", file=sys.stderr)
+    start = _PROGRESS_START.get()
+    if start is not None:
+        print(f"[lie_nn rtp {time.perf_counter() - start:7.2f}s] {message}", file=sys.stderr)
 
 
 class show_progress:
-    """Context manager switching progress messages (to stderr) on or off."""
+    """Context manager switching progress messages (to stderr) on or off for the current context
+    (a ``ContextVar``, so threads and async tasks do not see each other's setting)."""
 
     def __init__(self, on: bool) -> None:
         self.on = bool(on)
 
     def __enter__(self) -> None:
-        self.prev = dict(_PROGRESS)
-        _PROGRESS.update(on=self.on, t0=time.perf_counter())
+        self.token = _PROGRESS_START.set(time.perf_counter() if self.on else None)
 
     def __exit__(self, *exc: object) -> None:
-        _PROGRESS.update(self.prev)
+        _PROGRESS_START.reset(self.token)
 
 
 def clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
