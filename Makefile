@@ -23,9 +23,15 @@ test-slow: install
 demo: install
 	$(BIN)/python examples/demo.py
 
+ORIG_VENV ?= /tmp/orig_lienn_venv
+
+# Benchmarks against the incumbents (benchmark-only installs; the original lie-nn also imports as
+# `lie_nn`, so it lives in its own venv and runs in a subprocess).
 bench: install
-	$(BIN)/pip install -q e3nn lie-nn
-	$(BIN)/python benchmarks/bench_cg.py
+	$(BIN)/pip install -q e3nn
+	test -x $(ORIG_VENV)/bin/python || ($(PY) -m venv $(ORIG_VENV) && $(ORIG_VENV)/bin/pip install -q lie-nn)
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_cg.py --orig-python $(ORIG_VENV)/bin/python
+	$(BIN)/python benchmarks/bench_nn_tensor_product.py
 
 lint: install
 	$(BIN)/ruff check lie_nn tests benchmarks examples

@@ -268,3 +268,9 @@ def test_tampered_disk_entry_fails_certification_and_is_recomputed(disk: Path) -
         warnings.simplefilter("error")
         np.testing.assert_array_equal(clebsch_gordan(*irs), C)
     assert cache_info().disk_hits == 1
+
+
+def test_exact_shape_matches_float() -> None:
+    for l3 in range(4):
+        exact = clebsch_gordan_exact(SO3(1), SO3(2), SO3(l3))
+        assert exact.shape == clebsch_gordan(SO3(1), SO3(2), SO3(l3)).shape

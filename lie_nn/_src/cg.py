@@ -188,21 +188,30 @@ def clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
     return _cached_clebsch_gordan(ir1, ir2, ir3)
 
 
-def clebsch_gordan_exact(ir1: Irrep, ir2: Irrep, ir3: Irrep):  # noqa: ANN201 - group-specific exact type
+def clebsch_gordan_exact(ir1: Irrep, ir2: Irrep, ir3: Irrep):  # noqa: ANN201 - sympy Array
     """Exact Clebsch–Gordan coefficients, for groups providing ``clebsch_gordan_exact``.
 
-    Delegates to ``ir1.clebsch_gordan_exact(ir2, ir3)`` after the same argument checks as
-    :func:`clebsch_gordan`; the result is the group's exact array (a sympy ``Array``; for SO(3) of
-    shape ``(d1, d2, d3)``, equal to ``clebsch_gordan(...)[0]`` in exact arithmetic).  Raises
-    ``TypeError`` naming the group when it has no exact method.
+    Same shape and convention as :func:`clebsch_gordan`, ``(mul, d1, d2, d3)`` with ``mul = 0`` when
+    the selection rule forbids ``ir3``, but as a sympy ``Array`` of exact entries (square roots of
+    rationals for SU(2) / SO(3) / O(3)).  Raises ``TypeError`` naming the group when it has no exact
+    method.
 
     >>> from lie_nn._src.groups.so3 import SO3
-    >>> clebsch_gordan_exact(SO3(1), SO3(1), SO3(0))[0, 0, 0]
+    >>> clebsch_gordan_exact(SO3(1), SO3(1), SO3(0))[0, 0, 0, 0]
     sqrt(3)/3
+    >>> clebsch_gordan_exact(SO3(1), SO3(1), SO3(3)).shape
+    (0, 3, 3, 7)
     """
+    import sympy
+
     _check_irreps(ir1, ir2, ir3)
     method = getattr(ir1, "clebsch_gordan_exact", None)
     if method is None:
         raise TypeError(f"no exact Clebsch–Gordan coefficients for the group of {ir1!r} "
                         f"({type(ir1).__name__}); use clebsch_gordan for floating-point values")
-    return method(ir2, ir3)
+    exact = method(ir2, ir3)
+    if len(exact.shape) == 4:
+        return exact
+    if all(entry == 0 for entry in sympy.flatten(exact.tolist())):
+        return sympy.Array([], (0, *exact.shape))
+    return sympy.Array([exact.tolist()])
