@@ -37,7 +37,8 @@ def show_decomposition(ir1: lnn.Irrep, ir2: lnn.Irrep) -> None:
 def rotation_groups() -> None:
     section("SO(3) / O(3): exact Clebsch–Gordan coefficients in the real basis")
     C, seconds = timed(lnn.clebsch_gordan, lnn.SO3(6), lnn.SO3(6), lnn.SO3(12))
-    print(f"SO3(6) ⊗ SO3(6) -> SO3(12): shape {C.shape}, first call {1e3 * seconds:.2f} ms (computed, or read from the disk cache)")
+    print(f"SO3(6) ⊗ SO3(6) -> SO3(12): shape {C.shape}, "
+          f"first call {1e3 * seconds:.2f} ms (computed, or read from the disk cache)")
     exact = lnn.clebsch_gordan_exact(lnn.SO3(1), lnn.SO3(1), lnn.SO3(0))
     print(f"exact SO3(1)⊗SO3(1)->SO3(0), entry [0,0,0,0] = {exact[0, 0, 0, 0]}")
     show_decomposition(lnn.O3(1, -1), lnn.O3(1, -1))

@@ -1,0 +1,272 @@
+r"""MACE-style symmetric contraction (the ACE product basis) for any group.
+
+Features are channel-wise: ``irreps_in = mul × (ir_1 + ... + ir_n)`` (every block has the same
+multiplicity ``mul``, e.g. ``128x0e + 128x1o + 128x2e + 128x3o``), so channel ``c`` carries one copy
+``x_c ∈ V = ir_1 ⊕ ... ⊕ ir_n`` of dimension ``D``.  For every output irrep ``ir`` and channel ``c``
+
+.. math:: B_{c, i}(ir) = \frac{1}{\sqrt{K_{ir}}} \sum_{\nu=1}^{N} \sum_{k=1}^{K_{\nu, ir}}
+          W^{\nu}_{k c}(z) \sum_{a_1 \dots a_\nu} U^{\nu}_{k, a_1 \dots a_\nu, i}\,
+          x_{c a_1} \cdots x_{c a_\nu}
+
+where ``U^ν`` is the canonical basis of the ``ir`` components of ``Sym^ν(V)``
+(:func:`~lie_nn._src.reduced_tensor_product.reduced_symmetric_tensor_product`), ``N`` the correlation
+order, ``K_ir = Σ_ν K_{ν, ir}`` and ``z`` the chemical element of the sample (weights shared when
+``num_elements is None``).
+
+Evaluation.  ``U^ν`` is symmetric in its ``ν`` input slots, so only the monomials
+``x_{a_1} ⋯ x_{a_ν}`` with ``a_1 ≤ ... ≤ a_ν`` are needed (``C(D+ν-1, ν)`` instead of ``D^ν``), each
+weighted by its number of orderings; monomials on which every ``U`` vanishes (selection rules,
+parity) are dropped.  Degree-``ν`` monomials are built from degree ``ν-1`` ones by one gather and one
+product, so the cost grows like ``C(D+N-1, N)``.  The weights are folded into the reduced ``U`` once
+per call (``V(z, c) = Σ_k W_k(z, c) Ũ_k``, cheap: it does not depend on the batch), and the batch is
+contracted with one batched matrix product per element.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations_with_replacement
+from typing import Any
+
+import numpy as np
+import torch
+
+from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
+from lie_nn._src.reduced_tensor_product import reduced_symmetric_tensor_product
+from lie_nn.nn._layout import as_irreps, irreps_dim, real_dtype
+from lie_nn.nn._tensor_product import CGModule, _compute_dtype
+
+__all__ = ["SymmetricContraction"]
+
+
+def _multiplicity(t: tuple[int, ...]) -> int:
+    """Number of distinct orderings of the sorted index tuple ``t``."""
+    counts = np.unique(np.array(t), return_counts=True)[1]
+    return math.factorial(len(t)) // int(np.prod([math.factorial(int(c)) for c in counts]))
+
+
+def _check_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"SymmetricContraction: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _channel_irreps(irreps_in: Irreps) -> tuple[int, tuple[Irrep, ...]]:
+    muls = {m.mul for m in irreps_in}
+    if len(irreps_in) == 0 or len(muls) != 1 or 0 in muls:
+        raise ValueError("SymmetricContraction: irreps_in must be mul × (ir_1 + ... + ir_n) with one "
+                         f"positive multiplicity for every block, got {irreps_in}")
+    return muls.pop(), tuple(m.ir for m in irreps_in)
+
+
+def _output_irreps(irreps_out: Any, mul: int) -> tuple[Irrep, ...]:
+    items = as_irreps(irreps_out, "irreps_out")
+    if len(items) == 0:
+        raise ValueError("SymmetricContraction: irreps_out is empty")
+    muls = {m.mul for m in items}
+    if not (muls == {mul} or muls == {1}):
+        raise ValueError(f"SymmetricContraction: irreps_out multiplicities must all be {mul} (the channel "
+                         f"count) or all be 1, got {items}")
+    irs = tuple(m.ir for m in items)
+    if len(set(irs)) != len(irs):
+        raise ValueError(f"SymmetricContraction: irreps_out repeats an irrep: {items}")
+    return irs
+
+
+class SymmetricContraction(CGModule):
+    r"""Channel-wise symmetric tensor powers of order ``1..correlation`` contracted to ``irreps_out``.
+
+    ``irreps_in = mul × (ir_1 + ... + ir_n)``; ``irreps_out`` lists output irreps (multiplicities all
+    ``mul`` or all 1); the result is ``mul × ir`` per output irrep, in the mul-major layout.  Weights
+    (``weight``, shape ``(num_elements or 1, K, mul)``, ``N(0, 1)``) are real; path ``k`` runs over the
+    output irreps in order, then the orders ``ν = 1..correlation``, then the copies of ``U^ν``
+    (see :attr:`paths`).
+
+    ``forward(x, y=None)``: ``x`` is ``(batch, irreps_in.dim)`` (mul-major) or ``(batch, mul, D)``
+    (channel-major, ``D = Σ ir_k.dim``); ``y`` selects the element weights — integer indices
+    ``(batch,)`` (fast path: one matrix product per element) or weights ``(batch, num_elements)``
+    (e.g. one-hot; each sample uses ``Σ_e y_e W(e)``).  Returns ``(batch, irreps_out.dim)``.
+
+    >>> from lie_nn._src.groups.o3 import O3
+    >>> sc = SymmetricContraction([(4, O3(0, 1)), (4, O3(1, -1))], [O3(0, 1), O3(1, -1)], 3,
+    ...                           num_elements=2, dtype=torch.float64)
+    >>> [str(m) for m in sc.irreps_out], tuple(sc.weight.shape)
+    (['4xO3(0e)', '4xO3(1o)'], (2, 10, 4))
+    >>> sc(torch.randn(5, 16, dtype=torch.float64), torch.tensor([0, 1, 1, 0, 1])).shape
+    torch.Size([5, 16])
+    """
+
+    def __init__(self, irreps_in: Any, irreps_out: Any, correlation: int, num_elements: int | None = None,
+                 *, dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        dtype = dtype or torch.get_default_dtype()
+        self.irreps_in = as_irreps(irreps_in, "irreps_in")
+        self.mul, self.channel_irreps = _channel_irreps(self.irreps_in)
+        irs_out = _output_irreps(irreps_out, self.mul)
+        for ir in irs_out:
+            self.channel_irreps[0].check_same_group(ir)
+        self.correlation = _check_int(correlation, "correlation", 1)
+        self.num_elements = None if num_elements is None else _check_int(num_elements, "num_elements", 1)
+        self.irreps_out = Irreps([MulIrrep(self.mul, ir) for ir in irs_out])
+        self.dim_in, self.dim_out = irreps_dim(self.irreps_in), irreps_dim(self.irreps_out)
+        self.channel_dim = sum(ir.dim for ir in self.channel_irreps)
+        self._out_dims = [ir.dim for ir in irs_out]
+        self._build(irs_out, dtype)
+
+    # ------------------------------------------------------------------------------ construction
+    def _build(self, irs_out: tuple[Irrep, ...], dtype: torch.dtype) -> None:
+        dim, n = self.channel_dim, self.correlation
+        tuples = [list(combinations_with_replacement(range(dim), nu)) for nu in range(1, n + 1)]
+        # per output irrep j and order nu: basis U (K, D, ..., D, d) restricted to sorted tuples
+        reduced: list[list[np.ndarray]] = []
+        self.paths: list[tuple[int, int, int, int]] = []  # (output index j, order nu, copies K, offset)
+        offset = 0
+        for j, ir in enumerate(irs_out):
+            per_order = []
+            for nu in range(1, n + 1):
+                rtp = reduced_symmetric_tensor_product(self.channel_irreps, nu, filter_ir_out=[ir])
+                q = rtp[ir] if any(m.ir == ir for m in rtp.irreps_out) else np.zeros((0,) + (dim,) * nu
+                                                                                      + (ir.dim,))
+                idx = tuple(np.array(tuples[nu - 1]).T)
+                weights = np.array([_multiplicity(t) for t in tuples[nu - 1]], dtype=np.float64)
+                per_order.append(q[(slice(None), *idx)] * weights[None, :, None])  # (K, n_t, d)
+                if q.shape[0]:
+                    self.paths.append((j, nu, q.shape[0], offset))
+                    offset += q.shape[0]
+            if sum(p.shape[0] for p in per_order) == 0:
+                raise ValueError(f"SymmetricContraction: {ir} does not occur in Sym^nu of "
+                                 f"{'+'.join(str(i) for i in self.channel_irreps)} for nu <= {n}")
+            reduced.append(per_order)
+        self.weight_numel_per_element = offset
+        keep = self._select_monomials(tuples, reduced)
+        self.num_monomials = sum(len(k) for k in keep)
+        for j, per_order in enumerate(reduced):
+            # rows: kept monomials of every order; block diagonal in the order nu
+            blocks = [np.moveaxis(q[:, k, :], 0, 1) for q, k in zip(per_order, keep, strict=True)]
+            u = np.zeros((self.num_monomials, sum(b.shape[1] for b in blocks), irs_out[j].dim),
+                         dtype=np.result_type(*blocks))
+            row = col = 0
+            for b in blocks:
+                u[row : row + b.shape[0], col : col + b.shape[1]] = b
+                row, col = row + b.shape[0], col + b.shape[1]
+            self.register_cg(f"u_{j}", u * u.shape[1] ** -0.5, dtype)
+        n_el = self.num_elements or 1
+        self.weight = torch.nn.Parameter(torch.randn(n_el, offset, self.mul, dtype=dtype))
+
+    def _select_monomials(self, tuples: list[list[tuple[int, ...]]],
+                          reduced: list[list[np.ndarray]]) -> list[list[int]]:
+        """Monomials to compute per order: those some ``U`` uses, and prefixes of kept higher ones."""
+        n = self.correlation
+        used = []
+        for nu in range(n):
+            mags = sum(np.abs(per_order[nu]).max(axis=(0, 2), initial=0.0) for per_order in reduced)
+            used.append(set(np.flatnonzero(mags > 1e-12).tolist()))
+        keep: list[list[int]] = [[] for _ in range(n)]
+        for nu in reversed(range(n)):
+            keep[nu] = sorted(used[nu])
+            if nu + 1 < n:
+                position = {t: i for i, t in enumerate(tuples[nu])}
+                keep[nu] = sorted(used[nu] | {position[tuples[nu + 1][i][:-1]] for i in keep[nu + 1]})
+        # gather indices: monomial t of order nu = monomial t[:-1] of order nu-1 times x[t[-1]]
+        for nu in range(1, n):
+            position = {tuples[nu - 1][i]: p for p, i in enumerate(keep[nu - 1])}
+            prefix = [position[tuples[nu][i][:-1]] for i in keep[nu]]
+            last = [tuples[nu][i][-1] for i in keep[nu]]
+            self.register_buffer(f"prefix_{nu}", torch.tensor(prefix, dtype=torch.long), persistent=False)
+            self.register_buffer(f"last_{nu}", torch.tensor(last, dtype=torch.long), persistent=False)
+        self.register_buffer("first", torch.tensor(keep[0], dtype=torch.long), persistent=False)
+        return keep
+
+    # ------------------------------------------------------------------------------ forward
+    def _channels(self, x: torch.Tensor) -> torch.Tensor:
+        """Input as ``(mul, batch, D)``."""
+        name = "SymmetricContraction"
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name}: x must be a torch.Tensor, got {type(x).__name__}")
+        if not (x.dtype.is_floating_point or x.dtype.is_complex):
+            raise TypeError(f"{name}: x must be a float or complex tensor, got dtype {x.dtype}")
+        if x.ndim == 3 and tuple(x.shape[1:]) == (self.mul, self.channel_dim):
+            return x.transpose(0, 1)
+        if x.ndim == 2 and x.shape[1] == self.dim_in:
+            batch, start, parts = x.shape[0], 0, []
+            for ir in self.channel_irreps:
+                parts.append(x[:, start : start + self.mul * ir.dim].reshape(batch, self.mul, ir.dim))
+                start += self.mul * ir.dim
+            return torch.cat(parts, dim=-1).transpose(0, 1)
+        raise ValueError(f"{name}: x must have shape (batch, {self.dim_in}) or (batch, {self.mul}, "
+                         f"{self.channel_dim}), got {tuple(x.shape)}")
+
+    def _monomials(self, x: torch.Tensor) -> torch.Tensor:
+        """``(mul, batch, D)`` → kept sorted monomials of orders ``1..N``: ``(mul, batch, M)``."""
+        levels = [x.index_select(-1, self.first)]
+        for nu in range(1, self.correlation):
+            prefix, last = getattr(self, f"prefix_{nu}"), getattr(self, f"last_{nu}")
+            levels.append(levels[-1].index_select(-1, prefix) * x.index_select(-1, last))
+        return levels[0] if len(levels) == 1 else torch.cat(levels, dim=-1)
+
+    def _folded(self, dtype: torch.dtype) -> torch.Tensor:
+        """``V (E, mul, M, Σd) = Σ_k W_k Ũ_k``: the weights folded into the reduced bases."""
+        w = self.weight.to(real_dtype(dtype)).to(dtype)
+        parts, start = [], 0
+        for j in range(len(self._out_dims)):
+            u = self.cg(f"u_{j}", dtype)  # (M, K_j, d_j)
+            parts.append(torch.einsum("mkd,ekc->ecmd", u, w[:, start : start + u.shape[1]]))
+            start += u.shape[1]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    def _check_y(self, y: Any, batch: int) -> torch.Tensor | None:
+        name = "SymmetricContraction"
+        if self.num_elements is None:
+            if y is not None:
+                raise ValueError(f"{name} has shared weights (num_elements=None); do not pass y")
+            return None
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"{name}: y must be a tensor of element indices (batch,) or weights "
+                            f"(batch, {self.num_elements}), got {type(y).__name__}")
+        if y.dtype.is_floating_point and tuple(y.shape) == (batch, self.num_elements):
+            return y
+        if not y.dtype.is_floating_point and not y.dtype.is_complex and tuple(y.shape) == (batch,):
+            return y.long()
+        raise ValueError(f"{name}: y must be integer indices of shape ({batch},) or float weights of "
+                         f"shape ({batch}, {self.num_elements}), got {tuple(y.shape)} {y.dtype}")
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``x (batch, dim_in)`` or ``(batch, mul, D)``, ``y`` element indices / weights →
+        ``(batch, dim_out)``."""
+        xc = self._channels(x)
+        batch = xc.shape[1]
+        y = self._check_y(y, batch)
+        dtype = _compute_dtype(self, xc)
+        mono = self._monomials(xc.to(dtype))  # (mul, batch, M)
+        v = self._folded(dtype)  # (E, mul, M, Σd)
+        if y is None:
+            out = torch.matmul(mono, v[0])
+        elif y.dtype.is_floating_point:
+            e, c, m, d = v.shape
+            full = torch.matmul(mono, v.permute(1, 2, 0, 3).reshape(c, m, e * d)).unflatten(-1, (e, d))
+            out = torch.einsum("cbed,be->cbd", full, y.to(real_dtype(dtype)).to(dtype))
+        else:
+            out = self._grouped(mono, v, y)
+        pieces, start = [], 0
+        for d in self._out_dims:
+            pieces.append(out[..., start : start + d].permute(1, 0, 2).reshape(batch, self.mul * d))
+            start += d
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=-1)
+
+    def _grouped(self, mono: torch.Tensor, v: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One batched matmul per element: samples sorted by element, then scattered back."""
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= v.shape[0]):
+            raise ValueError(f"SymmetricContraction: element indices must lie in [0, {v.shape[0]})")
+        order = torch.argsort(y)
+        counts = torch.bincount(y, minlength=v.shape[0]).tolist()
+        chunks = mono.index_select(1, order).split(counts, dim=1)
+        outs = [torch.matmul(chunk, v[e]) for e, chunk in enumerate(chunks) if counts[e]]
+        if not outs:
+            return mono.new_zeros(mono.shape[0], 0, v.shape[-1])
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+        return out.index_select(1, torch.argsort(order))
+
+    def extra_repr(self) -> str:
+        return (f"correlation={self.correlation}, num_elements={self.num_elements}, "
+                f"monomials={self.num_monomials}, weight_numel={self.weight.numel()}")
