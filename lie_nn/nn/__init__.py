@@ -5,6 +5,7 @@ and docs/nn.md.  Every layer is written once against the certified Clebsch–Gor
 SO(3), O(3), SU(2), SU(N) and the Lorentz group share one code path.
 """
 
+from lie_nn.nn._interaction import MACEInteraction, MACELayer, spherical_harmonics
 from lie_nn.nn._layout import (
     as_mul_irreps,
     block_view,
@@ -15,6 +16,8 @@ from lie_nn.nn._layout import (
 from lie_nn.nn._linear import Linear
 from lie_nn.nn._nonlinearity import Gate, NormActivation
 from lie_nn.nn._radial import BesselBasis, PolynomialCutoff, RadialMLP
+from lie_nn.nn._scatter import scatter_sum
+from lie_nn.nn._symmetric_contraction import SymmetricContraction
 from lie_nn.nn._tensor_product import ChannelwiseTensorProduct, TensorProduct
 
 __all__ = [
@@ -22,13 +25,18 @@ __all__ = [
     "ChannelwiseTensorProduct",
     "Gate",
     "Linear",
+    "MACEInteraction",
+    "MACELayer",
     "NormActivation",
     "PolynomialCutoff",
     "RadialMLP",
+    "SymmetricContraction",
     "TensorProduct",
     "as_mul_irreps",
     "block_view",
     "irreps_dim",
     "irreps_slices",
     "irreps_to_tensor_shape",
+    "scatter_sum",
+    "spherical_harmonics",
 ]

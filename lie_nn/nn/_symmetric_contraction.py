@@ -92,7 +92,7 @@ class SymmetricContraction(CGModule):
     >>> sc = SymmetricContraction([(4, O3(0, 1)), (4, O3(1, -1))], [O3(0, 1), O3(1, -1)], 3,
     ...                           num_elements=2, dtype=torch.float64)
     >>> [str(m) for m in sc.irreps_out], tuple(sc.weight.shape)
-    (['4xO3(0e)', '4xO3(1o)'], (2, 10, 4))
+    (['4xO3(0e)', '4xO3(1o)'], (2, 9, 4))
     >>> sc(torch.randn(5, 16, dtype=torch.float64), torch.tensor([0, 1, 1, 0, 1])).shape
     torch.Size([5, 16])
     """
@@ -180,30 +180,31 @@ class SymmetricContraction(CGModule):
 
     # ------------------------------------------------------------------------------ forward
     def _channels(self, x: torch.Tensor) -> torch.Tensor:
-        """Input as ``(mul, batch, D)``."""
+        """Input as ``(D, mul, batch)`` (monomial index first: gathers copy whole rows)."""
         name = "SymmetricContraction"
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{name}: x must be a torch.Tensor, got {type(x).__name__}")
         if not (x.dtype.is_floating_point or x.dtype.is_complex):
             raise TypeError(f"{name}: x must be a float or complex tensor, got dtype {x.dtype}")
         if x.ndim == 3 and tuple(x.shape[1:]) == (self.mul, self.channel_dim):
-            return x.transpose(0, 1)
+            return x.permute(2, 1, 0)
         if x.ndim == 2 and x.shape[1] == self.dim_in:
             batch, start, parts = x.shape[0], 0, []
             for ir in self.channel_irreps:
                 parts.append(x[:, start : start + self.mul * ir.dim].reshape(batch, self.mul, ir.dim))
                 start += self.mul * ir.dim
-            return torch.cat(parts, dim=-1).transpose(0, 1)
+            return torch.cat(parts, dim=-1).permute(2, 1, 0)
         raise ValueError(f"{name}: x must have shape (batch, {self.dim_in}) or (batch, {self.mul}, "
                          f"{self.channel_dim}), got {tuple(x.shape)}")
 
     def _monomials(self, x: torch.Tensor) -> torch.Tensor:
-        """``(mul, batch, D)`` → kept sorted monomials of orders ``1..N``: ``(mul, batch, M)``."""
-        levels = [x.index_select(-1, self.first)]
+        """``(D, mul, batch)`` → kept sorted monomials of orders ``1..N``: ``(M, mul, batch)``."""
+        x = x.contiguous()
+        levels = [x.index_select(0, self.first)]
         for nu in range(1, self.correlation):
             prefix, last = getattr(self, f"prefix_{nu}"), getattr(self, f"last_{nu}")
-            levels.append(levels[-1].index_select(-1, prefix) * x.index_select(-1, last))
-        return levels[0] if len(levels) == 1 else torch.cat(levels, dim=-1)
+            levels.append(levels[-1].index_select(0, prefix) * x.index_select(0, last))
+        return levels[0] if len(levels) == 1 else torch.cat(levels, dim=0)
 
     def _folded(self, dtype: torch.dtype) -> torch.Tensor:
         """``V (E, mul, M, Σd) = Σ_k W_k Ũ_k``: the weights folded into the reduced bases."""
@@ -235,33 +236,37 @@ class SymmetricContraction(CGModule):
         """``x (batch, dim_in)`` or ``(batch, mul, D)``, ``y`` element indices / weights →
         ``(batch, dim_out)``."""
         xc = self._channels(x)
-        batch = xc.shape[1]
+        batch = xc.shape[-1]
         y = self._check_y(y, batch)
         dtype = _compute_dtype(self, xc)
-        mono = self._monomials(xc.to(dtype))  # (mul, batch, M)
         v = self._folded(dtype)  # (E, mul, M, Σd)
         if y is None:
-            out = torch.matmul(mono, v[0])
+            out = torch.matmul(self._monomials(xc.to(dtype)).permute(1, 2, 0), v[0])
         elif y.dtype.is_floating_point:
             e, c, m, d = v.shape
+            mono = self._monomials(xc.to(dtype)).permute(1, 2, 0)  # (mul, batch, M)
             full = torch.matmul(mono, v.permute(1, 2, 0, 3).reshape(c, m, e * d)).unflatten(-1, (e, d))
             out = torch.einsum("cbed,be->cbd", full, y.to(real_dtype(dtype)).to(dtype))
         else:
-            out = self._grouped(mono, v, y)
+            out = self._grouped(xc.to(dtype), v, y)
         pieces, start = [], 0
         for d in self._out_dims:
             pieces.append(out[..., start : start + d].permute(1, 0, 2).reshape(batch, self.mul * d))
             start += d
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=-1)
 
-    def _grouped(self, mono: torch.Tensor, v: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One batched matmul per element: samples sorted by element, then scattered back."""
+    def _grouped(self, xc: torch.Tensor, v: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Samples sorted by element, one batched matmul per element, then put back in order."""
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= v.shape[0]):
             raise ValueError(f"SymmetricContraction: element indices must lie in [0, {v.shape[0]})")
         order = torch.argsort(y)
         counts = torch.bincount(y, minlength=v.shape[0]).tolist()
-        chunks = mono.index_select(1, order).split(counts, dim=1)
-        outs = [torch.matmul(chunk, v[e]) for e, chunk in enumerate(chunks) if counts[e]]
+        mono = self._monomials(xc.index_select(-1, order)).permute(1, 2, 0)  # (mul, batch, M)
+        outs, start = [], 0
+        for e, n in enumerate(counts):
+            if n:
+                outs.append(torch.matmul(mono[:, start : start + n], v[e]))
+                start += n
         if not outs:
             return mono.new_zeros(mono.shape[0], 0, v.shape[-1])
         out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)

@@ -1,0 +1,99 @@
+r"""Non-equivariant baseline: a Deep Sets / particle-flow network (PFN) on standard jet features.
+
+Per constituent ``i`` (relative to the jet ``J = Σ_i p_i`` of the given constituents):
+``log pT_i``, ``log E_i``, ``log(pT_i / pT_J)``, ``log(E_i / E_J)``, ``Δη_i``, ``Δφ_i``, ``ΔR_i``
+(momenta in GeV).  These are the usual particle-flow inputs; they are invariant under rotations about
+the beam axis and permutations, but *not* under boosts or general rotations.
+
+``logit = F( Σ_i mask_i Φ(x_i) )`` with MLPs ``Φ`` (per particle) and ``F`` (per jet): permutation and
+padding invariant by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+__all__ = ["DeepSetsConfig", "DeepSetsTagger", "particle_features"]
+
+N_FEATURES = 7
+
+
+def particle_features(p: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Features ``(batch, n, 7)`` of 4-momenta ``p`` ``(batch, n, 4)`` = ``(E, px, py, pz)`` (zeros
+    where ``mask`` is False).
+
+    >>> p = torch.tensor([[[10., 6., 0., 8.], [5., 0., 3., 4.]]])
+    >>> particle_features(p, torch.tensor([[True, False]]))[0, 1].abs().sum().item()
+    0.0
+    """
+    p = p.to(torch.float64) * mask[..., None]
+    jet = p.sum(1, keepdim=True)
+    pt = torch.hypot(p[..., 1], p[..., 2]).clamp_min(eps)
+    jet_pt = torch.hypot(jet[..., 1], jet[..., 2]).clamp_min(eps)
+    energy = p[..., 0].clamp_min(eps)
+    eta = torch.asinh(p[..., 3] / pt)
+    jet_eta = torch.asinh(jet[..., 3] / jet_pt)
+    dphi = torch.atan2(p[..., 2], p[..., 1]) - torch.atan2(jet[..., 2], jet[..., 1])
+    dphi = torch.remainder(dphi + torch.pi, 2 * torch.pi) - torch.pi
+    deta = eta - jet_eta
+    feats = torch.stack([torch.log(pt), torch.log(energy), torch.log(pt / jet_pt),
+                         torch.log(energy / jet[..., 0].clamp_min(eps)), deta, dphi,
+                         torch.hypot(deta, dphi)], -1)
+    return feats * mask[..., None]
+
+
+@dataclass
+class DeepSetsConfig:
+    """Hyper-parameters of :class:`DeepSetsTagger` (JSON-serialisable)."""
+
+    hidden: int = 64
+    latent: int = 64
+    phi_layers: int = 3
+    f_layers: int = 3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mlp(sizes: list[int], dtype: torch.dtype) -> torch.nn.Sequential:
+    mods: list[torch.nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        mods += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.ReLU()]
+    return torch.nn.Sequential(*mods[:-1])
+
+
+class DeepSetsTagger(torch.nn.Module):
+    """Particle-flow network ``F(Σ_i Φ(x_i))``; ``forward(p, mask)`` → logits ``(batch,)``.
+
+    >>> model = DeepSetsTagger()
+    >>> model(torch.rand(2, 5, 4) + 1, torch.ones(2, 5, dtype=torch.bool)).shape
+    torch.Size([2])
+    """
+
+    def __init__(self, config: DeepSetsConfig | None = None, *, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.config = cfg = config or DeepSetsConfig()
+        self.real_dtype = dtype
+        self.norm = torch.nn.BatchNorm1d(N_FEATURES, affine=False, dtype=dtype)
+        self.phi = _mlp([N_FEATURES] + [cfg.hidden] * (cfg.phi_layers - 1) + [cfg.latent], dtype)
+        self.f = _mlp([cfg.latent + 1] + [cfg.hidden] * (cfg.f_layers - 1) + [1], dtype)
+
+    def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if p.ndim != 3 or p.shape[-1] != 4:
+            raise ValueError(f"DeepSetsTagger: p must have shape (batch, n, 4), got {tuple(p.shape)}")
+        if mask.shape != p.shape[:2]:
+            raise ValueError(f"DeepSetsTagger: mask must have shape {tuple(p.shape[:2])}, "
+                             f"got {tuple(mask.shape)}")
+        mask = mask.to(torch.bool)
+        x = particle_features(p, mask).to(self.real_dtype)
+        # standardise with running statistics of the real particles only
+        flat = self.norm(x[mask]) if self.training else self.norm(x.reshape(-1, N_FEATURES))
+        if self.training:
+            x = torch.zeros_like(x).index_put((mask,), flat)
+        else:
+            x = flat.reshape(x.shape)
+        latent = (self.phi(x) * mask[..., None]).sum(1)
+        count = mask.sum(1, keepdim=True).clamp_min(1).to(self.real_dtype)
+        return self.f(torch.cat([latent / 10.0, torch.log(count)], -1)).squeeze(-1)

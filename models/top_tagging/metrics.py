@@ -1,0 +1,173 @@
+r"""Classifier metrics for top tagging: accuracy, ROC curve, AUC, background rejection; ROC plots.
+
+Conventions (those of the top-tagging literature): signal = top (label 1), background = QCD (label 0);
+``eps_S`` (signal efficiency, true-positive rate) and ``eps_B`` (background mistag rate, false-positive
+rate) for the cut ``score >= t``; background rejection ``1/eps_B`` quoted at ``eps_S = 0.3``.
+
+Command line::
+
+    python -m models.top_tagging.metrics plot runs/a runs/b [--out docs/top_tagging_roc.png]
+
+reads ``test_scores.npz`` (arrays ``label``, ``score``) and ``test_metrics.json`` of every run directory
+and draws ``1/eps_B`` against ``eps_S`` on a log scale, one curve per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["accuracy", "all_metrics", "auc", "background_rejection", "plot_roc", "roc_curve"]
+
+
+def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.ndim != 1 or labels.shape != scores.shape:
+        raise ValueError(f"labels and scores must be 1-d arrays of equal length, got {labels.shape} and "
+                         f"{scores.shape}")
+    if not np.all(np.isin(labels, (0, 1))):
+        raise ValueError("labels must be 0 (background) or 1 (signal)")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("scores contain NaN or infinite values")
+    if labels.sum() == 0 or labels.sum() == len(labels):
+        raise ValueError("both classes must be present")
+    return labels.astype(bool), scores
+
+
+def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> float:
+    """Fraction of jets with ``(score >= threshold) == label``.
+
+    >>> accuracy(np.array([0, 1, 1]), np.array([0.2, 0.9, 0.4]))
+    0.6666666666666666
+    """
+    labels, scores = _check(labels, scores)
+    return float(np.mean((scores >= threshold) == labels))
+
+
+def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(eps_B, eps_S, thresholds)`` for the cuts ``score >= t``, ``t`` running over the distinct scores
+    in decreasing order; the curve starts at ``(0, 0)`` (``t = +inf``) and ends at ``(1, 1)``.  Tied
+    scores form one point, so the curve is the exact step/diagonal ROC.
+
+    >>> eps_b, eps_s, _ = roc_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    >>> eps_b.tolist(), eps_s.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    """
+    labels, scores = _check(labels, scores)
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], labels[order]
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # last index of each distinct score
+    tp, fp = np.cumsum(y)[last], np.cumsum(~y)[last]
+    eps_s = np.r_[0.0, tp / y.sum()]
+    eps_b = np.r_[0.0, fp / (~y).sum()]
+    return eps_b, eps_s, np.r_[np.inf, s[last]]
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (trapezoids; equals the Mann–Whitney probability that a random signal
+    jet scores above a random background jet, ties counting 1/2).
+
+    >>> auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    0.75
+    """
+    eps_b, eps_s, _ = roc_curve(labels, scores)
+    return float(np.sum(np.diff(eps_b) * (eps_s[1:] + eps_s[:-1]) / 2))
+
+
+def background_rejection(labels: np.ndarray, scores: np.ndarray, eps_s: float = 0.3) -> float:
+    """``1/eps_B`` at signal efficiency ``eps_s``, ``eps_B`` linearly interpolated along the ROC curve
+    between the last point with ``eps_S < eps_s`` and the first with ``eps_S >= eps_s``; ``inf`` when
+    ``eps_B = 0`` there.
+
+    >>> background_rejection(np.array([0, 0, 0, 0, 1, 1]), np.array([.1, .2, .3, .9, .8, .7]), 0.5)
+    4.0
+    """
+    if not 0.0 < eps_s <= 1.0:
+        raise ValueError(f"eps_s must be in (0, 1], got {eps_s}")
+    eb, es, _ = roc_curve(labels, scores)
+    i = int(np.argmax(es >= eps_s))
+    frac = (eps_s - es[i - 1]) / (es[i] - es[i - 1])
+    value = eb[i - 1] + frac * (eb[i] - eb[i - 1])
+    return float("inf") if value <= 0 else float(1.0 / value)
+
+
+def all_metrics(labels: np.ndarray, scores: np.ndarray, eps_s: float = 0.3) -> dict[str, float]:
+    """``{"accuracy", "auc", "rejection_at_eps_s", "eps_s", "n_jets"}`` for probabilities ``scores``."""
+    return {"accuracy": accuracy(labels, scores), "auc": auc(labels, scores),
+            "rejection_at_eps_s": background_rejection(labels, scores, eps_s), "eps_s": eps_s,
+            "n_jets": int(len(labels))}
+
+
+def load_run(run: str | Path) -> tuple[str, np.ndarray, np.ndarray, dict]:
+    """``(name, labels, scores, metrics)`` of a run directory written by ``train.py``."""
+    run = Path(run)
+    path = run / "test_scores.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run `python -m models.top_tagging.train ... --out {run}`")
+    with np.load(path) as f:
+        labels, scores = f["label"], f["score"]
+    metrics_path = run / "test_metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    return run.name, labels, scores, metrics
+
+
+def plot_roc(runs: list[str | Path], out: str | Path, title: str = "") -> Path:
+    """Plot ``1/eps_B`` vs ``eps_S`` (log scale) of every run into ``out`` (PNG); returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.0, 4.0), dpi=110)
+    for run in runs:
+        name, labels, scores, metrics = load_run(run)
+        eb, es, _ = roc_curve(labels, scores)
+        keep = eb > 0
+        label = f"{metrics.get('model', name)} ({name}): AUC {auc(labels, scores):.4f}, " \
+                f"1/εB(0.3) {background_rejection(labels, scores):.0f}"
+        ax.plot(es[keep], 1.0 / eb[keep], label=label)
+    grid = np.linspace(0.01, 1.0, 100)
+    ax.plot(grid, 1.0 / grid, "k:", lw=0.8, label="random")
+    ax.set_yscale("log")
+    ax.set_xlabel("signal efficiency εS (top)")
+    ax.set_ylabel("background rejection 1/εB (QCD)")
+    ax.set_xlim(0, 1)
+    ax.axvline(0.3, color="grey", lw=0.5)
+    ax.legend(fontsize=6)
+    if title:
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.top_tagging.metrics", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    plot = sub.add_parser("plot", help="ROC curves of one or more run directories")
+    plot.add_argument("runs", nargs="+")
+    plot.add_argument("--out", default=None, help="PNG path (default: <first run>/roc.png)")
+    plot.add_argument("--title", default="")
+    show = sub.add_parser("show", help="print the test metrics of run directories")
+    show.add_argument("runs", nargs="+")
+    args = parser.parse_args(argv)
+    if args.command == "plot":
+        out = args.out or str(Path(args.runs[0]) / "roc.png")
+        print(plot_roc(args.runs, out, args.title))
+    else:
+        for run in args.runs:
+            name, labels, scores, _ = load_run(run)
+            print(name, json.dumps(all_metrics(labels, scores)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

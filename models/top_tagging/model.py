@@ -1,0 +1,301 @@
+r"""A Lorentz-equivariant top tagger built from lie_nn layers (LorentzMACE-style).
+
+Input: constituents' 4-momenta ``p`` ``(batch, n, 4)`` ordered ``(E, px, py, pz)`` and a boolean
+``mask`` ``(batch, n)``.  Output: one logit per jet, **exactly invariant** under every proper
+orthochronous Lorentz transformation (rotations and boosts) applied to all constituents, under
+permutations of the constituents and under padding.
+
+Architecture (all features live in ``C × ((0,0) ⊕ (1/2,1/2))`` of :class:`SO13`):
+
+* The real 4-vector becomes the ``(1/2,1/2)`` irrep through the intertwiner ``Q`` of
+  :func:`~lie_nn._src.change_basis.change_of_basis` from the real so(1,3) generators
+  (:func:`four_vector_generators`) to ``SO13(1/2,1/2)``; in that basis the CG
+  ``(1/2,1/2) ⊗ (1/2,1/2) → (0,0)`` contracts two vectors to ``(p·q)/2`` with the Minkowski metric
+  ``η = diag(1, -1, -1, -1)`` (checked in the tests).
+* Invariants only from Minkowski products: with the jet momentum ``J = Σ_i p_i`` (summed over the given
+  constituents), ``z_i = p_i·J / J²`` (energy fraction in the jet rest frame), ``k_ij = p_i·p_j / J²``
+  and ``d_ij = k_ij / (z_i z_j)`` (``= 1 - cos θ_ij`` in the jet rest frame for massless particles), and
+  the jet mass ``m_J = sqrt(J²)``.
+* Graph: each constituent receives from its ``k`` nearest neighbours in ``d_ij`` (an invariant
+  distance, so the graph itself is invariant) or from all others (``k=None``).
+* Layer: message ``m_ij = ChannelwiseTensorProduct(h_j, Y_j; w = MLP(e_ij))`` with equivariant
+  attributes ``Y_j = (1, p̂_j)``, ``p̂ = p / m_J``, and invariant edge features
+  ``e_ij = (log k_ij, log d_ij, d_ij, log z_i, log z_j)``; ``index_add_`` aggregation; ``Linear`` of the
+  aggregate plus a ``Linear`` of the node's own features (which carry ``p̂_i``);
+  :class:`~lie_nn.nn.SymmetricContraction` (the MACE product basis, correlation ``ν``); ``Linear`` +
+  self-connection; ``Gate`` with ``(0,0)`` gates (boosts are not unitary: the only nonlinearities act on
+  invariant channels).
+* Readout: the ``(0,0)`` channels, masked mean over constituents, MLP → logit.  Why the invariants are
+  *real*: every feature stays in the real form ``{Q r : r ∈ R^4}`` of ``(1/2,1/2)`` (and ``R`` for
+  ``(0,0)``).  That subspace is preserved by the group (real Lorentz matrices), by real weights, by the
+  CGs ``(0,0)⊗(1/2,1/2)→(1/2,1/2)`` (identity) and ``(1/2,1/2)⊗(1/2,1/2)→(0,0)`` (``Qᵀ C Q = η/2``),
+  by the product basis of :class:`SymmetricContraction` (real in this basis) and by the gate, whose
+  activations (SiLU, tanh) vanish at 0 so that ``act(Re) + i act(Im)`` keeps ``Im = 0``.  (A sigmoid
+  gate would add ``i/2`` and leave the real form -- still equivariant, but wasteful.)  The readout takes
+  the real part; the tests check that the imaginary part is zero to rounding.
+
+Numerics: the model is invariant, so it may be evaluated in any frame.  With ``rest_frame=True``
+(default) every jet is boosted (float64) to the rest frame of ``J`` before the network runs: the
+components of ``p̂`` are then ``O(1)`` instead of ``O(γ)``, which keeps complex64 training accurate.
+This is a frame choice, not a symmetry breaking: the boost is ``J``-covariant up to a rotation (the
+Wigner rotation), and the network is rotation invariant (tests check both settings).
+
+Symmetry caveat: choosing the leading ``n`` constituents by transverse momentum (in the data
+pipeline) is a lab-frame choice; the model is exactly invariant as a function of the set it is given.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from lie_nn._src.change_basis import change_of_basis
+from lie_nn._src.groups.generic import GenericRep
+from lie_nn._src.groups.lorentz import SO13
+from lie_nn._src.irreps import Irreps
+from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear
+from lie_nn.nn._symmetric_contraction import SymmetricContraction
+
+__all__ = ["LorentzTagger", "LorentzTaggerConfig", "count_parameters", "four_vector_generators",
+           "minkowski_dot", "to_rest_frame", "vector_to_so13"]
+
+S, V = SO13(0, 0), SO13("1/2", "1/2")
+METRIC = (1.0, -1.0, -1.0, -1.0)
+
+
+def four_vector_generators() -> np.ndarray:
+    """Real so(1,3) generators on ``(t, x, y, z)``: ``R_x, R_y, R_z`` then boosts ``K_x, K_y, K_z``.
+
+    >>> X = four_vector_generators()
+    >>> X.shape, float(X[3, 0, 1]), float(X[3, 1, 0])
+    ((6, 4, 4), 1.0, 1.0)
+    """
+    X = np.zeros((6, 4, 4))
+    for a, (i, j) in enumerate([(2, 3), (3, 1), (1, 2)]):
+        X[a, j, i], X[a, i, j] = 1.0, -1.0
+    for a in range(3):
+        X[3 + a, 0, a + 1] = X[3 + a, a + 1, 0] = 1.0
+    return X
+
+
+def vector_to_so13() -> np.ndarray:
+    """Intertwiner ``Q`` (4×4 complex) with ``SO13(1/2,1/2).algebra()[a] @ Q == Q @ X_a`` (4-vector).
+
+    A real 4-vector ``p`` (column) has coordinates ``Q @ p`` in the ``(1/2,1/2)`` basis; a batch of
+    row vectors maps as ``p @ Q.T``.
+
+    >>> Q = vector_to_so13()
+    >>> X, Y = four_vector_generators(), SO13("1/2", "1/2").algebra()
+    >>> bool(np.allclose(Y @ Q, Q @ X))
+    True
+    """
+    Q = change_of_basis(GenericRep(four_vector_generators(), label="4-vector"), V)
+    if Q.shape != (1, 4, 4):
+        raise RuntimeError(f"expected a unique intertwiner 4-vector -> (1/2,1/2), got {Q.shape}")
+    return Q[0]
+
+
+def minkowski_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a·b = a_0 b_0 - a_1 b_1 - a_2 b_2 - a_3 b_3`` over the last axis (broadcasting)."""
+    return a[..., 0] * b[..., 0] - (a[..., 1:] * b[..., 1:]).sum(-1)
+
+
+def to_rest_frame(p: torch.Tensor, jet: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+    r"""Pure boost of ``p`` ``(..., n, 4)`` to the rest frame of ``jet`` ``(..., 4)`` (mass ``(...,)``).
+
+    ``p'_0 = (p·J)/m``,  ``p'_vec = p_vec - J_vec (p'_0 + p_0) / (J_0 + m)`` (cancellation-free form).
+    """
+    e_rest = minkowski_dot(p, jet[..., None, :]) / mass[..., None]
+    scale = (e_rest + p[..., 0]) / (jet[..., 0] + mass)[..., None]
+    space = p[..., 1:] - scale[..., None] * jet[..., None, 1:]
+    return torch.cat([e_rest[..., None], space], dim=-1)
+
+
+@dataclass
+class LorentzTaggerConfig:
+    """Hyper-parameters of :class:`LorentzTagger` (JSON-serialisable)."""
+
+    channels: int = 16
+    layers: int = 2
+    correlation: int = 2
+    k: int | None = 8
+    edge_hidden: int = 32
+    readout_hidden: int = 64
+    rest_frame: bool = True
+    mass_scale: float = 100.0  # GeV, jet-mass feature log(m_J / mass_scale)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mlp(sizes: list[int], dtype: torch.dtype) -> torch.nn.Sequential:
+    mods: list[torch.nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        mods += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.SiLU()]
+    return torch.nn.Sequential(*mods[:-1])
+
+
+class _Interaction(torch.nn.Module):
+    r"""One layer: messages → ``index_add_`` → Linear (+ own features) → SymmetricContraction → Gate.
+
+    The message ``m_ij = CTP(h_j, Y_j; w_ij)`` has equivariant attributes ``Y_j = (1, p̂_j)`` that depend
+    on the sender only, and the channelwise product is linear in its weights, so
+    ``m_ij = w_ij ⊙ CTP(h_j, Y_j; 1)`` (each weight scales one output channel): the tensor product runs
+    once per *node* and every edge costs one gather and one product (:meth:`edge_messages` computes the
+    same thing edge by edge; the tests compare them).
+    """
+
+    def __init__(self, cfg: LorentzTaggerConfig, n_edge: int, dtype: torch.dtype) -> None:
+        super().__init__()
+        c = cfg.channels
+        self.irreps = Irreps([(c, S), (c, V)])
+        self.tp = ChannelwiseTensorProduct(self.irreps, Irreps([(1, S), (1, V)]), [S, V],
+                                           internal_weights=False, dtype=dtype)
+        # output component -> weight index (weights are path-major, one per channel of each path)
+        expand = [w for w, item in enumerate(x for m in self.tp.irreps_out for x in [m] * m.mul)
+                  for _ in range(2 * item.ir.dim)]  # (real, imag) of every component
+        self.register_buffer("expand", torch.tensor(expand, dtype=torch.long), persistent=False)
+        self.register_buffer("unit", torch.ones(self.tp.weight_numel, dtype=dtype), persistent=False)
+        self.edge_mlp = _mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
+        self.lin_msg = Linear(self.tp.irreps_out, self.irreps, dtype=dtype)
+        self.lin_node = Linear(self.irreps, self.irreps, dtype=dtype)
+        self.product = SymmetricContraction(self.irreps, [S, V], cfg.correlation, dtype=dtype)
+        gate_in = Irreps([(c, S), (c, S), (c, V)])
+        self.lin_out = Linear(self.irreps, gate_in, bias=True, dtype=dtype)
+        self.lin_self = Linear(self.irreps, gate_in, dtype=dtype)
+        self.gate = Gate([(c, S)], torch.nn.functional.silu, [(c, S)], torch.tanh, [(c, V)])
+        self.norm = 1.0 / math.sqrt(cfg.k or 16)
+
+    def edge_messages(self, h: torch.Tensor, y: torch.Tensor, weight: torch.Tensor,
+                      sender: torch.Tensor) -> torch.Tensor:
+        """Reference: the channelwise product evaluated on every edge (slow)."""
+        return self.tp(h[sender], y[sender], weight)
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
+                sender: torch.Tensor, receiver: torch.Tensor) -> torch.Tensor:
+        weight = self.edge_mlp(edge_feat)
+        node = self.tp(h, y, self.unit.to(weight.dtype))  # (nodes, dim_out), unit weights
+        # complex × real as contiguous real pairs: half the arithmetic of a promoted complex product
+        pairs = torch.view_as_real(node).reshape(len(node), -1)
+        msg = pairs.index_select(0, sender) * weight.index_select(1, self.expand)
+        agg = torch.zeros(len(node), msg.shape[-1], dtype=msg.dtype, device=msg.device)
+        agg = torch.view_as_complex(agg.index_add_(0, receiver, msg).view(len(node), -1, 2))
+        a = self.lin_msg(agg * self.norm) + self.lin_node(h)
+        b = self.product(a)
+        return self.gate(self.lin_out(b) + self.lin_self(h))
+
+
+class LorentzTagger(torch.nn.Module):
+    """Lorentz-invariant jet tagger; see the module docstring.
+
+    ``forward(p, mask)`` with ``p`` ``(batch, n, 4)`` real (any float dtype; geometry in float64) and
+    ``mask`` ``(batch, n)`` bool returns logits ``(batch,)`` in the real dtype of the model.
+
+    >>> model = LorentzTagger(LorentzTaggerConfig(channels=4, layers=1), dtype=torch.float64)
+    >>> p = torch.tensor([[[10., 1., 2., 9.], [20., 3., 1., 19.], [5., 0., 1., 4.]]]).double()
+    >>> model(p, torch.tensor([[True, True, False]])).shape
+    torch.Size([1])
+    """
+
+    n_node_features = 4
+    n_edge_features = 5
+
+    def __init__(self, config: LorentzTaggerConfig | None = None, *,
+                 dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.config = cfg = config or LorentzTaggerConfig()
+        if cfg.k is not None and cfg.k < 1:
+            raise ValueError(f"k must be a positive int or None, got {cfg.k}")
+        self.real_dtype = dtype
+        self.complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+        q = torch.as_tensor(vector_to_so13(), dtype=torch.complex128)
+        self.register_buffer("q_t", q.T.contiguous(), persistent=False)
+        c = cfg.channels
+        self.node_mlp = _mlp([self.n_node_features, cfg.edge_hidden, 2 * c], dtype)
+        self.layers = torch.nn.ModuleList(
+            [_Interaction(cfg, self.n_edge_features, dtype) for _ in range(cfg.layers)])
+        self.readout = _mlp([c + 2, cfg.readout_hidden, cfg.readout_hidden, 1], dtype)
+
+    # ------------------------------------------------------------------ invariant geometry
+    def _geometry(self, p: torch.Tensor, mask: torch.Tensor):
+        p = p.to(torch.float64) * mask[..., None]
+        jet = p.sum(1)
+        mass = minkowski_dot(jet, jet).clamp_min(1e-6).sqrt()
+        if self.config.rest_frame:
+            p = to_rest_frame(p, jet, mass) * mask[..., None]
+            jet = torch.zeros_like(jet)
+            jet[:, 0] = mass
+        j2 = (mass**2)[:, None]
+        z = minkowski_dot(p, jet[:, None, :]) / j2  # (B, n)
+        kij = minkowski_dot(p[:, :, None, :], p[:, None, :, :]) / j2[..., None]  # (B, n, n)
+        zz = (z[:, :, None] * z[:, None, :]).clamp_min(1e-12)
+        dij = kij / zz
+        return p, mass, z, kij, dij
+
+    def _edges(self, mask: torch.Tensor, dij: torch.Tensor):
+        b, n = mask.shape
+        pair = mask[:, :, None] & mask[:, None, :] & ~torch.eye(n, dtype=torch.bool, device=mask.device)
+        if self.config.k is None or self.config.k >= n - 1:
+            bi, i, j = pair.nonzero(as_tuple=True)
+        else:
+            dist = dij.masked_fill(~pair, float("inf"))
+            k = self.config.k
+            idx = dist.topk(k, dim=-1, largest=False).indices  # (B, n, k)
+            ok = torch.gather(pair, 2, idx)
+            bi, i, kk = ok.nonzero(as_tuple=True)
+            j = idx[bi, i, kk]
+        return bi, i, j
+
+    def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scal, mask, jet_feat = self.node_invariants(p, mask)
+        rd = self.real_dtype
+        pooled = (scal.real * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1).to(rd)
+        return self.readout(torch.cat([pooled, jet_feat], -1)).squeeze(-1)
+
+    def node_invariants(self, p: torch.Tensor, mask: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(scalars, mask, jet_features)``: the complex ``(0,0)`` channels ``(batch, n, C)`` after the last
+        layer (real up to rounding, see the module docstring), the bool mask and ``(log m_J, log n)``."""
+        if p.ndim != 3 or p.shape[-1] != 4:
+            raise ValueError(f"LorentzTagger: p must have shape (batch, n, 4), got {tuple(p.shape)}")
+        if mask.shape != p.shape[:2]:
+            raise ValueError(f"LorentzTagger: mask must have shape {tuple(p.shape[:2])}, "
+                             f"got {tuple(mask.shape)}")
+        mask = mask.to(torch.bool)
+        b, n, _ = p.shape
+        p, mass, z, kij, dij = self._geometry(p, mask)
+        bi, i, j = self._edges(mask, dij)
+        receiver, sender = bi * n + i, bi * n + j
+        log_z = torch.log(z.clamp_min(1e-6))
+        log_m = torch.log(mass / self.config.mass_scale)
+        log_n = torch.log(mask.sum(1).clamp_min(1).to(torch.float64))
+        # node invariants: log z, z, log m_J, log(number of constituents)
+        node_feat = torch.stack([log_z, z, log_m[:, None].expand(b, n), log_n[:, None].expand(b, n)], -1)
+        e_k, e_d = kij[bi, i, j], dij[bi, i, j]
+        edge_feat = torch.stack([torch.log(e_k.clamp_min(0) + 1e-6), torch.log(e_d.clamp_min(0) + 1e-4),
+                                 e_d, log_z[bi, i], log_z[bi, j]], -1)
+        rd = self.real_dtype
+        p_hat = (p / mass[:, None, None]).to(torch.complex128) @ self.q_t  # (B, n, 4) in the SO13 basis
+        p_hat = p_hat.reshape(b * n, 4).to(self.complex_dtype)
+        y = torch.cat([torch.ones_like(p_hat[:, :1]), p_hat], -1)  # (1, p̂) per node
+        h = self._embed(node_feat.reshape(b * n, -1).to(rd), p_hat)
+        for layer in self.layers:
+            h = layer(h, y, edge_feat.to(rd), sender, receiver)
+        c = self.config.channels
+        return h[:, :c].reshape(b, n, c), mask, torch.stack([log_m, log_n], -1).to(rd)
+
+    def _embed(self, node_feat: torch.Tensor, p_hat: torch.Tensor) -> torch.Tensor:
+        """Initial features: ``C`` invariant scalars and ``C`` copies of ``p̂_i`` scaled by invariants."""
+        c = self.config.channels
+        f = self.node_mlp(node_feat)
+        scalars = f[:, :c].to(self.complex_dtype)
+        vectors = f[:, c:, None].to(self.complex_dtype) * p_hat[:, None, :]
+        return torch.cat([scalars, vectors.reshape(len(f), 4 * c)], -1)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Number of trainable scalars."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
