@@ -262,11 +262,8 @@ class SymmetricContraction(CGModule):
         order = torch.argsort(y)
         counts = torch.bincount(y, minlength=v.shape[0]).tolist()
         mono = self._monomials(xc.index_select(-1, order)).permute(1, 2, 0)  # (mul, batch, M)
-        outs, start = [], 0
-        for e, n in enumerate(counts):
-            if n:
-                outs.append(torch.matmul(mono[:, start : start + n], v[e]))
-                start += n
+        # split (not slicing): its backward concatenates the chunk gradients in one pass
+        outs = [torch.matmul(chunk, v[e]) for e, chunk in enumerate(mono.split(counts, dim=1)) if counts[e]]
         if not outs:
             return mono.new_zeros(mono.shape[0], 0, v.shape[-1])
         out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
