@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install test test-slow demo bench lint clean
+.PHONY: install install-hep test test-slow demo bench bench-sc lint clean top-data top-train
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,28 @@ test-slow: install
 demo: install
 	$(BIN)/python examples/demo.py
 
+# Lorentz top tagger (models/top_tagging): generate jets locally, train both models, plot the ROC.
+# pythia8mc 8.317.2 is the newest release with a CPython 3.11 Linux wheel (8.318 is source-only).
+HEP_PINS ?= pythia8mc==8.317.2 fastjet tqdm matplotlib
+TOP_DATA ?= data/top_tagging
+TOP_JETS ?= 40000
+
+install-hep: install
+	$(BIN)/pip install -q $(HEP_PINS) $(TORCH_PIN)
+
+top-data: install-hep
+	test -f $(TOP_DATA)/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
+		--out $(TOP_DATA) --n-jets $(TOP_JETS) --seed 1
+	$(BIN)/python -m models.top_tagging.data info --data $(TOP_DATA)
+
+top-train: top-data
+	$(BIN)/python -m models.top_tagging.train --model deepsets --data $(TOP_DATA) --epochs 30 \
+		--out runs/top_deepsets --resume
+	$(BIN)/python -m models.top_tagging.train --model lorentz --data $(TOP_DATA) --epochs 10 \
+		--batch-size 64 --threads 2 --out runs/top_lorentz --resume
+	$(BIN)/python -m models.top_tagging.metrics plot runs/top_lorentz runs/top_deepsets \
+		--out docs/top_tagging_roc.png
+
 ORIG_VENV ?= /tmp/orig_lienn_venv
 
 # Benchmarks against the incumbents (benchmark-only installs; the original lie-nn also imports as
@@ -33,8 +55,14 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_cg.py --orig-python $(ORIG_VENV)/bin/python
 	$(BIN)/python benchmarks/bench_nn_tensor_product.py
 
+# SymmetricContraction vs mace-torch (mace-torch without its training-stack dependencies).
+bench-sc: install
+	$(BIN)/pip install -q e3nn $(TORCH_PIN)
+	$(BIN)/pip install -q --no-deps mace-torch
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_nn_symmetric_contraction.py
+
 lint: install
-	$(BIN)/ruff check lie_nn tests benchmarks examples
+	$(BIN)/ruff check lie_nn tests benchmarks examples models
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -51,3 +51,18 @@ def test_eager_block_runs() -> None:
     block = _Block()
     y = block(torch.randn(5, block.tp.dim_in1), torch.randn(5, block.tp.dim_in2), torch.rand(5) + 0.5)
     assert y.shape == (5, block.gate.dim_out)
+
+
+@pytest.mark.slow
+def test_compile_symmetric_contraction() -> None:
+    """One-hot element weights compile without graph breaks; element indices compile with breaks
+    (the per-element grouping reads the counts on the host)."""
+    from lie_nn._src.groups.o3 import O3
+
+    torch.manual_seed(0)
+    sc = lnn.SymmetricContraction([(4, O3(0, 1)), (4, O3(1, -1))], [O3(0, 1), O3(1, -1)], 3, num_elements=3)
+    x, idx = torch.randn(10, sc.dim_in), torch.randint(0, 3, (10,))
+    onehot = torch.nn.functional.one_hot(idx, 3).to(x.dtype)
+    eager = sc(x, idx)
+    torch.testing.assert_close(torch.compile(sc, fullgraph=True)(x, onehot), eager, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.compile(sc)(x, idx), eager, rtol=1e-4, atol=1e-5)
