@@ -314,3 +314,14 @@ def test_lorentz_training_smoke_and_plot(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = metrics.plot_roc([tmp_path / "lorentz"], tmp_path / "roc.png")
     assert out.stat().st_size > 1000
+
+
+def test_keep_freed_memory_reports_whether_applied() -> None:
+    import sys
+
+    from models.top_tagging.train import keep_freed_memory
+
+    applied = keep_freed_memory()
+    assert isinstance(applied, bool)
+    if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
+        assert applied
