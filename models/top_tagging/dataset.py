@@ -148,8 +148,13 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:
+    """A temporary file next to ``path`` with the usual permissions (mkstemp would give 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+    return fd, tmp
 
 
 def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:

@@ -307,3 +307,20 @@ def test_worker_count_does_not_change_the_data(tmp_path):
     m1 = tt_data.generate_dataset(tmp_path / "w1", n_jets=8, seed=9, workers=1, progress=False)
     m2 = tt_data.generate_dataset(tmp_path / "w2", n_jets=8, seed=9, workers=2, progress=False)
     assert m1["files"] == m2["files"]  # byte-identical npz
+
+
+def test_atomic_writes_respect_umask(tmp_path) -> None:
+    import os
+    import stat
+
+    from models.top_tagging.dataset import write_json_atomic, write_npz_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "m.json", {"a": 1})
+        write_npz_atomic(tmp_path / "a.npz", {"x": np.arange(3)})
+    finally:
+        os.umask(old)
+    for name in ("m.json", "a.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+    assert not list(tmp_path.glob(".*.tmp"))
