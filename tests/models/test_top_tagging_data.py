@@ -324,3 +324,23 @@ def test_atomic_writes_respect_umask(tmp_path) -> None:
     for name in ("m.json", "a.npz"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_overview_summary_and_plot(tmp_path) -> None:
+    from models.top_tagging.overview import jet_mass, plot_overview, summary
+
+    rng = np.random.default_rng(0)
+    p3 = rng.normal(size=(6, 3))
+    mass = np.array([170.0, 175.0, 180.0, 20.0, 60.0, 90.0])
+    jet_p4 = np.concatenate([np.sqrt(mass**2 + (p3**2).sum(1))[:, None], p3], 1)
+    arrays = {"label": np.array([1, 1, 1, 0, 0, 0]), "jet_p4": jet_p4,
+              "n_constituents": np.array([80, 90, 100, 40, 50, 60])}
+    np.testing.assert_allclose(jet_mass(jet_p4), mass, rtol=1e-12)
+    s = summary(arrays)
+    assert s["top"]["mass_median"] == pytest.approx(175.0) and s["QCD"]["multiplicity_mean"] == 50.0
+    with pytest.raises(ValueError, match="no top jets"):
+        summary({**arrays, "label": np.zeros(6, int)})
+    with pytest.raises(ValueError, match="four-momenta"):
+        jet_mass(np.zeros((2, 3)))
+    pytest.importorskip("matplotlib")
+    assert plot_overview(arrays, tmp_path / "o.png").stat().st_size > 1000
