@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["accuracy", "all_metrics", "auc", "background_rejection", "plot_roc", "roc_curve"]
+__all__ = ["accuracy", "all_metrics", "auc", "auc_standard_error", "background_rejection", "plot_roc",
+           "roc_curve"]
 
 
 def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,11 +96,33 @@ def background_rejection(labels: np.ndarray, scores: np.ndarray, eps_s: float = 
     return float("inf") if value <= 0 else float(1.0 / value)
 
 
+def auc_standard_error(labels: np.ndarray, scores: np.ndarray) -> float:
+    r"""Statistical standard error of the AUC ``A`` (Hanley & McNeil, Radiology 143 (1982) 29):
+
+    .. math:: \sigma^2 = \frac{A(1-A) + (n_S - 1)(Q_1 - A^2) + (n_B - 1)(Q_2 - A^2)}{n_S n_B},
+              \quad Q_1 = \frac{A}{2 - A}, \quad Q_2 = \frac{2A^2}{1 + A}.
+
+    >>> round(auc_standard_error(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])), 4)
+    0.2763
+    """
+    labels, scores = _check(labels, scores)
+    a, n_s, n_b = auc(labels, scores), int(labels.sum()), int((~labels).sum())
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (n_s - 1) * (q1 - a * a) + (n_b - 1) * (q2 - a * a)) / (n_s * n_b)
+    return float(np.sqrt(max(var, 0.0)))
+
+
 def all_metrics(labels: np.ndarray, scores: np.ndarray, eps_s: float = 0.3) -> dict[str, float]:
-    """``{"accuracy", "auc", "rejection_at_eps_s", "eps_s", "n_jets"}`` for probabilities ``scores``."""
+    """Accuracy, AUC with its standard error, ``1/eps_B`` at ``eps_s`` with its relative statistical
+    error ``1/sqrt(n_pass)`` (Poisson; ``n_pass = eps_B · n_B`` background jets pass the cut), counts."""
+    labels_arr = np.asarray(labels)
+    rejection = background_rejection(labels, scores, eps_s)
+    n_pass = (labels_arr == 0).sum() / rejection
     return {"accuracy": accuracy(labels, scores), "auc": auc(labels, scores),
-            "rejection_at_eps_s": background_rejection(labels, scores, eps_s), "eps_s": eps_s,
-            "n_jets": int(len(labels))}
+            "auc_stat_error": auc_standard_error(labels, scores),
+            "rejection_at_eps_s": rejection, "eps_s": eps_s,
+            "rejection_rel_stat_error": float("inf") if n_pass == 0 else float(1 / np.sqrt(n_pass)),
+            "n_background_passing": float(n_pass), "n_jets": int(len(labels))}
 
 
 def load_run(run: str | Path) -> tuple[str, np.ndarray, np.ndarray, dict]:

@@ -325,3 +325,19 @@ def test_keep_freed_memory_reports_whether_applied() -> None:
     assert isinstance(applied, bool)
     if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
         assert applied
+
+
+def test_auc_standard_error_matches_bootstrap() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(600, int), np.zeros(900, int)]
+    scores = np.r_[rng.normal(1.5, 1.0, 600), rng.normal(0.0, 1.0, 900)]
+    boot = []
+    for _ in range(300):
+        idx = np.r_[rng.integers(0, 600, 600), 600 + rng.integers(0, 900, 900)]  # stratified resample
+        boot.append(metrics.auc(labels[idx], scores[idx]))
+    se = metrics.auc_standard_error(labels, scores)
+    assert se == pytest.approx(np.std(boot), rel=0.2)
+    m = metrics.all_metrics(labels, scores)
+    assert m["auc_stat_error"] == se
+    assert m["n_background_passing"] == pytest.approx(900 / m["rejection_at_eps_s"])
+    assert m["rejection_rel_stat_error"] == pytest.approx(m["n_background_passing"] ** -0.5)
