@@ -135,7 +135,7 @@ def load_run(run: str | Path) -> tuple[str, np.ndarray, np.ndarray, dict]:
         labels, scores = f["label"], f["score"]
     metrics_path = run / "test_metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    return run.name, labels, scores, metrics
+    return metrics.get("run", run.name), labels, scores, metrics
 
 
 def plot_roc(runs: list[str | Path], out: str | Path, title: str = "") -> Path:

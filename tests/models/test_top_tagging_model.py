@@ -341,3 +341,27 @@ def test_auc_standard_error_matches_bootstrap() -> None:
     assert m["auc_stat_error"] == se
     assert m["n_background_passing"] == pytest.approx(900 / m["rejection_at_eps_s"])
     assert m["rejection_rel_stat_error"] == pytest.approx(m["n_background_passing"] ** -0.5)
+
+
+def test_evaluate_cli_on_another_data_set(tmp_path: Path) -> None:
+    from models.top_tagging.evaluate import evaluate_run, main
+    from models.top_tagging.train import load_model, predict
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=32, n=16)
+    other = write_fake_dataset(tmp_path / "other", n_per_split=20, n=10)
+    _train(tmp_path, data, "ds", "--model", "deepsets", "--hidden", "8", "--epochs", "1", "--n-constituents", "12")
+    out, result = evaluate_run(tmp_path / "ds", other, None, progress=False)
+    assert out == tmp_path / "ds" / "eval_other_all" and result["n_jets"] == 60 and result["split"] == "all"
+    with np.load(out / "test_scores.npz") as f:
+        labels, scores = f["label"], f["score"]
+    # the same scores as predicting by hand with the run's number of constituents (12, padded set has 10)
+    from models.top_tagging.train import load_split
+
+    jets = load_split(str(other), None, 12, None)
+    np.testing.assert_allclose(scores, predict(load_model(tmp_path / "ds"), jets, 64), rtol=1e-6)
+    assert result["auc"] == pytest.approx(metrics.auc(labels, scores))
+    pytest.importorskip("matplotlib")
+    assert main([str(tmp_path / "ds"), "--data", str(other), "--split", "test", "--quiet",
+                 "--plot", str(tmp_path / "roc.png")]) == 0
+    assert (tmp_path / "roc.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "ds" / "eval_other_test" / "test_metrics.json").read_text())["n_jets"] == 20
