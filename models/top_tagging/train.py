@@ -122,7 +122,8 @@ def keep_freed_memory() -> bool:
 
 
 # -------------------------------------------------------------------------------------------- data
-def load_split(data: str, split: str | None, n_constituents: int, limit: int | None) -> dict[str, torch.Tensor]:
+def load_split(data: str, split: str | None, n_constituents: int,
+               limit: int | None) -> dict[str, torch.Tensor]:
     """``p`` (n, N, 4) float32, ``mask`` (n, N) bool, ``label`` (n,) float32 of one split (``None``: all
     jets); the first
     ``N`` (leading-pT) constituents; at most ``limit`` jets (a fixed, class-mixed subset)."""

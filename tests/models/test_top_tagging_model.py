@@ -349,7 +349,8 @@ def test_evaluate_cli_on_another_data_set(tmp_path: Path) -> None:
 
     data = write_fake_dataset(tmp_path / "data", n_per_split=32, n=16)
     other = write_fake_dataset(tmp_path / "other", n_per_split=20, n=10)
-    _train(tmp_path, data, "ds", "--model", "deepsets", "--hidden", "8", "--epochs", "1", "--n-constituents", "12")
+    _train(tmp_path, data, "ds", "--model", "deepsets", "--hidden", "8", "--epochs", "1",
+           "--n-constituents", "12")
     out, result = evaluate_run(tmp_path / "ds", other, None, progress=False)
     assert out == tmp_path / "ds" / "eval_other_all" and result["n_jets"] == 60 and result["split"] == "all"
     with np.load(out / "test_scores.npz") as f:
