@@ -34,16 +34,19 @@ install-hep: install
 
 top-data: install-hep
 	test -f $(TOP_DATA)/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
-		--out $(TOP_DATA) --n-jets $(TOP_JETS) --seed 1
-	$(BIN)/python -m models.top_tagging.data info --data $(TOP_DATA)
+		--out $(TOP_DATA) --n-jets $(TOP_JETS) --seed 1 --workers 1
+	test -f $(TOP_DATA)_test/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
+		--out $(TOP_DATA)_test --n-jets 60000 --seed 2 --workers 2
+	$(BIN)/python -m models.top_tagging.overview --data $(TOP_DATA) --out docs/top_tagging_data.png
 
+# The measured runs of docs/top_tagging.md (about 20 minutes on 2 CPU cores).
 top-train: top-data
 	$(BIN)/python -m models.top_tagging.train --model deepsets --data $(TOP_DATA) --epochs 30 \
-		--out runs/top_deepsets --resume
-	$(BIN)/python -m models.top_tagging.train --model lorentz --data $(TOP_DATA) --epochs 10 \
+		--out runs/top_deepsets_s0 --resume
+	$(BIN)/python -m models.top_tagging.train --model lorentz --data $(TOP_DATA) --epochs 15 \
 		--batch-size 64 --threads 2 --out runs/top_lorentz --resume
-	$(BIN)/python -m models.top_tagging.metrics plot runs/top_lorentz runs/top_deepsets \
-		--out docs/top_tagging_roc.png
+	$(BIN)/python -m models.top_tagging.evaluate runs/top_lorentz runs/top_deepsets_s0 \
+		--data $(TOP_DATA)_test --threads 2 --plot docs/top_tagging_roc.png
 
 ORIG_VENV ?= /tmp/orig_lienn_venv
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["accuracy", "all_metrics", "auc", "auc_standard_error", "background_rejection", "plot_roc",
-           "roc_curve"]
+__all__ = ["accuracy", "all_metrics", "auc", "auc_standard_error", "background_rejection", "plot_history",
+           "plot_roc", "roc_curve"]
 
 
 def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,6 +171,36 @@ def plot_roc(runs: list[str | Path], out: str | Path, title: str = "") -> Path:
     return out
 
 
+def plot_history(runs: list[str | Path], out: str | Path) -> Path:
+    """Training loss and validation AUC per epoch (``history.json``) of every run, into ``out`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(8.0, 3.2), dpi=110)
+    for run in runs:
+        path = Path(run) / "history.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found: is {run} a run directory of "
+                                    "models.top_tagging.train?")
+        history = json.loads(path.read_text())
+        epochs = [h["epoch"] for h in history]
+        ax_loss.plot(epochs, [h["train_loss"] for h in history], label=Path(run).name)
+        ax_auc.plot(epochs, [h["val_auc"] for h in history], label=Path(run).name)
+    ax_loss.set_ylabel("training loss (BCE)")
+    ax_auc.set_ylabel("validation AUC")
+    for ax in (ax_loss, ax_auc):
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.top_tagging.metrics", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -179,12 +209,17 @@ def main(argv: list[str] | None = None) -> int:
     plot.add_argument("runs", nargs="+")
     plot.add_argument("--out", default=None, help="PNG path (default: <first run>/roc.png)")
     plot.add_argument("--title", default="")
+    hist = sub.add_parser("history", help="training loss and validation AUC per epoch of run directories")
+    hist.add_argument("runs", nargs="+")
+    hist.add_argument("--out", required=True, help="PNG path")
     show = sub.add_parser("show", help="print the test metrics of run directories")
     show.add_argument("runs", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "plot":
         out = args.out or str(Path(args.runs[0]) / "roc.png")
         print(plot_roc(args.runs, out, args.title))
+    elif args.command == "history":
+        print(plot_history(args.runs, args.out))
     else:
         for run in args.runs:
             name, labels, scores, _ = load_run(run)

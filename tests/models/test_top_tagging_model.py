@@ -314,6 +314,10 @@ def test_lorentz_training_smoke_and_plot(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = metrics.plot_roc([tmp_path / "lorentz"], tmp_path / "roc.png")
     assert out.stat().st_size > 1000
+    assert metrics.main(["history", str(tmp_path / "lorentz"), "--out", str(tmp_path / "h.png")]) == 0
+    assert (tmp_path / "h.png").stat().st_size > 1000
+    with pytest.raises(FileNotFoundError, match="history.json"):
+        metrics.plot_history([tmp_path / "data"], tmp_path / "x.png")
 
 
 def test_keep_freed_memory_reports_whether_applied() -> None:
