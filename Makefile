@@ -47,6 +47,8 @@ top-train: top-data
 		--batch-size 64 --threads 2 --out runs/top_lorentz --resume
 	$(BIN)/python -m models.top_tagging.evaluate runs/top_lorentz runs/top_deepsets_s0 \
 		--data $(TOP_DATA)_test --threads 2 --plot docs/top_tagging_roc.png
+	$(BIN)/python -m models.top_tagging.metrics history runs/top_lorentz runs/top_deepsets_s0 \
+		--out docs/top_tagging_history.png
 
 ORIG_VENV ?= /tmp/orig_lienn_venv
 
