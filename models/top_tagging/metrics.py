@@ -140,11 +140,9 @@ def load_run(run: str | Path) -> tuple[str, np.ndarray, np.ndarray, dict]:
 
 def plot_roc(runs: list[str | Path], out: str | Path, title: str = "") -> Path:
     """Plot ``1/eps_B`` vs ``eps_S`` (log scale) of every run into ``out`` (PNG); returns the path."""
-    import matplotlib
+    from models.top_tagging.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 4.0), dpi=110)
     for run in runs:
         name, labels, scores, metrics = load_run(run)
@@ -163,21 +161,14 @@ def plot_roc(runs: list[str | Path], out: str | Path, title: str = "") -> Path:
     ax.legend(fontsize=6)
     if title:
         ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_history(runs: list[str | Path], out: str | Path) -> Path:
     """Training loss and validation AUC per epoch (``history.json``) of every run, into ``out`` (PNG)."""
-    import matplotlib
+    from models.top_tagging.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(8.0, 3.2), dpi=110)
     for run in runs:
         path = Path(run) / "history.json"
@@ -193,12 +184,7 @@ def plot_history(runs: list[str | Path], out: str | Path) -> Path:
     for ax in (ax_loss, ax_auc):
         ax.set_xlabel("epoch")
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def main(argv: list[str] | None = None) -> int:

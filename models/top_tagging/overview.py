@@ -59,11 +59,9 @@ def summary(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
 
 def plot_overview(arrays: dict[str, np.ndarray], out: str | Path) -> Path:
     """Histograms of jet mass and constituent multiplicity per class, written to ``out`` (PNG)."""
-    import matplotlib
+    from models.top_tagging.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     mass = jet_mass(arrays["jet_p4"])
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.2), dpi=110)
     for label, name in CLASSES:
@@ -76,12 +74,7 @@ def plot_overview(arrays: dict[str, np.ndarray], out: str | Path) -> Path:
     for ax in axes:
         ax.set_ylabel("density")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def main(argv: list[str] | None = None) -> int:
