@@ -16,10 +16,13 @@ order, ``K_ir = Σ_ν K_{ν, ir}`` and ``z`` the chemical element of the sample 
 Evaluation.  ``U^ν`` is symmetric in its ``ν`` input slots, so only the monomials
 ``x_{a_1} ⋯ x_{a_ν}`` with ``a_1 ≤ ... ≤ a_ν`` are needed (``C(D+ν-1, ν)`` instead of ``D^ν``), each
 weighted by its number of orderings; monomials on which every ``U`` vanishes (selection rules,
-parity) are dropped.  Degree-``ν`` monomials are built from degree ``ν-1`` ones by one gather and one
-product, so the cost grows like ``C(D+N-1, N)``.  The weights are folded into the reduced ``U`` once
-per call (``V(z, c) = Σ_k W_k(z, c) Ũ_k``, cheap: it does not depend on the batch), and the batch is
-contracted with one batched matrix product per element.
+parity) are dropped.  Degree-``ν`` monomials are built from degree ``ν-1`` ones by one gather of the
+prefixes and one broadcast product per last index ``a_ν`` (monomials are ordered by their last
+index; a gather of ``x`` would need a colliding scatter-add in backward), so the cost grows like
+``C(D+N-1, N)``.  The weights are folded into the reduced ``U`` once per call
+(``V(z, c) = Σ_k W_k(z, c) Ũ_k``, cheap: it does not depend on the batch), and the batch is
+contracted with one batched matrix product per element and order (the monomials of different orders
+are never concatenated).
 """
 
 from __future__ import annotations
@@ -168,13 +171,16 @@ class SymmetricContraction(CGModule):
             if nu + 1 < n:
                 position = {t: i for i, t in enumerate(tuples[nu])}
                 keep[nu] = sorted(used[nu] | {position[tuples[nu + 1][i][:-1]] for i in keep[nu + 1]})
+        # order each level by its last index, so that the factor x[last] is one row per contiguous group
+        keep = [sorted(k, key=lambda i, nu=nu: (tuples[nu][i][-1], i)) for nu, k in enumerate(keep)]
         # gather indices: monomial t of order nu = monomial t[:-1] of order nu-1 times x[t[-1]]
         for nu in range(1, n):
             position = {tuples[nu - 1][i]: p for p, i in enumerate(keep[nu - 1])}
             prefix = [position[tuples[nu][i][:-1]] for i in keep[nu]]
             last = [tuples[nu][i][-1] for i in keep[nu]]
             self.register_buffer(f"prefix_{nu}", torch.tensor(prefix, dtype=torch.long), persistent=False)
-            self.register_buffer(f"last_{nu}", torch.tensor(last, dtype=torch.long), persistent=False)
+            # groups of equal last index: (index, count), in order
+            setattr(self, f"_groups_{nu}", [(a, last.count(a)) for a in sorted(set(last))])
         self.register_buffer("first", torch.tensor(keep[0], dtype=torch.long), persistent=False)
         return keep
 
@@ -197,14 +203,28 @@ class SymmetricContraction(CGModule):
         raise ValueError(f"{name}: x must have shape (batch, {self.dim_in}) or (batch, {self.mul}, "
                          f"{self.channel_dim}), got {tuple(x.shape)}")
 
-    def _monomials(self, x: torch.Tensor) -> torch.Tensor:
-        """``(D, mul, batch)`` → kept sorted monomials of orders ``1..N``: ``(M, mul, batch)``."""
+    def _monomials(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``(D, mul, batch)`` → kept sorted monomials, one ``(M_ν, mul, batch)`` tensor per order ``ν``."""
         x = x.contiguous()
         levels = [x.index_select(0, self.first)]
         for nu in range(1, self.correlation):
-            prefix, last = getattr(self, f"prefix_{nu}"), getattr(self, f"last_{nu}")
-            levels.append(levels[-1].index_select(0, prefix) * x.index_select(0, last))
-        return levels[0] if len(levels) == 1 else torch.cat(levels, dim=0)
+            groups = getattr(self, f"_groups_{nu}")
+            chunks = levels[-1].index_select(0, getattr(self, f"prefix_{nu}")).split([c for _, c in groups])
+            # one broadcast product per last index (a gather of x would scatter-add in backward)
+            products = [chunk * x[a : a + 1] for chunk, (a, _) in zip(chunks, groups, strict=True)]
+            levels.append(torch.cat(products))
+        return levels
+
+    @staticmethod
+    def _contract(levels: list[torch.Tensor], v: torch.Tensor) -> torch.Tensor:
+        """``Σ_ν levels_ν^T · v[rows of ν]``: ``(M_ν, mul, batch)`` and ``(mul, M, k)`` → ``(mul, batch, k)``
+        (one product per order instead of concatenating the monomials)."""
+        out, start = None, 0
+        for level in levels:
+            term = torch.matmul(level.permute(1, 2, 0), v[..., start : start + level.shape[0], :])
+            out = term if out is None else out + term
+            start += level.shape[0]
+        return out
 
     def _folded(self, dtype: torch.dtype) -> torch.Tensor:
         """``V (E, mul, M, Σd) = Σ_k W_k Ũ_k``: the weights folded into the reduced bases."""
@@ -241,11 +261,11 @@ class SymmetricContraction(CGModule):
         dtype = _compute_dtype(self, xc)
         v = self._folded(dtype)  # (E, mul, M, Σd)
         if y is None:
-            out = torch.matmul(self._monomials(xc.to(dtype)).permute(1, 2, 0), v[0])
+            out = self._contract(self._monomials(xc.to(dtype)), v[0])
         elif y.dtype.is_floating_point:
             e, c, m, d = v.shape
-            mono = self._monomials(xc.to(dtype)).permute(1, 2, 0)  # (mul, batch, M)
-            full = torch.matmul(mono, v.permute(1, 2, 0, 3).reshape(c, m, e * d)).unflatten(-1, (e, d))
+            stacked = v.permute(1, 2, 0, 3).reshape(c, m, e * d)  # every element's weights side by side
+            full = self._contract(self._monomials(xc.to(dtype)), stacked).unflatten(-1, (e, d))
             out = torch.einsum("cbed,be->cbd", full, y.to(real_dtype(dtype)).to(dtype))
         else:
             out = self._grouped(xc.to(dtype), v, y)
@@ -261,11 +281,12 @@ class SymmetricContraction(CGModule):
             raise ValueError(f"SymmetricContraction: element indices must lie in [0, {v.shape[0]})")
         order = torch.argsort(y)
         counts = torch.bincount(y, minlength=v.shape[0]).tolist()
-        mono = self._monomials(xc.index_select(-1, order)).permute(1, 2, 0)  # (mul, batch, M)
+        levels = self._monomials(xc.index_select(-1, order))  # (M_ν, mul, batch) each
         # split (not slicing): its backward concatenates the chunk gradients in one pass
-        outs = [torch.matmul(chunk, v[e]) for e, chunk in enumerate(mono.split(counts, dim=1)) if counts[e]]
+        per_element = list(zip(*(level.split(counts, dim=-1) for level in levels), strict=True))
+        outs = [self._contract(list(chunks), v[e]) for e, chunks in enumerate(per_element) if counts[e]]
         if not outs:
-            return mono.new_zeros(mono.shape[0], 0, v.shape[-1])
+            return xc.new_zeros(xc.shape[1], 0, v.shape[-1])
         out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
         return out.index_select(1, torch.argsort(order))
 
