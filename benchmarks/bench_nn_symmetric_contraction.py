@@ -145,8 +145,8 @@ def write(rows, have_mace: bool, repeat: int) -> None:
         lines += ["", f"mace-torch {md.version('mace-torch')}, e3nn {md.version('e3nn')}."]
     else:
         lines += ["", "mace-torch is not installed: no comparison."]
-    lines += ["", "The machine is shared (2 cores, other jobs running); runs are interleaved and the best "
-              "of each is reported, but timings are indicative only."]
+    lines += ["", "Measured on a 2-core VM with default glibc allocator settings (see docs/nn.md for "
+              "`keep_freed_memory`); runs are interleaved and the best of each is reported."]
     (ROOT / "docs" / "benchmarks_symmetric_contraction.md").write_text("\n".join(lines) + "\n")
 
 

@@ -103,7 +103,7 @@ def keep_freed_memory() -> bool:
     """Ask glibc to serve large blocks from the heap and keep freed memory (Linux only).
 
     Each training step allocates and frees the same large edge tensors (tens of MB); by default
-    glibc maps those as fresh pages whose first touch page-faults, which costs 10-20 % of a
+    glibc maps those as fresh pages whose first touch page-faults, which costs 5-25 % of a
     Lorentz-tagger or symmetric-contraction step on CPU (benchmarks/bench_cpu_allocator.py).
     With ``M_MMAP_MAX = 0`` and a 1 GiB trim threshold the pages are reused.  Returns whether the
     settings were applied.
