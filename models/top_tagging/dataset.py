@@ -147,7 +147,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
+def atomic_target(path: Path) -> tuple[int, str]:
     """A temporary file next to ``path`` with the usual permissions (mkstemp would give 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -163,7 +163,7 @@ def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarr
     Zip entries carry a fixed timestamp, so identical arrays give byte-identical files (and sha256).
     """
     path = Path(path)
-    fd, tmp = _atomic_target(path)
+    fd, tmp = atomic_target(path)
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
             for name in sorted(arrays):
@@ -179,7 +179,7 @@ def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarr
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     path = Path(path)
-    fd, tmp = _atomic_target(path)
+    fd, tmp = atomic_target(path)
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=True)

@@ -370,3 +370,18 @@ def test_evaluate_cli_on_another_data_set(tmp_path: Path) -> None:
                  "--plot", str(tmp_path / "roc.png")]) == 0
     assert (tmp_path / "roc.png").stat().st_size > 1000
     assert json.loads((tmp_path / "ds" / "eval_other_test" / "test_metrics.json").read_text())["n_jets"] == 20
+
+
+def test_run_files_respect_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from models.top_tagging.train import save_json
+
+    old = os.umask(0o022)
+    try:
+        save_json(tmp_path / "run" / "config.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "run" / "config.json").stat().st_mode) == 0o644
+    assert not list((tmp_path / "run").glob(".*.tmp"))
