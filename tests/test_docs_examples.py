@@ -24,7 +24,7 @@ EXECUTED = sorted(
     ]
 )
 SKIP = "# docs-test: skip"
-_PRIVATE_IMPORT = re.compile(r"^\s*(?:from|import)\s+lie_nn(?:\.\w+)*\._\w+", re.MULTILINE)
+_PRIVATE_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+lie_nn(?:\.\w+)*\._\w+.*$", re.MULTILINE)
 
 
 def python_blocks(page: Path) -> list[str]:
