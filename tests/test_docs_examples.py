@@ -55,7 +55,16 @@ def test_pages_exist_and_have_code() -> None:
 def test_page_code_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)  # pages that write files write them here
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: threads only add overhead (and oversubscribe CI)
     torch.manual_seed(0)
+    try:
+        _run_page(page)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_page(page: Path) -> None:
     namespace: dict = {"__name__": f"docs_{page.stem}"}
     for number, code in enumerate(python_blocks(page), start=1):
         if code.lstrip().startswith(SKIP):
