@@ -1,7 +1,9 @@
 """The code in the documentation runs: every ```python block of the tutorials and guide pages.
 
 Blocks of one page run in order in one namespace (a page is one script).  A block whose first line
-is ``# docs-test: skip (reason)`` is not run; use it only for code that needs optional packages.
+is ``# docs-test: skip (reason)`` is not run; a block whose first line is
+``# docs-test: requires MODULE`` makes the whole page skip when ``MODULE`` is not installed.  Use
+either only for code that needs optional packages.
 Every page must also import public names only (``lie_nn``, ``lie_nn.nn``, ``lie_nn.testing``).
 """
 
@@ -24,6 +26,7 @@ EXECUTED = sorted(
     ]
 )
 SKIP = "# docs-test: skip"
+_REQUIRES = re.compile(r"^# docs-test: requires ([\w.]+)", re.MULTILINE)
 _PRIVATE_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+lie_nn(?:\.\w+)*\._\w+.*$", re.MULTILINE)
 
 
@@ -65,6 +68,8 @@ def test_page_code_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def _run_page(page: Path) -> None:
+    for module in _REQUIRES.findall("".join(python_blocks(page))):
+        pytest.importorskip(module, reason=f"{_id(page)} needs {module}")
     namespace: dict = {"__name__": f"docs_{page.stem}"}
     for number, code in enumerate(python_blocks(page), start=1):
         if code.lstrip().startswith(SKIP):
