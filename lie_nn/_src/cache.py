@@ -142,7 +142,8 @@ def canonical_repr(value: object) -> str | None:
         parts = [canonical_repr(item) for item in items]
         if any(part is None for part in parts):
             return None
-        open_, close = {tuple: "()", list: "[]", frozenset: "{}"}[type(value)]
+        # tuple subclasses (Irreps) compare equal to plain tuples, so they share their key
+        open_, close = "()" if isinstance(value, tuple) else ("[]" if isinstance(value, list) else "{}")
         return open_ + ",".join(parts) + close  # type: ignore[arg-type]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
