@@ -182,7 +182,8 @@ def _entry_path(root: Path, name: str, key: str) -> Path:
 
 def _read_entry(path: Path, key: str) -> Result:
     """Load and verify one entry; raises on any problem (the caller treats it as corrupt)."""
-    with np.load(path, allow_pickle=False) as data:
+    # open the file ourselves: np.load leaks its handle when the zip directory is unreadable (truncated)
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
         names = set(data.files)
         meta = {_KEY_FIELD, _SUM_FIELD, _KIND_FIELD}
         if not meta <= names:
