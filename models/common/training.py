@@ -49,7 +49,7 @@ from models.common.checkpoint import (
     save_state,
     settings_differences,
 )
-from models.common.io import write_json_atomic, write_text_atomic
+from models.common.io import read_history, write_json_atomic, write_text_atomic
 from models.common.progress import progress
 from models.common.schedule import SCHEDULES, LRSchedule, make_optimizer
 
@@ -140,17 +140,6 @@ def prepare(settings: TrainSettings, options: RunOptions) -> distributed.Context
     return ctx
 
 
-def read_history(run: str | Path) -> list[dict[str, Any]]:
-    """The per-epoch entries of ``<run>/history.jsonl`` (or a legacy ``history.json`` list)."""
-    run = Path(run)
-    if (run / "history.jsonl").is_file():
-        lines = (run / "history.jsonl").read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-    if (run / "history.json").is_file():
-        return json.loads((run / "history.json").read_text())
-    raise FileNotFoundError(f"no history.jsonl in {run}: is it a run directory of a models.* trainer?")
-
-
 class Trainer:
     """Trains ``model`` with ``loss_fn(model, batch) -> (mean loss, {name: mean value})``.
 
@@ -192,6 +181,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.epoch, self.batch, self.best = 0, 0, None
         self.partial: dict[str, float] = {}  # sums of the epoch in progress (mid-epoch checkpoints)
+        self._started = False
 
     # ------------------------------------------------------------------------------------ helpers
     def log(self, message: str) -> None:
@@ -207,7 +197,12 @@ class Trainer:
         return {"settings": asdict(self.settings), "identity": self.identity}
 
     # ----------------------------------------------------------------------------- start / resume
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Check the run directory and resume from it (``--resume``) or claim it (``--force`` or empty);
+        called by :meth:`fit`, or earlier by a model that writes its own files once the run is claimed."""
+        if self._started:
+            return
+        self._started = True
         path = self.out / "checkpoint.pt"
         exists = path.is_file()
         if exists and self.options.resume:
@@ -354,7 +349,7 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train to ``settings.epochs`` (or until ``stop_after`` / ``time_budget``); returns
         ``{"status": "finished" | "stopped", "epochs": completed epochs, "best": ..., "history": ...}``."""
-        self._start()
+        self.start()
         start, first = time.perf_counter(), self.epoch
         status = "finished"
         while self.epoch < self.settings.epochs:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from models.common.cli import run_cli
 from models.common.io import package_versions, sha256_file, write_json_atomic
 from models.common.progress import progress as progress_bar
 from models.top_tagging.dataset import (
@@ -197,4 +198,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main)
