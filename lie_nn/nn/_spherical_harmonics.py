@@ -185,7 +185,8 @@ def _via_sphericart(ls: tuple[int, ...], v: torch.Tensor, normalize: bool, norm:
     cols, factor = _sphericart_map(ls, norm)
     if cols is not None:
         y = y.index_select(1, torch.as_tensor(cols, device=y.device))
-    return y * torch.as_tensor(factor, dtype=y.dtype, device=y.device)
+    factor = torch.as_tensor(factor, dtype=y.dtype, device=y.device)
+    return y * factor if y.requires_grad else y.mul_(factor)  # in place only outside autograd
 
 
 class _Transpose(torch.autograd.Function):
