@@ -38,7 +38,7 @@ from lie_nn._src.descriptors.symmetric_contraction import (
     symmetric_contraction_descriptor,
 )
 from lie_nn.nn._cg_module import CGModule, IndexRef, compute_dtype
-from lie_nn.nn._layout import as_irreps, check_tensor, irreps_dim, real_dtype
+from lie_nn.nn._layout import check_tensor, real_dtype
 
 __all__ = ["SymmetricContraction"]
 
@@ -65,7 +65,7 @@ class SymmetricContraction(CGModule):
     ``(batch,)`` (fast path: one matrix product per element) or weights ``(batch, num_elements)``
     (e.g. one-hot; each sample uses ``Σ_e y_e W(e)``).  Returns ``(batch, irreps_out.dim)``.
 
-    >>> from lie_nn._src.groups.o3 import O3
+    >>> from lie_nn import O3
     >>> sc = SymmetricContraction([(4, O3(0, 1)), (4, O3(1, -1))], [O3(0, 1), O3(1, -1)], 3,
     ...                           num_elements=2, dtype=torch.float64)
     >>> [str(m) for m in sc.irreps_out], tuple(sc.weight.shape)
@@ -76,9 +76,7 @@ class SymmetricContraction(CGModule):
 
     def __init__(self, irreps_in: Any, irreps_out: Any, correlation: int, num_elements: int | None = None,
                  *, dtype: torch.dtype | None = None) -> None:
-        descriptor = symmetric_contraction_descriptor(as_irreps(irreps_in, "irreps_in"),
-                                                      as_irreps(irreps_out, "irreps_out"), correlation)
-        self._build(descriptor, num_elements, dtype)
+        self._build(symmetric_contraction_descriptor(irreps_in, irreps_out, correlation), num_elements, dtype)
 
     @classmethod
     def from_descriptor(cls, descriptor: SymmetricContractionDescriptor, num_elements: int | None = None, *,
@@ -102,7 +100,7 @@ class SymmetricContraction(CGModule):
         self.irreps_in, self.irreps_out = descriptor.irreps_in, descriptor.irreps_out
         self.mul, self.channel_irreps = descriptor.mul, descriptor.channel_irreps
         self.correlation = descriptor.correlation
-        self.dim_in, self.dim_out = irreps_dim(self.irreps_in), irreps_dim(self.irreps_out)
+        self.dim_in, self.dim_out = self.irreps_in.dim, self.irreps_out.dim
         self.channel_dim = descriptor.channel_dim
         self._out_dims = [m.ir.dim for m in self.irreps_out]
         self.weight_numel_per_element = descriptor.weight_numel
