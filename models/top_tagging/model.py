@@ -8,7 +8,7 @@ permutations of the constituents and under padding.
 Architecture (all features live in ``C × ((0,0) ⊕ (1/2,1/2))`` of :class:`SO13`):
 
 * The real 4-vector becomes the ``(1/2,1/2)`` irrep through the intertwiner ``Q`` of
-  :func:`~lie_nn._src.change_basis.change_of_basis` from the real so(1,3) generators
+  :func:`lie_nn.change_of_basis` from the real so(1,3) generators
   (:func:`four_vector_generators`) to ``SO13(1/2,1/2)``; in that basis the CG
   ``(1/2,1/2) ⊗ (1/2,1/2) → (0,0)`` contracts two vectors to ``(p·q)/2`` with the Minkowski metric
   ``η = diag(1, -1, -1, -1)`` (checked in the tests).
@@ -52,12 +52,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lie_nn._src.change_basis import change_of_basis
-from lie_nn._src.groups.generic import GenericRep
-from lie_nn._src.groups.lorentz import SO13
-from lie_nn._src.irreps import Irreps
-from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear
-from lie_nn.nn._symmetric_contraction import SymmetricContraction
+from lie_nn import SO13, GenericRep, Irreps, change_of_basis
+from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear, SymmetricContraction
 
 __all__ = ["LorentzTagger", "LorentzTaggerConfig", "count_parameters", "four_vector_generators",
            "minkowski_dot", "to_rest_frame", "vector_to_so13"]
