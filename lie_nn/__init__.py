@@ -3,7 +3,9 @@
 The public namespace re-exports the algebra core:
 
 * irreps: :class:`SU2`, :class:`SO3`, :class:`O3`, :class:`SUN`, :class:`SO13` (Lorentz),
-  :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`;
+  :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`, built
+  from anything liberal (``Irreps("8x0e + 4x1o")``, ``Irreps("2xSU3(2,1,0) + SU3(0,0,0)")``,
+  pairs, irreps) and accepted by every API; ``ir1 * ir2`` is an ``Irreps``;
 * :func:`clebsch_gordan` (float64, cached, certified) and :func:`clebsch_gordan_exact` (sympy);
 * :func:`change_of_basis`, :func:`decompose`, :func:`intertwiners`;
 * reduced tensor products :func:`reduced_tensor_product`,
@@ -13,6 +15,8 @@ The public namespace re-exports the algebra core:
 >>> import lie_nn as lnn
 >>> [str(term) for term in lnn.SO3(1) * lnn.SO3(1)]
 ['1xSO3(0)', '1xSO3(1)', '1xSO3(2)']
+>>> lnn.O3(1, -1) * lnn.O3(1, -1), lnn.Irreps("2x0e + 1o").dim
+(Irreps('1x0e+1x1e+1x2e'), 5)
 >>> lnn.clebsch_gordan(lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0))).shape
 (2, 8, 8, 8)
 """
