@@ -1,4 +1,4 @@
-r"""MACE-style message passing for any group: interaction block, full layer, spherical harmonics.
+r"""MACE-style message passing for any group: interaction block and full layer.
 
 :class:`MACEInteraction` (edges ``s → r`` given by ``edge_index = (senders, receivers)``):
 
@@ -14,76 +14,22 @@ and a residual Linear of the input.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
-from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.irrep import MulIrrep
 from lie_nn._src.irreps import Irreps
-from lie_nn._src.reduced_tensor_product import reduced_symmetric_tensor_product
 from lie_nn.nn._layout import as_irreps, check_features
 from lie_nn.nn._linear import Linear
 from lie_nn.nn._radial import RadialMLP
 from lie_nn.nn._scatter import scatter_sum
+from lie_nn.nn._spherical_harmonics import spherical_harmonics
 from lie_nn.nn._symmetric_contraction import SymmetricContraction
 from lie_nn.nn._tensor_product import ChannelwiseTensorProduct
 
 __all__ = ["MACEInteraction", "MACELayer", "spherical_harmonics"]
-
-
-@functools.cache
-def _harmonic_basis(lmax: int) -> tuple[np.ndarray, ...]:
-    """``Q_l (3, ..., 3, 2l+1)``: the ``SO3(l)`` part of ``Sym^l(SO3(1))``, ``|Q_l · e^{⊗l}|² = 2l+1``."""
-    out = [np.ones((1,))]
-    unit = np.array([0.0, 0.0, 1.0])
-    for ell in range(1, lmax + 1):
-        q = reduced_symmetric_tensor_product(SO3(1), ell, filter_ir_out=[SO3(ell)])[SO3(ell)][0]
-        y = q
-        for _ in range(ell):
-            y = np.tensordot(unit, y, axes=(0, 0))
-        out.append(q * np.sqrt(2 * ell + 1) / np.linalg.norm(y))
-    return tuple(out)
-
-
-def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, normalize: bool = True
-                        ) -> torch.Tensor:
-    r"""Real spherical harmonics in lie_nn's SO(3) basis, derived from the symmetric powers of ``SO3(1)``.
-
-    ``vectors (..., 3)`` are Cartesian ``(x, y, z)``; in lie_nn's ``l = 1`` basis they read
-    ``(y, z, x)``.  ``Y_l(r) = c_l Q_l · u^{⊗l}`` with ``Q_l`` the ``SO3(l)`` component of
-    ``Sym^l(SO3(1))`` and ``u = r / |r|`` (``normalize=True``) or ``u = r`` (homogeneous
-    polynomials), so ``Y_l(R r) = D_l(R) Y_l(r)`` (also under inversion with O(3)'s ``(-1)^l``
-    parity) and ``|Y_l(\hat r)|² = 2l + 1`` ("component" normalisation).  Output ``(..., Σ (2l+1))``.
-
-    >>> y = spherical_harmonics([0, 1, 2], torch.tensor([[0.0, 0.0, 2.0]], dtype=torch.float64))
-    >>> y.shape, [round(float(y[0, s].square().sum()), 10) for s in (slice(0, 1), slice(1, 4), slice(4, 9))]
-    (torch.Size([1, 9]), [1.0, 3.0, 5.0])
-    """
-    ls = [ls] if isinstance(ls, int) else list(ls)
-    if not ls or any(isinstance(ell, bool) or not isinstance(ell, int) or ell < 0 for ell in ls):
-        raise ValueError(f"spherical_harmonics: ls must be non-negative ints, got {ls!r}")
-    if not isinstance(vectors, torch.Tensor) or vectors.ndim == 0 or vectors.shape[-1] != 3:
-        raise ValueError("spherical_harmonics: vectors must be a tensor of shape (..., 3)")
-    u = vectors[..., [1, 2, 0]]
-    if normalize:
-        u = u / u.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(u.dtype).tiny)
-    bases = _harmonic_basis(max(ls))
-    flat = u.reshape(-1, 3)
-    out = []
-    for ell in ls:
-        q = torch.as_tensor(bases[ell], dtype=u.dtype, device=u.device)
-        if ell == 0:
-            y = q.expand(flat.shape[0], 1)
-        else:
-            y = flat @ q.reshape(3, -1)
-            for _ in range(ell - 1):  # contract the remaining slots one at a time
-                y = torch.einsum("bi,bir->br", flat, y.unflatten(1, (3, -1)))
-        out.append(y.reshape(*u.shape[:-1], 2 * ell + 1))
-    return torch.cat(out, dim=-1)
 
 
 class MACEInteraction(torch.nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from nn_helpers import CASES
+from nn_helpers import layer_case
 
 import lie_nn.nn as lnn
 
@@ -17,8 +17,8 @@ def test_public_namespace() -> None:
 class _Block(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        in1, in2, _ = CASES["O3"]
-        self.tp = lnn.ChannelwiseTensorProduct(in1, in2, internal_weights=False)
+        case = layer_case("O3")
+        self.tp = lnn.ChannelwiseTensorProduct(case.in1, case.in2, internal_weights=False)
         self.radial = lnn.RadialMLP([4, 8, self.tp.weight_numel], torch.nn.functional.silu)
         self.basis = lnn.BesselBasis(3.0, 4)
         self.cut = lnn.PolynomialCutoff(3.0)

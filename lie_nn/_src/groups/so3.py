@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 from lie_nn._src.racah import signed_sqrt_to_float, su2_cg_entries
 
 if TYPE_CHECKING:
@@ -222,6 +223,7 @@ class SO3(Irrep):
     """
 
     l: int
+    prefix = "SO3"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "l", validate_l(self.l, "SO3 degree l"))
@@ -234,10 +236,10 @@ class SO3(Irrep):
         """Real antisymmetric generators ``(3, dim, dim)`` with ``[X_x, X_y] = X_z`` (cyclic)."""
         return so3_algebra(self.l)
 
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+    def __mul__(self, other: Irrep) -> Irreps:
         self.check_same_group(other)
         assert isinstance(other, SO3)
-        return tuple(MulIrrep(1, SO3(l)) for l in range(abs(self.l - other.l), self.l + other.l + 1))
+        return Irreps([MulIrrep(1, SO3(l)) for l in range(abs(self.l - other.l), self.l + other.l + 1)])
 
     def trivial(self) -> SO3:
         return SO3(0)
