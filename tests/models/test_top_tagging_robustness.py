@@ -159,3 +159,30 @@ def test_float32_lorentz_tagger_on_padded_nan_batch() -> None:
     assert torch.isfinite(out).all()
     out.sum().backward()  # gradients stay finite too (torch.where, not multiplication by the mask)
     assert all(torch.isfinite(t.grad).all() for t in model.parameters() if t.grad is not None)
+
+
+# ------------------------------------------------------------------------------------ DDP
+@pytest.mark.slow
+def test_lorentz_tagger_trains_under_torchrun(tmp_path: Path) -> None:
+    """2 gloo processes train the Lorentz tagger to the weights of one process (same global batch)."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    data = write_fake_dataset(tmp_path / "d", n_per_split=24, n=10)
+    flags = ["--model", "lorentz", "--channels", "4", "--layers", "1", "--n-constituents", "10",
+             "--epochs", "2", "--batch-size", "10", "--dtype", "float64", "--data", str(data), "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-m", "models.top_tagging.train", *flags, "--out", str(tmp_path / "one")],
+                   check=True, cwd=root, env=env, timeout=600, capture_output=True)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                    "-m", "models.top_tagging.train", *flags, "--out", str(tmp_path / "two")],
+                   check=True, cwd=root, env=env, timeout=600, capture_output=True)
+    one = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
+    two = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
+    assert (one["world"], two["world"]) == (1, 2)
+    for key, value in one["model"].items():
+        torch.testing.assert_close(two["model"][key], value, rtol=1e-8, atol=1e-10)
+    a = json.loads((tmp_path / "one" / "test_metrics.json").read_text())
+    b = json.loads((tmp_path / "two" / "test_metrics.json").read_text())
+    assert a["auc"] == pytest.approx(b["auc"], abs=1e-9)
