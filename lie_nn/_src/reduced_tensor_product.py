@@ -235,7 +235,7 @@ def reduced_tensor_product(formula: str, irreps: dict, *, filter_ir_out: object 
     representation, which need be given for one of them only.  ``filter_ir_out`` restricts the output
     to the given irreps.  Returns a :class:`ReducedTensorProduct` whose slots follow the first word.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> rtp = reduced_tensor_product("ij=ji", {"i": SU2(1)})
     >>> [str(mi) for mi in rtp.irreps_out]
     ['1xSU2(0)', '1xSU2(2)']
@@ -272,7 +272,7 @@ def reduced_symmetric_tensor_product(irreps: object, order: int, *, filter_ir_ou
     ``Σ_{j ≤ n} (j n)``.  Only the final order is filtered by ``filter_ir_out``; intermediate irreps
     that cannot reach the filter are pruned.  ``Σ mul · dim = C(dim V + n - 1, n)`` without filter.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> rtp = reduced_symmetric_tensor_product([SU2(0), SU2(1)], 2)
     >>> [str(mi) for mi in rtp.irreps_out], rtp.dim_out
     (['2xSU2(0)', '1xSU2(1)', '1xSU2(2)'], 10)
@@ -286,7 +286,7 @@ def reduced_antisymmetric_tensor_product(irreps: object, order: int, *, filter_i
                                          progress: bool = False) -> ReducedTensorProduct:
     r"""Decompose the exterior power ``Λ^order(V)``; ``Σ mul · dim = C(dim V, n)`` without filter.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> [str(mi) for mi in reduced_antisymmetric_tensor_product(SU2(1), 2).irreps_out]
     ['1xSU2(1)']
     """
