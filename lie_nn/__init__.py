@@ -10,7 +10,9 @@ The public namespace re-exports the algebra core:
 * :func:`change_of_basis`, :func:`decompose`, :func:`intertwiners`;
 * reduced tensor products :func:`reduced_tensor_product`,
   :func:`reduced_symmetric_tensor_product`, :func:`reduced_antisymmetric_tensor_product`;
-* cache control :func:`clear_cache`, :func:`cache_info`, :func:`cache_dir`.
+* cache control :func:`clear_cache`, :func:`cache_info`, :func:`cache_dir`;
+* rotations: :func:`random_rotation`, conversions between matrices, quaternions, axis-angle and ZYZ
+  Euler angles, :func:`wigner_D` for SO3 / O3 / SU2 irreps, :func:`xyz_to_l1_basis`.
 
 >>> import lie_nn as lnn
 >>> [str(term) for term in lnn.SO3(1) * lnn.SO3(1)]
@@ -43,6 +45,18 @@ from lie_nn._src.reduced_tensor_product import (
     reduced_symmetric_tensor_product,
     reduced_tensor_product,
 )
+from lie_nn._src.rotations import (
+    axis_angle_to_matrix,
+    euler_to_matrix,
+    matrix_to_axis_angle,
+    matrix_to_euler,
+    matrix_to_quaternion,
+    quaternion_to_matrix,
+    random_quaternion,
+    random_rotation,
+    wigner_D,
+    xyz_to_l1_basis,
+)
 
 __all__ = [
     "CONVENTIONS_VERSION",
@@ -57,6 +71,7 @@ __all__ = [
     "SO3",
     "SU2",
     "SUN",
+    "axis_angle_to_matrix",
     "cache_dir",
     "cache_info",
     "certify_clebsch_gordan",
@@ -65,11 +80,20 @@ __all__ = [
     "clebsch_gordan",
     "clebsch_gordan_exact",
     "decompose",
+    "euler_to_matrix",
     "intertwiners",
     "irrep_from_string",
+    "matrix_to_axis_angle",
+    "matrix_to_euler",
+    "matrix_to_quaternion",
+    "quaternion_to_matrix",
+    "random_quaternion",
+    "random_rotation",
     "reduced_antisymmetric_tensor_product",
     "reduced_symmetric_tensor_product",
     "reduced_tensor_product",
+    "wigner_D",
+    "xyz_to_l1_basis",
     *_descriptor_names,
 ]
 __version__ = "0.1.0"
