@@ -19,7 +19,7 @@ from typing import Any, SupportsIndex, overload
 import numpy as np
 
 from lie_nn._src.irrep import Irrep, MulIrrep
-from lie_nn._src.parse import irrep_from_string, mul_irreps_from_string, split_top_level
+from lie_nn._src.parse import irrep_from_string, mul_irreps_from_string
 
 __all__ = ["Irreps"]
 
@@ -105,18 +105,7 @@ class Irreps(tuple):
         """
         if not isinstance(text, str):
             raise TypeError(f"expected a string, got {type(text).__name__}")
-        if parse_ir is None:
-            return cls(text)
-        if not text.strip():
-            return cls()
-        entries = []
-        for term in split_top_level(text, "+"):
-            head, sep, tail = term.partition("x")
-            mul, label = (int(head), tail.strip()) if sep and head.strip().isdigit() else (1, term)
-            if not label:
-                raise ValueError(f"empty irrep label in {text!r}")
-            entries.append(MulIrrep(mul, parse_ir(label)))
-        return cls(entries)
+        return cls(mul_irreps_from_string(text, parse_ir))
 
     # ----------------------------------------------------------------- container protocol
     @property

@@ -99,7 +99,7 @@ class ReducedTensorProduct:
 
 
 # ------------------------------------------------------------------------------------ inputs
-def as_rep(value: object) -> Irreps:
+def _nonempty_irreps(value: object) -> Irreps:
     """``Irreps(value)`` without zero multiplicities; ``ValueError`` if the dimension is 0."""
     rep = Irreps(value).remove_zero_multiplicities()
     if not rep:
@@ -186,7 +186,7 @@ def _slot_reps(base: str, irreps: dict, group: set[Signed]) -> tuple[Rep, ...]:
     for key, value in irreps.items():
         if not isinstance(key, str) or not key:
             raise TypeError(f"irreps keys must be non-empty strings of indices, got {key!r}")
-        rep = as_rep(value)
+        rep = _nonempty_irreps(value)
         for c in key:
             if c not in base:
                 raise ValueError(f"index {c!r} of the irreps dict does not appear in the formula {base!r}")
@@ -277,7 +277,7 @@ def reduced_symmetric_tensor_product(irreps: object, order: int, *, filter_ir_ou
     >>> [str(mi) for mi in rtp.irreps_out], rtp.dim_out
     (['2xSU2(0)', '1xSU2(1)', '1xSU2(2)'], 10)
     """
-    rep, order = as_rep(irreps), _check_order(order)
+    rep, order = _nonempty_irreps(irreps), _check_order(order)
     return _build(_power_formula(order, 1), (rep,) * order, symmetric_cosets(order, 1), filter_ir_out,
                   progress)
 
@@ -290,6 +290,6 @@ def reduced_antisymmetric_tensor_product(irreps: object, order: int, *, filter_i
     >>> [str(mi) for mi in reduced_antisymmetric_tensor_product(SU2(1), 2).irreps_out]
     ['1xSU2(1)']
     """
-    rep, order = as_rep(irreps), _check_order(order)
+    rep, order = _nonempty_irreps(irreps), _check_order(order)
     return _build(_power_formula(order, -1), (rep,) * order, symmetric_cosets(order, -1), filter_ir_out,
                   progress)
