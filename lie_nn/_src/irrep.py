@@ -121,7 +121,12 @@ class Irrep(ABC):
         return np.zeros((0, self.dim, self.dim))
 
     def short_label(self) -> str:
-        """The label used inside ``Irreps`` strings; ``str(self)`` unless the group has bare labels."""
+        """The label used inside ``Irreps`` strings; ``str(self)`` unless the group has bare labels.
+
+        >>> from lie_nn import O3, SO3
+        >>> O3(1, -1).short_label(), SO3(1).short_label()
+        ('1o', 'SO3(1)')
+        """
         return str(self)
 
     def group_id(self) -> Any:

@@ -110,7 +110,11 @@ class Irreps(tuple):
     # ----------------------------------------------------------------- container protocol
     @property
     def mul_irreps(self) -> tuple[MulIrrep, ...]:
-        """The terms as a plain tuple."""
+        """The terms as a plain tuple.
+
+        >>> [str(term) for term in Irreps("2x0e + 1o").mul_irreps]
+        ['2xO3(0e)', '1xO3(1o)']
+        """
         return tuple(self)
 
     @overload
@@ -123,7 +127,11 @@ class Irreps(tuple):
         return tuple.__getitem__(self, index)
 
     def __contains__(self, item: object) -> bool:
-        """``ir in irreps`` for an irrep (or label string) or a ``MulIrrep`` term."""
+        """``ir in irreps`` for an irrep (or label string) or a ``MulIrrep`` term.
+
+        >>> "1o" in Irreps("2x0e + 1o"), "1e" in Irreps("2x0e + 1o")
+        (True, False)
+        """
         if isinstance(item, str):
             item = irrep_from_string(item)
         if isinstance(item, Irrep):
@@ -178,12 +186,20 @@ class Irreps(tuple):
     # ----------------------------------------------------------------- sizes
     @property
     def dim(self) -> int:
-        """Total dimension ``Σ mul · dim(ir)``."""
+        """Total dimension ``Σ mul · dim(ir)``.
+
+        >>> Irreps("2x0e + 1o").dim
+        5
+        """
         return sum(term.dim for term in self)
 
     @property
     def num_irreps(self) -> int:
-        """Total number of irreducible copies ``Σ mul``."""
+        """Total number of irreducible copies ``Σ mul``.
+
+        >>> Irreps("2x0e + 1o").num_irreps
+        3
+        """
         return sum(term.mul for term in self)
 
     def slices(self) -> list[slice]:
@@ -235,7 +251,11 @@ class Irreps(tuple):
 
     @property
     def is_real(self) -> bool:
-        """True when every irrep has a real basis."""
+        """True when every irrep has a real basis.
+
+        >>> Irreps("2x0e + 1o").is_real, Irreps("SU2(1/2)").is_real
+        (True, False)
+        """
         return all(term.ir.is_real for term in self)
 
     def is_unitary(self) -> bool:
