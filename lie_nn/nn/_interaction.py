@@ -73,8 +73,8 @@ class MACEInteraction(torch.nn.Module):
         if not avg_num_neighbors > 0:
             raise ValueError(f"MACEInteraction: avg_num_neighbors must be positive, "
                              f"got {avg_num_neighbors!r}")
-        self.irreps_node = as_irreps(irreps_node, "irreps_node")
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
+        self.irreps_node = as_irreps(irreps_node, "irreps_node", "MACEInteraction")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out", "MACEInteraction")
         self.avg_num_neighbors = float(avg_num_neighbors)
         self.linear_up = Linear(self.irreps_node, self.irreps_node, dtype=dtype)
         keep = {m.ir for m in self.irreps_out}
@@ -117,7 +117,7 @@ class MACELayer(torch.nn.Module):
                  correlation: int, num_elements: int, num_radial: int, radial_hidden: Sequence[int] = (64,),
                  avg_num_neighbors: float = 1.0, *, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out", "MACELayer")
         self.interaction = MACEInteraction(irreps_node, irreps_edge_attr, irreps_hidden, num_radial,
                                            radial_hidden, avg_num_neighbors, dtype=dtype)
         hidden = self.interaction.irreps_out

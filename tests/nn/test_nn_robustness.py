@@ -153,3 +153,14 @@ def test_mace_layer_compiles_without_graph_breaks() -> None:
     torch._dynamo.reset()
     compiled = torch.compile(layer, backend="eager", fullgraph=True)
     torch.testing.assert_close(compiled(feats, z, sh, radial, edge_index), eager, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("correlation", [1, 3])
+def test_symmetric_contraction_indices_trace_in_one_graph(correlation: int) -> None:
+    torch.manual_seed(0)
+    sc = lnn.SymmetricContraction([(3, O3(0, 1)), (3, O3(1, -1))], [O3(0, 1), O3(1, -1)], correlation,
+                                  num_elements=3, dtype=torch.float64)
+    x, z = torch.randn(7, sc.dim_in, dtype=torch.float64), torch.tensor([0, 2, 1, 2, 0, 0, 1])
+    torch._dynamo.reset()
+    compiled = torch.compile(sc, backend="eager", fullgraph=True)
+    torch.testing.assert_close(compiled(x, z), sc(x, z), rtol=1e-12, atol=1e-12)

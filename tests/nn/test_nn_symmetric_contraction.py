@@ -234,3 +234,33 @@ def test_three_dimensional_input_with_wrong_trailing_shape() -> None:
                 torch.randn(4, 9, 2, dtype=torch.float64), torch.randn(2, 4, 2, 9, dtype=torch.float64)):
         with pytest.raises(ValueError, match=r"x must have shape \(batch, 18\) or \(batch, 2, 9\)"):
             sc(bad)
+
+
+# ------------------------------------------------------------------ correlation 1 fast path
+def test_first_order_fast_path_general_coefficients() -> None:
+    """A descriptor whose copies are mixed (``Ũ R``, still a valid basis) takes the contraction branch of
+    the correlation-1 path; it must equal the plain layer with weights ``R W``."""
+    import dataclasses
+
+    import lie_nn as lnn
+
+    irs = [O3(0, 1), O3(1, -1), O3(0, 1)]
+    d = lnn.symmetric_contraction_descriptor([(3, ir) for ir in irs], [O3(0, 1)], 1)
+    u = d.coefficients[0].array  # (M, K=2, 1)
+    c, s = np.cos(0.5), np.sin(0.5)
+    rot = np.array([[c, -s], [s, c]])
+    mixed = dataclasses.replace(d, coefficients=(lnn.CoefficientBlock(np.einsum("mkd,kq->mqd", u, rot)),))
+    torch.manual_seed(0)
+    fast = SymmetricContraction.from_descriptor(d, 2, dtype=torch.float64)
+    general = SymmetricContraction.from_descriptor(mixed, 2, dtype=torch.float64)
+    assert all(t.cg is None for t in fast._first_order[0].terms)
+    assert all(t.cg is not None for t in general._first_order[0].terms)
+    with torch.no_grad():
+        fast.weight.copy_(torch.einsum("kq,eqc->ekc", torch.from_numpy(rot), general.weight))
+    x = features(fast.irreps_in, 6, torch.float64, seed=10)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    torch.testing.assert_close(general(x, y), fast(x, y), rtol=1e-12, atol=1e-12)
+    check_equivariant(general, y)
+    onehot = torch.nn.functional.one_hot(y, 2).double()
+    torch.testing.assert_close(general(x, onehot), general(x, y), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast(x, y).detach().numpy(), reference(fast, x, y), atol=1e-12)
