@@ -42,7 +42,7 @@ def change_of_basis(rep_from: Any, rep_to: Any, *, real: bool | None = None) -> 
     ``sqrt(d_from)`` so that between equivalent unitary irreps ``Q`` is unitary.
 
     >>> import numpy as np
-    >>> from lie_nn._src.groups.so3 import SO3
+    >>> from lie_nn import SO3
     >>> Q = change_of_basis(SO3(1), SO3(1))
     >>> Q.shape, np.allclose(Q[0], np.eye(3))
     ((1, 3, 3), True)
@@ -75,8 +75,8 @@ def decompose(
     ``ValueError`` when the decomposition is incomplete (``rep`` not completely reducible, or a
     missing candidate) or when candidates are equivalent to each other.
 
-    >>> from lie_nn._src.groups.so3 import SO3
-    >>> from lie_nn._src.irreps import Irreps
+    >>> from lie_nn import SO3
+    >>> from lie_nn import Irreps
     >>> terms, Q = decompose(Irreps([SO3(1), SO3(0), SO3(1)]), SO3(0).iterator())
     >>> [str(t) for t in terms], Q.shape
     (['1xSO3(0)', '2xSO3(1)'], (7, 7))

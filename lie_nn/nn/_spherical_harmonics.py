@@ -11,15 +11,18 @@ phase), times a sign ``ε_l``:
 
 so ``Y_1 ∝ (y, z, x)``.  ``ε_l`` is the sign of lie_nn's original harmonics (the ``SO3(l)`` component
 of ``Sym^l(SO3(1))``), kept as a versioned convention.  Relative to e3nn (whose polar axis is its
-second input component): ``Y_l(r) = ε_l · e3nn.o3.spherical_harmonics(l, r[..., [1, 2, 0]])``.
+second input component): ``Y_l(r) = ε_l · e3nn.o3.spherical_harmonics(l, r[..., [1, 2, 0]])``; relative
+to sphericart (``z`` polar, same ``m`` order, ``"integral"``), ``Y_l(r) = ε_l · Y_l^{sphericart}(r)``.
 
 Normalisations (``N_l``): ``"component"`` ``|Y_l(\hat r)|² = 2l + 1`` (default), ``"norm"``
 ``|Y_l(\hat r)|² = 1``, ``"integral"`` ``∫_{S²} Y_{l,m}² dΩ = 1``.
 
-Algorithm.  With ``w = x + i y``: ``r^l P_l^m(\cos θ) e^{i m φ} ∝ q_l^m(z, r²) w^m``, where
-``\hat q_l^m = q_l^m / (2m-1)!!`` obeys ``\hat q_m^m = 1``, ``\hat q_{m+1}^m = (2m+1) z`` and
-``\hat q_l^m = ((2l-1) z \hat q_{l-1}^m - (l+m-1) r² \hat q_{l-2}^m) / (l - m)``: a few vectorised
-torch operations per ``l``, differentiated by autograd (any order).
+Algorithm.  With ``C_m + i S_m = (x + i y)^m`` and the associated Legendre recurrence rescaled to
+``p_m^m = 1``, ``p_{m+1}^m = z``, ``p_l^m = z p_{l-1}^m - β_{lm} r² p_{l-2}^m`` with
+``β_{lm} = (l+m-1)(l-m-1) / ((2l-1)(2l-3))``, every component is one product
+``Y_{l,±m} = c_{lm} p_l^m (S_m, C_m)``: ``O(L²)`` vectorised torch operations on ``n``-vectors, linear
+memory, differentiated by autograd to any order (rows are assembled contiguously, so the backward
+pass also reads contiguous rows).
 """
 
 from __future__ import annotations
@@ -47,34 +50,31 @@ def harmonic_sign(l: int) -> int:
 
 
 def _factor(l: int, m: int, normalization: Normalization) -> float:
-    """``f_lm = ε_l N_l sqrt((2 - δ_m0) (l-m)!/(l+m)!) (2m-1)!!``: ``Y_lm = f_lm \\hat q_l^m × trig``."""
+    """``c_lm`` with ``Y_{l,±m} = c_lm p_l^m × (r^m \\sin^m θ) (\\sin mφ, \\cos mφ)`` (see :func:`_beta`)."""
     scale = {Normalization.COMPONENT: math.sqrt(2 * l + 1), Normalization.NORM: 1.0,
              Normalization.INTEGRAL: math.sqrt((2 * l + 1) / (4 * math.pi))}[normalization]
     n_lm = math.sqrt((2 - (m == 0)) * math.factorial(l - m) / math.factorial(l + m))
-    return harmonic_sign(l) * scale * n_lm * math.prod(range(2 * m - 1, 0, -2))
+    s_lm = math.prod((2 * k - 1) / (k - m) for k in range(m + 1, l + 1))  # \\hat q_l^m = s_lm p_l^m
+    return harmonic_sign(l) * scale * n_lm * math.prod(range(2 * m - 1, 0, -2)) * s_lm
 
 
-@functools.cache
-def _tables(lmax: int, normalization: Normalization) -> tuple[tuple[float, ...], tuple[np.ndarray, ...]]:
-    r"""``f_ll`` and the coefficients ``A_l (l,)``, ``B_l (l-1,)`` (l ≥ 2) of the normalised recurrence.
+def _beta(l: int, m: int) -> float:
+    r"""``p_l^m = z p_{l-1}^m - β_lm r² p_{l-2}^m``, ``β_lm = (l+m-1)(l-m-1) / ((2l-1)(2l-3))``.
 
-    ``\tilde q_l^m = f_lm \hat q_l^m`` obeys ``\tilde q_l^l = f_ll`` and
-    ``\tilde q_l^m = A_lm z \tilde q_{l-1}^m - B_lm r² \tilde q_{l-2}^m`` (``m ≤ l - 1``; the ``B`` term
-    only for ``m ≤ l - 2``).
+    ``p_l^m`` is the associated Legendre recurrence rescaled so that ``p_m^m = 1`` and ``p_{m+1}^m = z``.
     """
-    f = [[_factor(l, m, normalization) for m in range(l + 1)] for l in range(lmax + 1)]
-    coeffs = [np.array([f[1][0]])] if lmax >= 1 else []  # \tilde q_1^0 = f_10 z
-    for l in range(2, lmax + 1):
-        coeffs.append(np.array([(2 * l - 1) / (l - m) * f[l][m] / f[l - 1][m] for m in range(l)]))
-        coeffs.append(np.array([(l + m - 1) / (l - m) * f[l][m] / f[l - 2][m] for m in range(l - 1)]))
-    return tuple(f[l][l] for l in range(lmax + 1)), tuple(coeffs)
+    return (l + m - 1) * (l - m - 1) / ((2 * l - 1) * (2 * l - 3))
 
 
 @functools.cache
-def _torch_coeffs(lmax: int, normalization: Normalization, dtype: torch.dtype, device: torch.device
-                  ) -> tuple[torch.Tensor, ...]:
-    _, coeffs = _tables(lmax, normalization)
-    return tuple(torch.as_tensor(c[:, None], dtype=dtype, device=device) for c in coeffs)
+def _factors(ls: tuple[int, ...], normalization: Normalization) -> np.ndarray:
+    return np.array([_factor(l, abs(m), normalization) for l in ls for m in range(-l, l + 1)])
+
+
+@functools.cache
+def _torch_factors(ls: tuple[int, ...], normalization: Normalization, dtype: torch.dtype,
+                   device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(_factors(ls, normalization), dtype=dtype, device=device)
 
 
 def _check(ls: Sequence[int] | int, vectors: torch.Tensor, normalization: str) -> tuple[tuple[int, ...],
@@ -100,26 +100,25 @@ def _unit(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     At ``v = 0`` the result is 0 with zero gradient (no ``0/0`` on any branch, forward or backward).
     """
     norm = torch.linalg.vector_norm(v, dim=1)  # scaled: no overflow / underflow of |v|²
-    mask = (norm > 0).to(v.dtype)
-    inv = mask / torch.where(norm > 0, norm, 1.0)  # 0 at v = 0; the divisor is never 0
-    return v.T * inv, mask
+    nonzero = norm > 0
+    inv = nonzero / torch.where(nonzero, norm, 1.0)  # 0 at v = 0; the divisor is never 0
+    return v.T * inv, nonzero.to(v.dtype)
 
 
-def _legendre_rows(z: torch.Tensor, r2: torch.Tensor, lmax: int, normalization: Normalization
-                   ) -> list[torch.Tensor]:
-    r"""``[\tilde q_l^0 .. \tilde q_l^l]`` as ``(l+1, n)`` for each ``l ≤ lmax`` (see :func:`_tables`)."""
-    top, _ = _tables(lmax, normalization)
-    coeffs = _torch_coeffs(lmax, normalization, z.dtype, z.device)
-    one = torch.ones_like(z)[None]
-    levels = [top[0] * one]
-    if lmax >= 1:
-        levels.append(torch.cat([coeffs[0] * z[None], top[1] * one]))
-    for l in range(2, lmax + 1):
-        a, b = coeffs[2 * l - 3], coeffs[2 * l - 2]
-        t = a * (z * levels[l - 1])
-        bulk = torch.addcmul(t[: l - 1], b, r2 * levels[l - 2][: l - 1], value=-1)
-        levels.append(torch.cat([bulk, t[l - 1 :], top[l] * one]))
-    return levels
+def _legendre_rows(z: torch.Tensor, r2: torch.Tensor, lmax: int) -> list[list[torch.Tensor | None]]:
+    """``p[l][m]`` for ``m ≤ l ≤ lmax`` (see :func:`_beta`); ``None`` stands for the constant 1."""
+    p: list[list[torch.Tensor | None]] = [[None]]
+    for l in range(1, lmax + 1):
+        row: list[torch.Tensor | None] = []
+        for m in range(l - 1):
+            zp = z * p[l - 1][m]
+            two_below = p[l - 2][m]
+            if two_below is None:
+                row.append(torch.add(zp, r2, alpha=-_beta(l, m)))
+            else:
+                row.append(torch.addcmul(zp, r2, two_below, value=-_beta(l, m)))
+        p.append([*row, z, None])
+    return p
 
 
 def _trig_rows(x: torch.Tensor, y: torch.Tensor, lmax: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -130,6 +129,18 @@ def _trig_rows(x: torch.Tensor, y: torch.Tensor, lmax: int) -> tuple[list[torch.
         cos.append(torch.addcmul(x * c, y, s, value=-1))
         sin.append(torch.addcmul(x * s, y, c))
     return cos, sin
+
+
+class _Transpose(torch.autograd.Function):
+    """``x.T`` made contiguous, with a contiguous gradient too (so the per-row backward reads rows)."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
+        return x.T.contiguous()
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+        return _Transpose.apply(grad)
 
 
 def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, normalize: bool = True,
@@ -159,13 +170,14 @@ def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, norma
     else:
         v = v.T.contiguous()
         r2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
-    q = _legendre_rows(v[2], r2, lmax, norm)
+    p = _legendre_rows(v[2], r2, lmax)
     cos, sin = _trig_rows(v[0], v[1], lmax)
-    top, _ = _tables(lmax, norm)
     rows = []
-    for l in ls:  # Y_lm = \tilde q_l^|m| × (sin |m| φ, 1, cos m φ) r^|m| sin^|m| θ
-        rows += [q[l][a] * sin[a - 1] if a < l else top[l] * sin[a - 1] for a in range(l, 0, -1)]
-        rows.append(q[l][0])
-        rows += [q[l][a] * cos[a - 1] if a < l else top[l] * cos[a - 1] for a in range(1, l + 1)]
-    out = torch.stack(rows, dim=-1).reshape(*vectors.shape[:-1], len(rows))
+    for l in ls:  # Y_lm = c_lm p_l^|m| × (S_|m|, 1, C_m)
+        for m in range(-l, l + 1):
+            base, trig = p[l][abs(m)], (sin[-m - 1] if m < 0 else cos[m - 1] if m > 0 else None)
+            rows.append(base if trig is None else trig if base is None else base * trig)
+    rows = [torch.ones_like(r2) if row is None else row for row in rows]
+    out = torch.stack(rows).mul_(_torch_factors(ls, norm, v.dtype, v.device)[:, None])
+    out = _Transpose.apply(out).reshape(*vectors.shape[:-1], len(rows))
     return out.to(vectors.dtype) if low_precision else out

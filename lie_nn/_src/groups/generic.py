@@ -183,7 +183,7 @@ class GenericRep(Irrep):
     (``label`` is cosmetic and excluded from ``==`` and ``hash``).
 
     >>> import numpy as np
-    >>> from lie_nn._src.groups.generic import GenericRep
+    >>> from lie_nn import GenericRep
     >>> eps = np.zeros((3, 3, 3)); eps[0, 1, 2] = eps[1, 2, 0] = eps[2, 0, 1] = 1
     >>> eps[0, 2, 1] = eps[2, 1, 0] = eps[1, 0, 2] = -1
     >>> rot = GenericRep(-eps, label="vec")            # (L_a)_bc = -ε_abc, [L_x, L_y] = L_z
