@@ -146,9 +146,12 @@ def expected_multiplicity(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> int | None:
     2
     """
     try:
-        return Irreps(ir1 * ir2).count(ir3)
+        rule = Irreps(ir1 * ir2)
     except NotImplementedError:
         return None
+    if rule.count(ir3) == 0 and getattr(ir3, "numeric_selection_rule", False):
+        return None  # a numeric rule names one representative per class; ir3 may be isomorphic to one
+    return rule.count(ir3)
 
 
 def has_closed_form(ir: Irrep) -> bool:

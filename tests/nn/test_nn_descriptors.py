@@ -162,8 +162,8 @@ def test_numpy_backend_matches_torch_layers() -> None:
 
 def test_channelwise_user_group_with_explicit_outputs() -> None:
     vec = lnn.GenericRep(lnn.SO3(1).algebra(), label="vec")
-    with pytest.raises(ValueError, match="filter_ir_out"):
-        lnn.channelwise_tensor_product_descriptor([(2, vec)], [vec])
+    everything = lnn.channelwise_tensor_product_descriptor([(2, vec)], [vec])  # numeric selection rule
+    assert [m.ir.dim for m in everything.irreps_out] == [1, 3, 5] and everything.irreps_out[1].ir == vec
     d = lnn.channelwise_tensor_product_descriptor([(2, vec)], [vec], [vec.trivial(), vec])
     assert [m.ir for m in d.irreps_out] == [vec.trivial(), vec]
     from lie_nn.testing import assert_equivariant
