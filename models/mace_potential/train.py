@@ -122,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--num-layers", type=int, default=2)
     m.add_argument("--r-max", type=float, default=5.0)
     m.add_argument("--num-bessel", type=int, default=8)
+    m.add_argument("--radial-hidden", type=int, nargs="+", default=[64, 64, 64], help="radial MLP widths")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=60)
     t.add_argument("--batch-size", type=int, default=5)
@@ -147,7 +148,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     config = MACEConfig(elements=ELEMENTS, r_max=args.r_max, num_bessel=args.num_bessel, max_ell=args.max_ell,
                         channels=args.channels, hidden_ell=args.hidden_ell, num_layers=args.num_layers,
-                        correlation=args.correlation)
+                        correlation=args.correlation, radial_hidden=tuple(args.radial_hidden))
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
                              schedule=args.schedule, ema=args.ema, seed=args.seed, dtype=args.dtype,
                              monitor="val_loss")
