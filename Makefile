@@ -71,3 +71,42 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# ---- MACE potential (models/mace_potential, docs/mace_potential.md) -------------------------------
+# GFN2-xTB benchmark (aspirin, ethanol, 3BPA), the lie_nn MACE potential and mace-torch on the same
+# splits with the same wall-clock budget (MACE_BUDGET minutes each, one CPU thread), NVE MD, plots.
+CHEM_PINS ?= ase tblite rdkit vesin tqdm matplotlib
+MACE_DATA ?= data/mace
+MACE_VENV ?= .venv-mace
+MACE_BUDGET ?= 15
+MACE_SETS ?= aspirin ethanol 3bpa
+MACE_MD_PS ?= 10
+MACE_PY = OMP_NUM_THREADS=1 $(BIN)/python
+mace_train_set = $(if $(filter 3bpa,$(1)),3bpa_train_300K,$(1)_train)
+mace_test_sets = $(if $(filter 3bpa,$(1)),3bpa_test_300K 3bpa_test_600K 3bpa_test_1200K,$(1)_test)
+
+.PHONY: install-chem mace-data mace-train mace-peer mace-eval mace-md mace-docs
+
+install-chem: install
+	$(BIN)/pip install -q $(CHEM_PINS)
+
+mace-data: install-chem
+	$(MACE_PY) -m models.mace_potential.data --out $(MACE_DATA)
+
+mace-train: mace-data
+	for m in $(MACE_SETS); do \
+	  test -f runs/mace_$$m/model.pt || /usr/bin/time -v -o runs/mace_$$m.time $(MACE_PY) \
+	    -m models.mace_potential.train --data $(MACE_DATA) --train-set $$(echo $(call mace_train_set,$$m)) \
+	    --out runs/mace_$$m --epochs 40 --time-budget $(MACE_BUDGET) --threads 1 --force || exit 1; \
+	done
+
+$(MACE_VENV)/bin/mace_run_train:
+	$(PY) -m venv $(MACE_VENV)
+	$(MACE_VENV)/bin/pip install -q $(TORCH_PIN) mace-torch
+
+mace-peer: mace-data $(MACE_VENV)/bin/mace_run_train
+	for m in $(MACE_SETS); do \
+	  test -f runs/peer_$$m/peer.model || $(MACE_PY) -m models.mace_potential.peer --data $(MACE_DATA) \
+	    --train-set $$(echo $(call mace_train_set,$$m)) --out runs/peer_$$m --budget-min $(MACE_BUDGET) \
+	    --mace-bin $(MACE_VENV)/bin || exit 1; \
+	done

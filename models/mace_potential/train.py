@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", default="plateau", help="cosine | plateau (see models.common.schedule)")
     t.add_argument("--ema", type=float, default=0.99, help="EMA decay of the weights (0 = off)")
     t.add_argument("--clip", type=float, default=10.0)
+    t.add_argument("--warmup", type=float, default=0.0, help="fraction of the steps with a linear warm-up")
     t.add_argument("--energy-weight", type=float, default=LossWeights.energy)
     t.add_argument("--forces-weight", type=float, default=LossWeights.forces)
     t.add_argument("--seed", type=int, default=0)
@@ -150,6 +151,7 @@ def main(argv: list[str]) -> int:
                         channels=args.channels, hidden_ell=args.hidden_ell, num_layers=args.num_layers,
                         correlation=args.correlation, radial_hidden=tuple(args.radial_hidden))
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
+                             warmup=args.warmup,
                              schedule=args.schedule, ema=args.ema, seed=args.seed, dtype=args.dtype,
                              monitor="val_loss")
     options = RunOptions(out=args.out, resume=args.resume, force=args.force, threads=args.threads,
