@@ -8,7 +8,8 @@ and timed in interleaved rounds on the same input, one CPU thread:
 * MD step: one ASE calculator call (neighbour list + energy + forces) on a molecule whose positions
   change at every call (no caching), ``float64`` as in the MD runs.
 
-Reported: min / median / max milliseconds and the ratio mace-torch / lie_nn of the medians.
+Reported: min / median / max CPU milliseconds (``time.process_time`` with one thread, so the load of
+other processes on a shared machine does not enter) and the ratio mace-torch / lie_nn of the medians.
 
     PYTHONPATH=. /work/venvs/mace/bin/python -m models.mace_potential.benchmark \
         --ours runs/mace_aspirin/model.pt --peer runs/peer_aspirin/peer.model --set aspirin_test
@@ -32,16 +33,17 @@ __all__ = ["interleaved"]
 
 
 def interleaved(fns: dict, rounds: int, warmup: int = 2) -> dict[str, list[float]]:
-    """Time every function once per round, alternating between them; milliseconds per call."""
+    """CPU milliseconds per call (``time.process_time``, one thread: insensitive to other processes'
+    load on a shared machine), every function once per round, alternating between them."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            times[name].append(1e3 * (time.perf_counter() - start))
+            times[name].append(1e3 * (time.process_time() - start))
     return times
 
 

@@ -182,19 +182,21 @@ def generate(out: str | os.PathLike[str], *, sets: tuple[SetSpec, ...] = SETS, s
              command: list[str] | None = None) -> Path:
     """Generate every set of ``sets`` into ``out`` (``<name>.xyz`` + ``manifest.json``); resumable.
 
+    Finished trajectories (``chunks/``) are kept and reused; the manifest lists every set whose
+    trajectories are all present, including sets made by earlier calls with other ``sets``.
+
     ``scale`` multiplies the frame counts (``scale=0.01`` for a smoke test).  Returns ``out``.
     """
     import ase.io
 
     out = Path(out)
     chunk_dir = out / "chunks"
-    plan = []
+    every = []
     for set_index, spec in enumerate(SETS):
-        if spec not in sets:
-            continue
         total = max(1, round(spec.frames * scale))
         sizes = [min(spec.chunk, total - start) for start in range(0, total, spec.chunk)]
-        plan.append((set_index, spec, sizes))
+        every.append((set_index, spec, sizes))
+    plan = [entry for entry in every if entry[1] in sets]
     remaining = sum(n for _, spec, sizes in plan for c, n in enumerate(sizes)
                     if not (chunk_dir / f"{spec.name}_{c:03d}.xyz").is_file())
     seeds = {}
@@ -211,6 +213,13 @@ def generate(out: str | os.PathLike[str], *, sets: tuple[SetSpec, ...] = SETS, s
                 _write_extxyz(path, frames)
                 print(f"{path.name}: {n} frames in {time.perf_counter() - start:.1f} s", file=sys.stderr,
                       flush=True)
+    # the manifest covers every complete set in the directory (also those of earlier invocations)
+    plan = [(i, spec, sizes) for i, spec, sizes in every
+            if all((chunk_dir / f"{spec.name}_{c:03d}.xyz").is_file() for c in range(len(sizes)))]
+    for set_index, spec, sizes in plan:
+        for c in range(len(sizes)):
+            conformer_seed, thermostat_seed = _chunk_seeds(seed, set_index, c)
+            seeds[f"{spec.name}_{c:03d}"] = {"conformer": conformer_seed, "thermostat": thermostat_seed}
     files = []
     for _, spec, sizes in plan:
         frames = [f for c in range(len(sizes))

@@ -1,35 +1,33 @@
-r"""The peer: mace-torch (the reference MACE) trained on the same split with the same wall-clock budget.
+r"""The peer: mace-torch (the reference MACE) trained on the same split with the same CPU-time budget.
 
 mace-torch pins e3nn 0.4.4, so it lives in its own virtual environment::
 
     python3 -m venv /work/venvs/mace && /work/venvs/mace/bin/pip install torch==2.13.0 mace-torch
 
-``python -m models.mace_potential.peer --train-set aspirin_train --out runs/peer_aspirin --budget-min 15``
+``python -m models.mace_potential.peer --train-set aspirin_train --out runs/peer_aspirin --cpu-budget 4``
 
 1. writes ``train.xyz`` / ``valid.xyz``: exactly the frames our trainer uses
    (:func:`~models.mace_potential.dataset.split_train_valid` with the same seed and fraction);
 2. runs ``mace_run_train`` with the settings of our documented run (channels, ``max_ell``,
    correlation, ``r_max``, Bessel functions, radial MLP, batch size, learning rate, EMA, loss
-   weights, RMS-force scaling, least-squares E0s), stopped when the budget is used up;
+   weights, RMS-force scaling, least-squares E0s), stopped when its CPU-time budget is used up
+   (:mod:`models.mace_potential.budget`, the same rule as ``train.py --cpu-budget``);
 3. runs it again with ``--restart_latest`` and ``--max_num_epochs`` = the epochs reached, which only
    loads the best checkpoint and writes ``peer.model`` (not counted in the budget).
 
-The wall-clock time and peak memory (``/usr/bin/time``) of the training process go to ``peer.json``.
+CPU and wall-clock time and peak memory (``/usr/bin/time``) of the training go to ``peer.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from models.common.cli import run_cli
 from models.common.io import atomic_path, write_json_atomic
+from models.mace_potential.budget import run_with_cpu_budget
 from models.mace_potential.data import DEFAULT_DATA_DIR, load_set
 from models.mace_potential.dataset import split_train_valid
 
@@ -77,40 +75,6 @@ def _epochs_done(out: Path) -> int:
     return max(found) + 1
 
 
-def _run_timed(cmd: list[str], log: Path, budget_s: float | None) -> tuple[float, int | None, bool]:
-    """Run ``cmd`` under ``/usr/bin/time -v``; stop it ``budget_s`` after its log says "Started training".
-
-    The budget counts training only, like ``--time-budget`` of our trainer (data loading, E0s and
-    neighbour lists are not counted for either).  Returns (wall seconds of the whole process, peak RSS
-    in kB or None, whether it was stopped by the budget)."""
-    timing = log.with_suffix(".time")
-    full = ["/usr/bin/time", "-v", "-o", str(timing), *cmd]
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    start, deadline, stopped = time.perf_counter(), None, False
-    with open(log, "w") as f:
-        proc = subprocess.Popen(full, stdout=f, stderr=subprocess.STDOUT, env=env)
-        while proc.poll() is None:
-            time.sleep(1.0)
-            if budget_s is None:
-                continue
-            if deadline is None and "Started training" in log.read_text(errors="replace"):
-                deadline = time.perf_counter() + budget_s
-            if deadline is not None and time.perf_counter() > deadline:
-                # stop the trainer, not /usr/bin/time (which then reports the peak memory)
-                for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split():
-                    os.kill(int(pid), signal.SIGTERM)
-                proc.wait()
-                stopped = True
-    wall = time.perf_counter() - start
-    if not stopped and proc.returncode != 0:
-        raise RuntimeError(f"mace_run_train failed (exit {proc.returncode}); see {log}")
-    rss = None
-    report = timing.read_text() if timing.is_file() else ""
-    if m := re.search(r"Maximum resident set size \(kbytes\): (\d+)", report):
-        rss = int(m.group(1))
-    return wall, rss, stopped
-
-
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m models.mace_potential.peer",
                                 description=__doc__.split("\n")[0])
@@ -118,7 +82,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--train-set", default="aspirin_train")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--mace-bin", type=Path, default=DEFAULT_MACE_BIN, help="bin/ of the mace-torch venv")
-    p.add_argument("--budget-min", type=float, default=15.0, help="wall-clock minutes of training")
+    p.add_argument("--cpu-budget", type=float, default=5.0, help="CPU minutes of training (see budget.py)")
     p.add_argument("--max-epochs", type=int, default=1000)
     p.add_argument("--valid-fraction", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
@@ -138,16 +102,20 @@ def main(argv: list[str]) -> int:
     n_train, n_valid = write_split(args.data, args.train_set, args.out, args.valid_fraction, args.seed)
     cmd = mace_command(args.mace_bin, args.out, args, args.max_epochs)
     print(" ".join(cmd), flush=True)
-    wall, rss, stopped = _run_timed(cmd, args.out / "train.log", 60.0 * args.budget_min)
-    epochs = _epochs_done(args.out) if stopped else args.max_epochs
-    if stopped:  # load the best checkpoint and export peer.model (not counted in the budget)
-        _run_timed([*mace_command(args.mace_bin, args.out, args, epochs), "--restart_latest"],
-                   args.out / "export.log", None)
+    result = run_with_cpu_budget(cmd, args.out / "train.log", 60.0 * args.cpu_budget)
+    if not result["stopped_by_budget"] and result["returncode"] != 0:
+        raise RuntimeError(f"mace_run_train failed (exit {result['returncode']}); "
+                           f"see {args.out / 'train.log'}")
+    epochs = _epochs_done(args.out) if result["stopped_by_budget"] else args.max_epochs
+    if result["stopped_by_budget"]:  # load the best checkpoint and export peer.model (not counted)
+        restart = [*mace_command(args.mace_bin, args.out, args, epochs), "--restart_latest"]
+        export = run_with_cpu_budget(restart, args.out / "export.log", None)
+        if export["returncode"] != 0:
+            raise RuntimeError(f"mace-torch export failed; see {args.out / 'export.log'}")
     write_json_atomic(args.out / "peer.json", {
         "command": cmd, "train_set": args.train_set, "n_train": n_train, "n_valid": n_valid,
-        "wall_seconds": round(wall, 1), "peak_rss_MiB": None if rss is None else round(rss / 1024, 1),
-        "stopped_by_budget": stopped, "epochs_started": epochs, "budget_min": args.budget_min})
-    print(f"peer: {epochs} epochs in {wall:.0f} s; model {args.out / 'peer.model'}", file=sys.stderr)
+        **result, "checkpoint_epochs": epochs, "budget_cpu_min": args.cpu_budget})
+    print(f"peer: model {args.out / 'peer.model'}; {result}", file=sys.stderr)
     return 0
 
 

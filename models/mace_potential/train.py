@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import sys
 from pathlib import Path
 
 import torch
 
 from models.common.checkpoint import load_checkpoint, save_state
 from models.common.cli import run_cli
+from models.common.io import write_json_atomic
 from models.common.training import RunOptions, Trainer, TrainSettings, prepare, torch_dtype
+from models.mace_potential.budget import run_with_cpu_budget
 from models.mace_potential.data import DEFAULT_DATA_DIR, load_set
 from models.mace_potential.dataset import Batch, make_batch, samples_from_atoms, split_train_valid, statistics
 from models.mace_potential.model import MACEConfig, MACEPotential
@@ -34,6 +38,7 @@ from models.mace_potential.model import MACEConfig, MACEPotential
 __all__ = ["LossWeights", "MODEL_FORMAT", "export_model", "loss_fn", "main", "train"]
 
 MODEL_FORMAT = "lie_nn.mace_potential/1"
+MARKER = "Started training"
 ELEMENTS = (1, 6, 7, 8)  # H C N O: every molecule of the benchmark
 
 
@@ -96,15 +101,25 @@ def train(data: Path, train_set: str, config: MACEConfig, settings: TrainSetting
                 "statistics": dataclasses.asdict(stats)}
     trainer = Trainer(model, loss_fn(weights), _Samples(train_samples, dtype), settings, options,
                       val_data=_Samples([samples[i] for i in valid_idx], dtype), identity=identity, ctx=ctx)
+    if ctx.is_main:
+        print(f"{MARKER} on {len(train_samples)} frames ({len(valid_idx)} for validation)", file=sys.stderr,
+              flush=True)
     result = trainer.fit()
-    best = Path(options.out) / "best.pt"
-    if ctx.is_main and best.is_file():
-        model.load_state_dict(load_checkpoint(best, expect_format=None))
-        export_model(model, Path(options.out) / "model.pt", settings.dtype,
-                     {"statistics": dataclasses.asdict(stats), "train_set": train_set,
-                      "best_epoch": (result.get("best") or {}).get("epoch"), "status": result["status"]})
-        trainer.log(f"wrote {Path(options.out) / 'model.pt'} (weights of {best.name})")
+    if ctx.is_main and (Path(options.out) / "best.pt").is_file():
+        trainer.log(f"wrote {export_from_run(options.out)} (weights of best.pt)")
     return result
+
+
+def export_from_run(run: Path) -> Path:
+    """``<run>/model.pt`` from ``best.pt`` and the configuration recorded in ``run.json``."""
+    run = Path(run)
+    info = json.loads((run / "run.json").read_text())
+    config = MACEConfig.from_dict(info["identity"]["model"])
+    dtype = info["settings"]["dtype"]
+    model = MACEPotential(config, dtype=torch_dtype(dtype))
+    model.load_state_dict(load_checkpoint(run / "best.pt", expect_format=None))
+    extra = {"statistics": info["identity"]["statistics"], "train_set": info["identity"]["train_set"]}
+    return export_model(model, run / "model.pt", dtype, extra)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -139,14 +154,34 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true", help="continue the run in --out (settings must match)")
     r.add_argument("--force", action="store_true", help="overwrite a run, or resume with changed settings")
     r.add_argument("--threads", type=int, default=1)
-    r.add_argument("--time-budget", type=float, default=None, help="minutes of training in this invocation")
+    r.add_argument("--time-budget", type=float, default=None, help="wall-clock minutes of training")
+    r.add_argument("--cpu-budget", type=float, default=None,
+                   help="CPU minutes of training (a subprocess stopped after the budget; budget.py)")
     r.add_argument("--stop-after", type=int, default=None, help="epochs to train in this invocation")
     r.add_argument("--quiet", action="store_true")
     return p
 
 
+def _with_cpu_budget(args: argparse.Namespace, argv: list[str]) -> int:
+    """Re-run this command without ``--cpu-budget`` under :func:`run_with_cpu_budget`; export model.pt."""
+    k = argv.index("--cpu-budget")
+    child = [sys.executable, "-m", "models.mace_potential.train", *argv[:k], *argv[k + 2:]]
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = run_with_cpu_budget(child, args.out / "train.log", 60.0 * args.cpu_budget)
+    if not result["stopped_by_budget"] and result["returncode"] != 0:
+        raise RuntimeError(f"training failed (exit {result['returncode']}); see {args.out / 'train.log'}")
+    if not (args.out / "best.pt").is_file():
+        raise RuntimeError(f"no epoch finished within {args.cpu_budget} CPU minutes; "
+                           f"see {args.out / 'train.log'}")
+    write_json_atomic(args.out / "budget.json", {**result, "budget_cpu_min": args.cpu_budget})
+    print(f"wrote {export_from_run(args.out)}; {result}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.cpu_budget is not None:
+        return _with_cpu_budget(args, argv)
     config = MACEConfig(elements=ELEMENTS, r_max=args.r_max, num_bessel=args.num_bessel, max_ell=args.max_ell,
                         channels=args.channels, hidden_ell=args.hidden_ell, num_layers=args.num_layers,
                         correlation=args.correlation, radial_hidden=tuple(args.radial_hidden))
