@@ -12,17 +12,17 @@ The manifest is written last, so a directory with a manifest holds a complete da
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from models.common.io import DataError, atomic_path, sha256_file
 
 NPZ_NAME = "jets.npz"
 MANIFEST_NAME = "manifest.json"
@@ -50,12 +50,33 @@ class DatasetMissingError(FileNotFoundError):
     """The data set has not been generated (the message says how to generate it)."""
 
 
-class DatasetCorruptError(ValueError):
+class DatasetCorruptError(DataError):
     """The data files do not match their manifest."""
 
 
 def generate_command(data_dir: str | os.PathLike[str], n_jets: int = 20000, seed: int = 1) -> str:
+    """The command that generates a data set into ``data_dir`` (which holds none yet)."""
     return f"python -m models.top_tagging.data generate --out {data_dir} --n-jets {n_jets} --seed {seed}"
+
+
+def regenerate_command(data_dir: str | os.PathLike[str], manifest: Mapping[str, Any] | None = None) -> str:
+    """The command that regenerates the data set of ``data_dir`` in place: the settings recorded in its
+    manifest (when readable), ``--out`` the directory as given here, and ``--force`` (the generator
+    refuses to overwrite a data set without it).
+
+    >>> regenerate_command("d", {"n_jets": 8, "seed": 3, "chunk_jets": 2, "config": {"mpi": False}})
+    'python -m models.top_tagging.data generate --out d --n-jets 8 --seed 3 --chunk-jets 2 --no-mpi --force'
+    """
+    m = manifest if isinstance(manifest, Mapping) else {}
+    try:
+        command = generate_command(data_dir, int(m.get("n_jets", 20000)), int(m.get("seed", 1)))
+        if "chunk_jets" in m:
+            command += f" --chunk-jets {int(m['chunk_jets'])}"
+        if not m.get("config", {}).get("mpi", True):
+            command += " --no-mpi"
+    except (TypeError, ValueError, AttributeError):  # a manifest of another format: the defaults
+        command = generate_command(data_dir)
+    return command + " --force"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -139,55 +160,17 @@ def split_chunks(chunks: Sequence[Mapping[str, int]], fractions: Sequence[float]
 # files
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_target(path: Path) -> tuple[int, str]:
-    """A temporary file next to ``path`` with the usual permissions (mkstemp would give 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-    return fd, tmp
-
-
 def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """Write a compressed ``.npz`` via a temporary file and ``os.replace``.
+    """Write a compressed ``.npz`` atomically (:func:`models.common.io.atomic_path`).
 
     Zip entries carry a fixed timestamp, so identical arrays give byte-identical files (and sha256).
     """
-    path = Path(path)
-    fd, tmp = atomic_target(path)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name in sorted(arrays):
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with zf.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
-    path = Path(path)
-    fd, tmp = atomic_target(path)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]), allow_pickle=False)
 
 
 def validate_arrays(arrays: Mapping[str, np.ndarray]) -> int:
@@ -222,10 +205,12 @@ def load_manifest(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR) -> dict[s
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise DatasetCorruptError(f"{path} is not valid JSON ({err}); regenerate the data set") from err
+        raise DatasetCorruptError(f"{path} is not valid JSON ({err}); regenerate with\n"
+                                  f"    {regenerate_command(data_dir)}") from err
     if manifest.get("format_version") != FORMAT_VERSION:
         raise DatasetCorruptError(f"{path} has format_version {manifest.get('format_version')!r}, "
-                                  f"this code reads {FORMAT_VERSION}; regenerate the data set")
+                                  f"this code reads {FORMAT_VERSION}; regenerate with\n"
+                                  f"    {regenerate_command(data_dir, manifest)}")
     return manifest
 
 
@@ -237,11 +222,12 @@ def verify(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR) -> dict[str, Any
         path = data_dir / name
         if not path.is_file():
             raise DatasetMissingError(f"{path} is listed in the manifest but missing; regenerate with\n"
-                                      f"    {manifest.get('command', generate_command(data_dir))}")
+                                      f"    {regenerate_command(data_dir, manifest)}")
         digest = sha256_file(path)
         if digest != meta["sha256"]:
             raise DatasetCorruptError(f"{path} is corrupt: sha256 {digest} does not match the manifest's "
-                                      f"{meta['sha256']}; regenerate with\n    {manifest.get('command')}")
+                                      f"{meta['sha256']}; regenerate with\n"
+                                      f"    {regenerate_command(data_dir, manifest)}")
     return manifest
 
 
@@ -257,12 +243,14 @@ def load_jets(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR, split: str | 
     manifest = verify(data_dir) if check else load_manifest(data_dir)
     path = Path(data_dir) / NPZ_NAME
     if not path.is_file():
-        raise DatasetMissingError(f"{path} not found; regenerate with\n    {manifest.get('command')}")
+        raise DatasetMissingError(f"{path} not found; regenerate with\n"
+                                  f"    {regenerate_command(data_dir, manifest)}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise DatasetCorruptError(f"cannot read {path} ({err}); regenerate the data set") from err
+        raise DatasetCorruptError(f"cannot read {path} ({err}); regenerate with\n"
+                                  f"    {regenerate_command(data_dir, manifest)}") from err
     n = validate_arrays(arrays)
     if n != sum(manifest["counts"].values()):
         raise DatasetCorruptError(f"{path} holds {n} jets, the manifest says {manifest['counts']}")
