@@ -69,9 +69,9 @@ SETS = (
     SetSpec("aspirin_train", "aspirin", 500.0, 1000),
     SetSpec("aspirin_test", "aspirin", 500.0, 300),
     SetSpec("3bpa_train_300K", "3bpa", 300.0, 500),
-    SetSpec("3bpa_test_300K", "3bpa", 300.0, 200),
-    SetSpec("3bpa_test_600K", "3bpa", 600.0, 200),
-    SetSpec("3bpa_test_1200K", "3bpa", 1200.0, 200),
+    SetSpec("3bpa_test_300K", "3bpa", 300.0, 100),
+    SetSpec("3bpa_test_600K", "3bpa", 600.0, 100),
+    SetSpec("3bpa_test_1200K", "3bpa", 1200.0, 100),
     SetSpec("ethanol_train", "ethanol", 500.0, 1000),
     SetSpec("ethanol_test", "ethanol", 500.0, 300),
 )

@@ -136,16 +136,6 @@ def test_nve_runs_and_conserves_energy(calc) -> None:
     assert abs(atoms.get_total_energy() - e_start) < 1e-3
 
 
-def _bessel_finite_at_zero() -> bool:
-    from lie_nn.nn import BesselBasis
-
-    r = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    value = BesselBasis(5.0, 4)(r)
-    return bool(torch.isfinite(value).all())
-
-
-@pytest.mark.xfail(not _bessel_finite_at_zero(), strict=True,
-                   reason="lie_nn.nn.BesselBasis(0) is NaN (the nn helper's zero-length-edge fix)")
 def test_zero_length_edges_are_finite() -> None:
     torch.manual_seed(0)
     model = MACEPotential(CONFIG, dtype=torch.float64)
