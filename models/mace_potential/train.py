@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from models.common.args import add_training_arguments, options_from_args, settings_from_args
 from models.common.checkpoint import load_checkpoint, save_state
 from models.common.cli import run_cli
 from models.common.io import write_json_atomic
@@ -122,13 +123,17 @@ def export_from_run(run: Path) -> Path:
     return export_model(model, run / "model.pt", dtype, extra)
 
 
+DEFAULTS = TrainSettings(epochs=60, batch_size=5, lr=0.01, clip=10.0, warmup=0.0, schedule="plateau",
+                         ema=0.99, monitor="val_loss")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models.mace_potential.train",
                                 description="Train the lie_nn MACE potential on an xTB benchmark set.")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="data directory (make mace-data)")
-    p.add_argument("--train-set", default="aspirin_train", help="set name, e.g. 3bpa_train_300K")
-    p.add_argument("--out", type=Path, required=True, help="run directory")
-    p.add_argument("--valid-fraction", type=float, default=0.05)
+    d = p.add_argument_group("data")
+    d.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="data directory (make mace-data)")
+    d.add_argument("--train-set", default="aspirin_train", help="set name, e.g. 3bpa_train_300K")
+    d.add_argument("--valid-fraction", type=float, default=0.05)
     m = p.add_argument_group("model")
     m.add_argument("--channels", type=int, default=16)
     m.add_argument("--max-ell", type=int, default=3)
@@ -138,27 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--r-max", type=float, default=5.0)
     m.add_argument("--num-bessel", type=int, default=8)
     m.add_argument("--radial-hidden", type=int, nargs="+", default=[64, 64, 64], help="radial MLP widths")
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=60)
-    t.add_argument("--batch-size", type=int, default=5)
-    t.add_argument("--lr", type=float, default=0.01)
-    t.add_argument("--schedule", default="plateau", help="cosine | plateau (see models.common.schedule)")
-    t.add_argument("--ema", type=float, default=0.99, help="EMA decay of the weights (0 = off)")
-    t.add_argument("--clip", type=float, default=10.0)
-    t.add_argument("--warmup", type=float, default=0.0, help="fraction of the steps with a linear warm-up")
-    t.add_argument("--energy-weight", type=float, default=LossWeights.energy)
-    t.add_argument("--forces-weight", type=float, default=LossWeights.forces)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    r = p.add_argument_group("run")
-    r.add_argument("--resume", action="store_true", help="continue the run in --out (settings must match)")
-    r.add_argument("--force", action="store_true", help="overwrite a run, or resume with changed settings")
-    r.add_argument("--threads", type=int, default=1)
-    r.add_argument("--time-budget", type=float, default=None, help="wall-clock minutes of training")
-    r.add_argument("--cpu-budget", type=float, default=None,
+    w = p.add_argument_group("loss")
+    w.add_argument("--energy-weight", type=float, default=LossWeights.energy)
+    w.add_argument("--forces-weight", type=float, default=LossWeights.forces)
+    add_training_arguments(p, DEFAULTS)
+    p.add_argument("--cpu-budget", type=float, default=None, metavar="MINUTES",
                    help="CPU minutes of training (a subprocess stopped after the budget; budget.py)")
-    r.add_argument("--stop-after", type=int, default=None, help="epochs to train in this invocation")
-    r.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -185,12 +175,7 @@ def main(argv: list[str]) -> int:
     config = MACEConfig(elements=ELEMENTS, r_max=args.r_max, num_bessel=args.num_bessel, max_ell=args.max_ell,
                         channels=args.channels, hidden_ell=args.hidden_ell, num_layers=args.num_layers,
                         correlation=args.correlation, radial_hidden=tuple(args.radial_hidden))
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
-                             warmup=args.warmup,
-                             schedule=args.schedule, ema=args.ema, seed=args.seed, dtype=args.dtype,
-                             monitor="val_loss")
-    options = RunOptions(out=args.out, resume=args.resume, force=args.force, threads=args.threads,
-                         time_budget=args.time_budget, stop_after=args.stop_after, quiet=args.quiet)
+    settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     result = train(args.data, args.train_set, config, settings, options,
                    weights=LossWeights(args.energy_weight, args.forces_weight),
                    valid_fraction=args.valid_fraction)
