@@ -150,3 +150,48 @@ def test_torchrun_two_processes(data_dir: Path, tmp_path: Path) -> None:
     a, b = weights(tmp_path / "one" / "checkpoint.pt"), weights(tmp_path / "two" / "checkpoint.pt")
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-9, atol=1e-11)
+
+
+def test_cpu_budget_stops_a_busy_process(tmp_path: Path) -> None:
+    from models.mace_potential.budget import run_with_cpu_budget
+
+    script = "import time\nprint('Started training', flush=True)\nwhile True:\n    pass\n"
+    result = run_with_cpu_budget([sys.executable, "-c", script], tmp_path / "busy.log", 0.5)
+    assert result["stopped_by_budget"] and result["cpu_seconds_training"] >= 0.5
+    assert result["peak_rss_MiB"] is not None
+    quick = [sys.executable, "-c", "print('Started training')"]
+    done = run_with_cpu_budget(quick, tmp_path / "quick.log", 5.0)
+    assert not done["stopped_by_budget"] and done["returncode"] == 0
+
+
+def test_peer_gets_our_split(data_dir: Path, tmp_path: Path) -> None:
+    import argparse
+
+    import ase.io
+
+    from models.mace_potential.dataset import split_train_valid
+    from models.mace_potential.peer import mace_command, write_split
+
+    assert write_split(data_dir, "ethanol_train", tmp_path, 0.25, 0) == (9, 3)
+    frames = load_set(data_dir, "ethanol_train")
+    train_idx, valid_idx = split_train_valid(len(frames), 0.25, 0)
+    written = ase.io.read(tmp_path / "valid.xyz", ":")
+    for k, atoms in zip(valid_idx, written, strict=True):
+        np.testing.assert_allclose(atoms.positions, frames[k].positions)
+    args = argparse.Namespace(channels=16, hidden_ell=1, max_ell=3, correlation=3, r_max=5.0, batch_size=5,
+                              lr=0.01, dtype="float32", seed=0)
+    cmd = mace_command(Path("bin"), tmp_path, args, 7)
+    assert cmd[cmd.index("--hidden_irreps") + 1] == "16x0e+16x1o"
+    assert cmd[cmd.index("--max_num_epochs") + 1] == "7"
+
+
+def test_report_reads_mace_torch_logs(tmp_path: Path) -> None:
+    from models.mace_potential.report import peer_history
+
+    log = tmp_path / "train.log"
+    log.write_text(
+        "2026-12-01 21:18:22.837 INFO: Started training, reporting errors on validation set\n"
+        "2026-12-01 21:18:25.678 INFO: Epoch 0: head: Default, loss=1.0, MAE_E_per_atom=    7.84 meV, "
+        "MAE_F=  807.02 meV / A\n")
+    rows = peer_history(log)
+    assert rows == [{"epoch": 1, "seconds": 2.841, "val_e_mae_mev_atom": 7.84, "val_f_mae_mev_A": 807.02}]
