@@ -20,6 +20,8 @@ The public namespace re-exports the algebra core:
 from lie_nn._src.cache import cache_dir, cache_info, clear_cache
 from lie_nn._src.cg import certify_clebsch_gordan, clebsch_gordan, clebsch_gordan_exact
 from lie_nn._src.change_basis import change_of_basis, decompose
+from lie_nn._src.descriptors import *  # noqa: F403  (layer descriptors; names in descriptors.__all__)
+from lie_nn._src.descriptors import __all__ as _descriptor_names
 from lie_nn._src.groups.generic import GenericRep
 from lie_nn._src.groups.lorentz import SO13
 from lie_nn._src.groups.o3 import O3
@@ -64,5 +66,6 @@ __all__ = [
     "reduced_antisymmetric_tensor_product",
     "reduced_symmetric_tensor_product",
     "reduced_tensor_product",
+    *_descriptor_names,
 ]
 __version__ = "0.1.0"

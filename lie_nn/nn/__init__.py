@@ -5,6 +5,7 @@ and docs/nn.md.  Every layer is written once against the certified Clebsch–Gor
 SO(3), O(3), SU(2), SU(N) and the Lorentz group share one code path.
 """
 
+from lie_nn.nn._graph import batch_graphs, edge_vectors, knn_graph, pool, radius_graph
 from lie_nn.nn._interaction import MACEInteraction, MACELayer, spherical_harmonics
 from lie_nn.nn._layout import (
     as_mul_irreps,
@@ -33,10 +34,15 @@ __all__ = [
     "SymmetricContraction",
     "TensorProduct",
     "as_mul_irreps",
+    "batch_graphs",
     "block_view",
+    "edge_vectors",
     "irreps_dim",
     "irreps_slices",
     "irreps_to_tensor_shape",
+    "knn_graph",
+    "pool",
+    "radius_graph",
     "scatter_sum",
     "spherical_harmonics",
 ]

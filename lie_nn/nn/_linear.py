@@ -15,21 +15,28 @@ Weights are real and initialised ``N(0, 1)``; the ``1/sqrt(fan_in)`` factor is a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from lie_nn._src.irrep import Irrep
-from lie_nn.nn._layout import (
-    as_irreps,
-    check_features,
-    irreps_dim,
-    irreps_slices,
-    is_trivial,
-    real_dtype,
-)
+from lie_nn._src.descriptors.linear import LinearDescriptor, linear_descriptor
+from lie_nn.nn._layout import as_irreps, check_features, irreps_dim, irreps_slices, real_dtype
 
 __all__ = ["Linear"]
+
+
+@dataclass(frozen=True)
+class _TypePlan:
+    """One :class:`~lie_nn.LinearPath` resolved to slices: inputs ``(slice, mul)``, outputs ``(k, mul)``."""
+
+    d: int
+    inputs: tuple[tuple[slice, int], ...]
+    outputs: tuple[tuple[int, int], ...]
+    weight_offset: int
+    fan_in: int
+    fan_out: int
+    normalisation: float
 
 
 class Linear(torch.nn.Module):
@@ -48,42 +55,35 @@ class Linear(torch.nn.Module):
 
     def __init__(self, irreps_in: Any, irreps_out: Any, *, bias: bool = False,
                  dtype: torch.dtype | None = None) -> None:
+        descriptor = linear_descriptor(as_irreps(irreps_in, "irreps_in"), as_irreps(irreps_out, "irreps_out"),
+                                       bias=bias)
+        self._build(descriptor, dtype)
+
+    @classmethod
+    def from_descriptor(cls, descriptor: LinearDescriptor, *, dtype: torch.dtype | None = None) -> Linear:
+        """The layer executing ``descriptor`` (see :func:`lie_nn.linear_descriptor`)."""
+        if not isinstance(descriptor, LinearDescriptor):
+            raise TypeError(f"expected a LinearDescriptor, got {type(descriptor).__name__}")
+        module = cls.__new__(cls)
+        module._build(descriptor, dtype)
+        return module
+
+    def _build(self, descriptor: LinearDescriptor, dtype: torch.dtype | None) -> None:
         super().__init__()
         dtype = dtype or torch.get_default_dtype()
-        self.irreps_in = as_irreps(irreps_in, "irreps_in")
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
-        if self.irreps_in and self.irreps_out:
-            try:
-                self.irreps_in[0].ir.check_same_group(self.irreps_out[0].ir)
-            except TypeError as err:
-                raise TypeError(f"Linear: {err}") from None
+        self.descriptor = descriptor
+        self.irreps_in, self.irreps_out = descriptor.irreps_in, descriptor.irreps_out
         self.dim_in, self.dim_out = irreps_dim(self.irreps_in), irreps_dim(self.irreps_out)
         slices_in, slices_out = irreps_slices(self.irreps_in), irreps_slices(self.irreps_out)
-        types: list[Irrep] = []
-        for item in self.irreps_out:
-            if item.ir not in types and item.mul > 0:
-                types.append(item.ir)
-        # per irrep type: (d, [(slice_in, mul)], [(out index, mul)], weight offset, fan_in)
-        self._groups: list[tuple[int, list[tuple[slice, int]], list[tuple[int, int]], int, int]] = []
-        offset = 0
-        for ir in types:
-            ins = [(sl, m.mul) for m, sl in zip(self.irreps_in, slices_in, strict=True)
-                   if m.ir == ir and m.mul]
-            outs = [(k, m.mul) for k, m in enumerate(self.irreps_out) if m.ir == ir and m.mul]
-            fan_in, fan_out = sum(u for _, u in ins), sum(w for _, w in outs)
-            if fan_in == 0:
-                continue
-            self._groups.append((ir.dim, ins, outs, offset, fan_in))
-            offset += fan_in * fan_out
-        self.weight_numel = offset
-        self.weight = torch.nn.Parameter(torch.randn(offset, dtype=dtype))
-        self._bias_slices: list[tuple[int, int]] = []
-        n_bias = 0
-        for k, item in enumerate(self.irreps_out):
-            if bias and item.mul and is_trivial(item.ir):
-                self._bias_slices.append((k, n_bias))
-                n_bias += item.mul
-        self.bias = torch.nn.Parameter(torch.zeros(n_bias, dtype=dtype)) if bias else None
+        self._groups = [
+            _TypePlan(p.ir.dim, tuple((slices_in[k], self.irreps_in[k].mul) for k in p.inputs),
+                      tuple((k, self.irreps_out[k].mul) for k in p.outputs), p.weight_offset, *p.weight_shape,
+                      p.normalisation)
+            for p in descriptor.paths]
+        self.weight_numel = descriptor.weight_numel
+        self.weight = torch.nn.Parameter(torch.randn(descriptor.weight_numel, dtype=dtype))
+        bias = torch.zeros(descriptor.bias_numel, dtype=dtype)
+        self.bias = torch.nn.Parameter(bias) if descriptor.bias else None
         self._out_shapes = [(sl, m.mul, m.ir.dim) for m, sl in zip(self.irreps_out, slices_out, strict=True)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,20 +96,21 @@ class Linear(torch.nn.Module):
         x = x.to(dtype)
         weight = self.weight.to(real_dtype(dtype))
         blocks: list[torch.Tensor | None] = [None] * len(self.irreps_out)
-        for d, ins, outs, offset, fan_in in self._groups:
-            xs = [x[:, sl].view(batch, u, d) for sl, u in ins]
+        for plan in self._groups:
+            d = plan.d
+            xs = [x[:, sl].view(batch, u, d) for sl, u in plan.inputs]
             xg = xs[0] if len(xs) == 1 else torch.cat(xs, dim=1)
-            fan_out = sum(w for _, w in outs)
-            w = weight[offset : offset + fan_in * fan_out].view(fan_in, fan_out) * fan_in**-0.5
+            w0, fan_in, fan_out = plan.weight_offset, plan.fan_in, plan.fan_out
+            w = weight[w0 : w0 + fan_in * fan_out].view(fan_in, fan_out) * plan.normalisation
             y = torch.einsum("bud,uw->bwd", xg, w.to(dtype))
             start = 0
-            for k, mul in outs:
+            for k, mul in plan.outputs:
                 blocks[k] = y[:, start : start + mul].reshape(batch, mul * d)
                 start += mul
         if self.bias is not None:
-            for k, b0 in self._bias_slices:
-                mul = self.irreps_out[k].mul
-                bias = self.bias[b0 : b0 + mul].to(real_dtype(dtype))
+            for slot in self.descriptor.biases:
+                k, mul = slot.out, slot.mul
+                bias = self.bias[slot.offset : slot.offset + mul].to(real_dtype(dtype))
                 base = blocks[k]
                 blocks[k] = bias.expand(batch, mul).to(dtype) if base is None else base + bias
         pieces = [x.new_zeros(batch, m * d) if b is None else b

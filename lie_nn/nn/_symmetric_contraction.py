@@ -27,54 +27,28 @@ are never concatenated).
 
 from __future__ import annotations
 
-import math
-from itertools import combinations_with_replacement
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
-from lie_nn._src.irrep import Irrep, MulIrrep
-from lie_nn._src.irreps import Irreps
-from lie_nn._src.reduced_tensor_product import reduced_symmetric_tensor_product
+from lie_nn._src.descriptors._arguments import check_int
+from lie_nn._src.descriptors.symmetric_contraction import (
+    SymmetricContractionDescriptor,
+    symmetric_contraction_descriptor,
+)
+from lie_nn.nn._cg_module import CGModule, IndexRef, compute_dtype
 from lie_nn.nn._layout import as_irreps, irreps_dim, real_dtype
-from lie_nn.nn._tensor_product import CGModule, _compute_dtype
 
 __all__ = ["SymmetricContraction"]
 
 
-def _multiplicity(t: tuple[int, ...]) -> int:
-    """Number of distinct orderings of the sorted index tuple ``t``."""
-    counts = np.unique(np.array(t), return_counts=True)[1]
-    return math.factorial(len(t)) // int(np.prod([math.factorial(int(c)) for c in counts]))
+@dataclass(frozen=True)
+class _LevelPlan:
+    """Degree-``ν`` monomials = rows ``prefix`` of degree ``ν-1`` times ``x[a]``, one run per ``a``."""
 
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"SymmetricContraction: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _channel_irreps(irreps_in: Irreps) -> tuple[int, tuple[Irrep, ...]]:
-    muls = {m.mul for m in irreps_in}
-    if len(irreps_in) == 0 or len(muls) != 1 or 0 in muls:
-        raise ValueError("SymmetricContraction: irreps_in must be mul × (ir_1 + ... + ir_n) with one "
-                         f"positive multiplicity for every block, got {irreps_in}")
-    return muls.pop(), tuple(m.ir for m in irreps_in)
-
-
-def _output_irreps(irreps_out: Any, mul: int) -> tuple[Irrep, ...]:
-    items = as_irreps(irreps_out, "irreps_out")
-    if len(items) == 0:
-        raise ValueError("SymmetricContraction: irreps_out is empty")
-    muls = {m.mul for m in items}
-    if not (muls == {mul} or muls == {1}):
-        raise ValueError(f"SymmetricContraction: irreps_out multiplicities must all be {mul} (the channel "
-                         f"count) or all be 1, got {items}")
-    irs = tuple(m.ir for m in items)
-    if len(set(irs)) != len(irs):
-        raise ValueError(f"SymmetricContraction: irreps_out repeats an irrep: {items}")
-    return irs
+    prefix: IndexRef
+    runs: tuple[tuple[int, int], ...]  # (last index a, run length)
 
 
 class SymmetricContraction(CGModule):
@@ -102,87 +76,48 @@ class SymmetricContraction(CGModule):
 
     def __init__(self, irreps_in: Any, irreps_out: Any, correlation: int, num_elements: int | None = None,
                  *, dtype: torch.dtype | None = None) -> None:
-        super().__init__()
-        dtype = dtype or torch.get_default_dtype()
-        self.irreps_in = as_irreps(irreps_in, "irreps_in")
-        self.mul, self.channel_irreps = _channel_irreps(self.irreps_in)
-        irs_out = _output_irreps(irreps_out, self.mul)
-        for ir in irs_out:
-            self.channel_irreps[0].check_same_group(ir)
-        self.correlation = _check_int(correlation, "correlation", 1)
-        self.num_elements = None if num_elements is None else _check_int(num_elements, "num_elements", 1)
-        self.irreps_out = Irreps([MulIrrep(self.mul, ir) for ir in irs_out])
-        self.dim_in, self.dim_out = irreps_dim(self.irreps_in), irreps_dim(self.irreps_out)
-        self.channel_dim = sum(ir.dim for ir in self.channel_irreps)
-        self._out_dims = [ir.dim for ir in irs_out]
-        self._build(irs_out, dtype)
+        descriptor = symmetric_contraction_descriptor(as_irreps(irreps_in, "irreps_in"),
+                                                      as_irreps(irreps_out, "irreps_out"), correlation)
+        self._build(descriptor, num_elements, dtype)
+
+    @classmethod
+    def from_descriptor(cls, descriptor: SymmetricContractionDescriptor, num_elements: int | None = None, *,
+                        dtype: torch.dtype | None = None) -> SymmetricContraction:
+        """The layer executing ``descriptor`` (see :func:`lie_nn.symmetric_contraction_descriptor`)
+        with one set of weights per element (``num_elements``) or shared weights (``None``)."""
+        if not isinstance(descriptor, SymmetricContractionDescriptor):
+            raise TypeError(f"expected a SymmetricContractionDescriptor, got {type(descriptor).__name__}")
+        module = cls.__new__(cls)
+        module._build(descriptor, num_elements, dtype)
+        return module
 
     # ------------------------------------------------------------------------------ construction
-    def _build(self, irs_out: tuple[Irrep, ...], dtype: torch.dtype) -> None:
-        dim, n = self.channel_dim, self.correlation
-        tuples = [list(combinations_with_replacement(range(dim), nu)) for nu in range(1, n + 1)]
-        # per output irrep j and order nu: basis U (K, D, ..., D, d) restricted to sorted tuples
-        reduced: list[list[np.ndarray]] = []
-        self.paths: list[tuple[int, int, int, int]] = []  # (output index j, order nu, copies K, offset)
-        offset = 0
-        for j, ir in enumerate(irs_out):
-            per_order = []
-            for nu in range(1, n + 1):
-                rtp = reduced_symmetric_tensor_product(self.channel_irreps, nu, filter_ir_out=[ir])
-                q = rtp[ir] if any(m.ir == ir for m in rtp.irreps_out) else np.zeros((0,) + (dim,) * nu
-                                                                                      + (ir.dim,))
-                idx = tuple(np.array(tuples[nu - 1]).T)
-                weights = np.array([_multiplicity(t) for t in tuples[nu - 1]], dtype=np.float64)
-                per_order.append(q[(slice(None), *idx)] * weights[None, :, None])  # (K, n_t, d)
-                if q.shape[0]:
-                    self.paths.append((j, nu, q.shape[0], offset))
-                    offset += q.shape[0]
-            if sum(p.shape[0] for p in per_order) == 0:
-                raise ValueError(f"SymmetricContraction: {ir} does not occur in Sym^nu of "
-                                 f"{'+'.join(str(i) for i in self.channel_irreps)} for nu <= {n}")
-            reduced.append(per_order)
-        self.weight_numel_per_element = offset
-        keep = self._select_monomials(tuples, reduced)
-        self.num_monomials = sum(len(k) for k in keep)
-        for j, per_order in enumerate(reduced):
-            # rows: kept monomials of every order; block diagonal in the order nu
-            blocks = [np.moveaxis(q[:, k, :], 0, 1) for q, k in zip(per_order, keep, strict=True)]
-            u = np.zeros((self.num_monomials, sum(b.shape[1] for b in blocks), irs_out[j].dim),
-                         dtype=np.result_type(*blocks))
-            row = col = 0
-            for b in blocks:
-                u[row : row + b.shape[0], col : col + b.shape[1]] = b
-                row, col = row + b.shape[0], col + b.shape[1]
-            self.register_cg(f"u_{j}", u * u.shape[1] ** -0.5, dtype)
+    def _build(self, descriptor: SymmetricContractionDescriptor, num_elements: int | None,
+               dtype: torch.dtype | None) -> None:
+        super().__init__()
+        dtype = dtype or torch.get_default_dtype()
+        name = "SymmetricContraction"
+        self.num_elements = None if num_elements is None else check_int(num_elements, "num_elements", 1, name)
+        self.descriptor = descriptor
+        self.irreps_in, self.irreps_out = descriptor.irreps_in, descriptor.irreps_out
+        self.mul, self.channel_irreps = descriptor.mul, descriptor.channel_irreps
+        self.correlation = descriptor.correlation
+        self.dim_in, self.dim_out = irreps_dim(self.irreps_in), irreps_dim(self.irreps_out)
+        self.channel_dim = descriptor.channel_dim
+        self._out_dims = [m.ir.dim for m in self.irreps_out]
+        self.weight_numel_per_element = descriptor.weight_numel
+        self.num_monomials = descriptor.num_monomials
+        self._bases = tuple(self.register_cg(block.array, dtype) for block in descriptor.coefficients)
+        self._first = self.register_index([t[0] for t in descriptor.levels[0].monomials])
+        self._levels = tuple(_LevelPlan(self.register_index(level.prefix), level.last_runs)
+                             for level in descriptor.levels[1:])
         n_el = self.num_elements or 1
-        self.weight = torch.nn.Parameter(torch.randn(n_el, offset, self.mul, dtype=dtype))
+        self.weight = torch.nn.Parameter(torch.randn(n_el, descriptor.weight_numel, self.mul, dtype=dtype))
 
-    def _select_monomials(self, tuples: list[list[tuple[int, ...]]],
-                          reduced: list[list[np.ndarray]]) -> list[list[int]]:
-        """Monomials to compute per order: those some ``U`` uses, and prefixes of kept higher ones."""
-        n = self.correlation
-        used = []
-        for nu in range(n):
-            mags = sum(np.abs(per_order[nu]).max(axis=(0, 2), initial=0.0) for per_order in reduced)
-            used.append(set(np.flatnonzero(mags > 1e-12).tolist()))
-        keep: list[list[int]] = [[] for _ in range(n)]
-        for nu in reversed(range(n)):
-            keep[nu] = sorted(used[nu])
-            if nu + 1 < n:
-                position = {t: i for i, t in enumerate(tuples[nu])}
-                keep[nu] = sorted(used[nu] | {position[tuples[nu + 1][i][:-1]] for i in keep[nu + 1]})
-        # order each level by its last index, so that the factor x[last] is one row per contiguous group
-        keep = [sorted(k, key=lambda i, nu=nu: (tuples[nu][i][-1], i)) for nu, k in enumerate(keep)]
-        # gather indices: monomial t of order nu = monomial t[:-1] of order nu-1 times x[t[-1]]
-        for nu in range(1, n):
-            position = {tuples[nu - 1][i]: p for p, i in enumerate(keep[nu - 1])}
-            prefix = [position[tuples[nu][i][:-1]] for i in keep[nu]]
-            last = [tuples[nu][i][-1] for i in keep[nu]]
-            self.register_buffer(f"prefix_{nu}", torch.tensor(prefix, dtype=torch.long), persistent=False)
-            # groups of equal last index: (index, count), in order
-            setattr(self, f"_groups_{nu}", [(a, last.count(a)) for a in sorted(set(last))])
-        self.register_buffer("first", torch.tensor(keep[0], dtype=torch.long), persistent=False)
-        return keep
+    @property
+    def paths(self) -> list[tuple[int, int, int, int]]:
+        """``(output index, order, copies, weight offset)`` per path (see ``descriptor.paths``)."""
+        return [(p.out, p.order, p.num_copies, p.weight_offset) for p in self.descriptor.paths]
 
     # ------------------------------------------------------------------------------ forward
     def _channels(self, x: torch.Tensor) -> torch.Tensor:
@@ -206,12 +141,11 @@ class SymmetricContraction(CGModule):
     def _monomials(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``(D, mul, batch)`` → kept sorted monomials, one ``(M_ν, mul, batch)`` tensor per order ``ν``."""
         x = x.contiguous()
-        levels = [x.index_select(0, self.first)]
-        for nu in range(1, self.correlation):
-            groups = getattr(self, f"_groups_{nu}")
-            chunks = levels[-1].index_select(0, getattr(self, f"prefix_{nu}")).split([c for _, c in groups])
+        levels = [x.index_select(0, self.index(self._first))]
+        for plan in self._levels:
+            chunks = levels[-1].index_select(0, self.index(plan.prefix)).split([c for _, c in plan.runs])
             # one broadcast product per last index (a gather of x would scatter-add in backward)
-            products = [chunk * x[a : a + 1] for chunk, (a, _) in zip(chunks, groups, strict=True)]
+            products = [chunk * x[a : a + 1] for chunk, (a, _) in zip(chunks, plan.runs, strict=True)]
             levels.append(torch.cat(products))
         return levels
 
@@ -230,8 +164,8 @@ class SymmetricContraction(CGModule):
         """``V (E, mul, M, Σd) = Σ_k W_k Ũ_k``: the weights folded into the reduced bases."""
         w = self.weight.to(real_dtype(dtype)).to(dtype)
         parts, start = [], 0
-        for j in range(len(self._out_dims)):
-            u = self.cg(f"u_{j}", dtype)  # (M, K_j, d_j)
+        for ref in self._bases:
+            u = self.cg(ref, dtype)  # (M, K_j, d_j)
             parts.append(torch.einsum("mkd,ekc->ecmd", u, w[:, start : start + u.shape[1]]))
             start += u.shape[1]
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
@@ -258,7 +192,7 @@ class SymmetricContraction(CGModule):
         xc = self._channels(x)
         batch = xc.shape[-1]
         y = self._check_y(y, batch)
-        dtype = _compute_dtype(self, xc)
+        dtype = compute_dtype(self, xc)
         v = self._folded(dtype)  # (E, mul, M, Σd)
         if y is None:
             out = self._contract(self._monomials(xc.to(dtype)), v[0])

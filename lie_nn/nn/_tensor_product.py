@@ -18,108 +18,46 @@ features they are promoted to the feature dtype inside ``forward``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import numpy as np
 import torch
 
-from lie_nn._src.cg import clebsch_gordan
-from lie_nn._src.irrep import Irrep, MulIrrep
-from lie_nn._src.irreps import Irreps
-from lie_nn.nn._layout import (
-    as_irreps,
-    as_mul_irreps,
-    check_features,
-    complex_dtype,
-    irreps_dim,
-    irreps_slices,
-    real_dtype,
+from lie_nn._src.descriptors.channelwise import (
+    ChannelwisePath,
+    ChannelwiseTensorProductDescriptor,
+    allowed_outputs,
+    channelwise_tensor_product_descriptor,
 )
+from lie_nn._src.descriptors.coefficients import normalised_cg
+from lie_nn._src.descriptors.tensor_product import TensorProductDescriptor, tensor_product_descriptor
+from lie_nn._src.irrep import Irrep
+from lie_nn._src.irreps import Irreps
+from lie_nn.nn._cg_module import CGModule, CoefficientRef, compute_dtype
+from lie_nn.nn._layout import as_irreps, check_features, irreps_dim, irreps_slices, real_dtype
 
 __all__ = ["CGModule", "ChannelwiseTensorProduct", "TensorProduct", "normalised_cg"]
 
-
-def normalised_cg(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
-    """Certified CG ``(mul, d1, d2, d3)`` with each copy rescaled to ``|C_m|_F^2 = d3``.
-
-    >>> from lie_nn._src.groups.so3 import SO3
-    >>> C = normalised_cg(SO3(1), SO3(1), SO3(0))
-    >>> C.shape, round(float((C ** 2).sum()), 12)
-    ((1, 3, 3, 1), 1.0)
-    """
-    c = clebsch_gordan(ir1, ir2, ir3)
-    if c.shape[0] == 0:
-        return c
-    norms = np.sqrt(np.sum(np.abs(c.reshape(c.shape[0], -1)) ** 2, axis=1))
-    return c * (np.sqrt(ir3.dim) / norms)[:, None, None, None]
+_compute_dtype = compute_dtype  # used by older imports
 
 
-class CGModule(torch.nn.Module):
-    """Module with CG buffers that survive dtype changes without loss of precision.
-
-    CGs are non-persistent buffers (``.to(device)`` moves them; ``state_dict`` does not store them).
-    Complex CGs are stored as stacked ``(real, imag)`` so ``module.double()`` never drops an imaginary
-    part, and every conversion re-reads a float64 master copy (``.float().double()`` is lossless).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cg_masters: dict[str, np.ndarray] = {}
-        self._cg_complex: dict[str, bool] = {}
-
-    def register_cg(self, name: str, array: np.ndarray, dtype: torch.dtype) -> None:
-        """Register the numpy ``array`` (real or complex) as buffer ``name`` of real precision ``dtype``."""
-        is_complex = bool(np.iscomplexobj(array) and np.any(np.imag(array) != 0))
-        master = np.stack([array.real, array.imag]) if is_complex else np.real(array)
-        self._cg_masters[name] = np.ascontiguousarray(master, dtype=np.float64)
-        self._cg_complex[name] = is_complex
-        self.register_buffer(name, torch.as_tensor(self._cg_masters[name], dtype=dtype), persistent=False)
-
-    def cg(self, name: str, dtype: torch.dtype) -> torch.Tensor:
-        """Buffer ``name`` in the computation dtype ``dtype`` (complex when the CG is complex)."""
-        buf = getattr(self, name).to(real_dtype(dtype))
-        return torch.complex(buf[0], buf[1]) if self._cg_complex[name] else buf.to(dtype)
-
-    @property
-    def cg_is_complex(self) -> bool:
-        return any(self._cg_complex.values())
-
-    def _apply(self, fn: Callable, recurse: bool = True) -> CGModule:  # type: ignore[override]
-        super()._apply(fn, recurse)
-        for name, master in self._cg_masters.items():
-            buf = self._buffers.get(name)
-            if buf is not None and buf.is_floating_point() and buf.device.type != "meta":
-                self._buffers[name] = torch.as_tensor(master, dtype=buf.dtype, device=buf.device)
-        return self
-
-
-def _compute_dtype(module: CGModule, *xs: torch.Tensor) -> torch.dtype:
-    dtype = xs[0].dtype
-    for x in xs[1:]:
-        dtype = torch.promote_types(dtype, x.dtype)
-    return complex_dtype(dtype) if module.cg_is_complex else dtype
-
-
-def _allowed_outputs(ir1: Irrep, ir2: Irrep, keep: Callable[[Irrep], bool]) -> list[Irrep]:
-    try:
-        return sorted({m.ir for m in ir1 * ir2 if m.mul > 0 and keep(m.ir)}, key=lambda ir: ir.sort_key())
-    except NotImplementedError as err:
-        raise ValueError(f"the selection rule {ir1} ⊗ {ir2} is unknown; pass irreps_out explicitly") from err
-
-
-def _as_filter(filter_ir_out: Any) -> Callable[[Irrep], bool]:
+def _output_filter(filter_ir_out: Any, irreps_in1: Irreps, irreps_in2: Irreps) -> Any:
+    """``filter_ir_out`` (None, irreps or a predicate) as None or irreps for the descriptor."""
     if filter_ir_out is None:
-        return lambda ir: True
+        return None
     if callable(filter_ir_out) and not isinstance(filter_ir_out, Irrep):
-        return filter_ir_out
+        candidates = {ir for m1 in irreps_in1 if m1.mul for m2 in irreps_in2
+                      for ir in allowed_outputs(m1.ir, m2.ir)}
+        return [ir for ir in sorted(candidates, key=lambda ir: ir.sort_key()) if filter_ir_out(ir)]
     if isinstance(filter_ir_out, Irrep):
-        filter_ir_out = [filter_ir_out]
-    if not isinstance(filter_ir_out, Iterable):
+        return [filter_ir_out]
+    if not isinstance(filter_ir_out, Iterable) or isinstance(filter_ir_out, (str, bytes)):
         raise TypeError(f"filter_ir_out must be None, a callable or irreps, "
                         f"got {type(filter_ir_out).__name__}")
-    allowed = {m.ir for m in as_mul_irreps(list(filter_ir_out), "filter_ir_out")}
-    return lambda ir: ir in allowed
+    return as_irreps(list(filter_ir_out), "filter_ir_out")
 
 
 def _weight_setup(module: torch.nn.Module, numel: int, internal: bool, dtype: torch.dtype) -> None:
@@ -148,6 +86,49 @@ def _weights(module: Any, weight: torch.Tensor | None, batch: int) -> torch.Tens
     return weight.reshape(-1, module.weight_numel) if weight.ndim > 1 else weight.unsqueeze(0)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive channel-wise paths of one input block with equal output dimension ``d``."""
+
+    n: int  # number of paths
+    d: int
+    weight_offset: int
+
+
+@dataclass(frozen=True)
+class _ChannelwiseBlock:
+    """All paths of input block ``in1``: one coefficient buffer ``(dim2, Σ_runs n · d1 · d)``."""
+
+    cg: CoefficientRef
+    slice1: slice
+    mul: int
+    d1: int
+    runs: tuple[_Run, ...]
+
+
+@dataclass(frozen=True)
+class _PathPlan:
+    out: int
+    col: int  # first column of this path in the pair's coefficient buffer
+    d: int
+    weight_offset: int
+    normalisation: float
+
+
+@dataclass(frozen=True)
+class _PairPlan:
+    """All paths of the input pair ``(in1, in2)``: one coefficient buffer ``(d1, d2, Σ d_out)``."""
+
+    cg: CoefficientRef
+    slice1: slice
+    mul1: int
+    d1: int
+    slice2: slice
+    mul2: int
+    d2: int
+    paths: tuple[_PathPlan, ...]
+
+
 class ChannelwiseTensorProduct(CGModule):
     r"""Channel-wise ("uvu") tensor product, the message function of MACE / NequIP.
 
@@ -173,61 +154,66 @@ class ChannelwiseTensorProduct(CGModule):
 
     def __init__(self, irreps_in1: Any, irreps_in2: Any, filter_ir_out: Any = None, *,
                  internal_weights: bool = True, dtype: torch.dtype | None = None) -> None:
+        in1 = as_irreps(irreps_in1, "irreps_in1")
+        in2 = as_irreps(irreps_in2, "irreps_in2")
+        if in1 and in2:
+            in1[0].ir.check_same_group(in2[0].ir)
+        flt = _output_filter(filter_ir_out, in1, in2) if all(m.mul == 1 for m in in2) else None
+        self._build(channelwise_tensor_product_descriptor(in1, in2, flt), internal_weights, dtype)
+
+    @classmethod
+    def from_descriptor(cls, descriptor: ChannelwiseTensorProductDescriptor, *, internal_weights: bool = True,
+                        dtype: torch.dtype | None = None) -> ChannelwiseTensorProduct:
+        """The layer executing ``descriptor`` (see :func:`lie_nn.channelwise_tensor_product_descriptor`)."""
+        if not isinstance(descriptor, ChannelwiseTensorProductDescriptor):
+            raise TypeError(f"expected a ChannelwiseTensorProductDescriptor, got {type(descriptor).__name__}")
+        module = cls.__new__(cls)
+        module._build(descriptor, internal_weights, dtype)
+        return module
+
+    def _build(self, descriptor: ChannelwiseTensorProductDescriptor, internal_weights: bool,
+               dtype: torch.dtype | None) -> None:
         super().__init__()
         dtype = dtype or torch.get_default_dtype()
-        self.irreps_in1 = as_irreps(irreps_in1, "irreps_in1")
-        self.irreps_in2 = as_irreps(irreps_in2, "irreps_in2")
-        if self.irreps_in1 and self.irreps_in2:
-            self.irreps_in1[0].ir.check_same_group(self.irreps_in2[0].ir)
-        bad = [str(m) for m in self.irreps_in2 if m.mul != 1]
-        if bad:
-            raise ValueError(f"ChannelwiseTensorProduct needs multiplicity 1 in irreps_in2 (like spherical "
-                             f"harmonics), got {', '.join(bad)}")
-        keep = _as_filter(filter_ir_out)
+        self.descriptor = descriptor
+        self.irreps_in1, self.irreps_in2 = descriptor.irreps_in1, descriptor.irreps_in2
+        self.irreps_out = descriptor.irreps_out
         self.dim_in1, self.dim_in2 = irreps_dim(self.irreps_in1), irreps_dim(self.irreps_in2)
-        slices2 = irreps_slices(self.irreps_in2)
-        out: list[MulIrrep] = []
-        # per used block of in1: (cg buffer name, slice in x1, mul1, d1, [(n_paths, d_out, weight offset)])
-        self._blocks: list[tuple[str, slice, int, int, list[tuple[int, int, int]]]] = []
-        n_weight = 0
-        for i, (m1, sl1) in enumerate(zip(self.irreps_in1, irreps_slices(self.irreps_in1), strict=True)):
-            groups = self._block_paths(m1, slices2, keep, out)
-            if not groups:
-                continue
-            # buffer (dim2, Σ_g n_g d1 d_g): group g is (dim2, n, d1, d) so x2 @ cg yields per-sample
-            # (n, d1, d) matrices contiguous per group
-            self.register_cg(f"cg_{i}", np.concatenate(
-                [np.stack(g).transpose(2, 0, 1, 3).reshape(self.dim_in2, -1) for g in groups], axis=1), dtype)
-            spec = []
-            for g in groups:
-                spec.append((len(g), g[0].shape[-1], n_weight))
-                n_weight += len(g) * m1.mul
-            self._blocks.append((f"cg_{i}", sl1, m1.mul, m1.ir.dim, spec))
-        self.irreps_out = Irreps(out)
         self.dim_out = irreps_dim(self.irreps_out)
-        _weight_setup(self, n_weight, internal_weights, dtype)
+        slices1 = irreps_slices(self.irreps_in1)
+        self._blocks: list[_ChannelwiseBlock] = []
+        for i, paths in groupby(descriptor.paths, key=lambda p: p.in1):
+            m1 = self.irreps_in1[i]
+            runs = self._runs(list(paths))
+            # group g is (dim2, n, d1, d) so that x2 @ cg yields per-sample (n, d1, d) matrices
+            array = np.concatenate([self._embedded(run).transpose(2, 0, 1, 3).reshape(self.dim_in2, -1)
+                                    for run in runs], axis=1)
+            specs = tuple(_Run(len(run), self.irreps_out[run[0].out].ir.dim, run[0].weight_offset)
+                          for run in runs)
+            self._blocks.append(_ChannelwiseBlock(self.register_cg(array, dtype), slices1[i], m1.mul,
+                                                  m1.ir.dim, specs))
+        _weight_setup(self, descriptor.weight_numel, internal_weights, dtype)
 
-    def _block_paths(self, m1: MulIrrep, slices2: list[slice], keep: Callable, out: list[MulIrrep]):
-        """CG ``(d1, dim2, d_out)`` of every path from block ``m1``, in runs of equal ``d_out``."""
-        paths = []
-        for j, m2 in enumerate(self.irreps_in2):
-            for ir_out in _allowed_outputs(m1.ir, m2.ir, keep):
-                c = normalised_cg(m1.ir, m2.ir, ir_out)
-                for m in range(c.shape[0]):
-                    full = np.zeros((m1.ir.dim, self.dim_in2, ir_out.dim), dtype=c.dtype)
-                    full[:, slices2[j], :] = c[m]
-                    paths.append((ir_out.sort_key(), j, m, ir_out, full))
-        paths.sort(key=lambda p: p[:3])
-        groups: list[list[np.ndarray]] = []
-        for *_, ir_out, full in paths:
-            if m1.mul == 0:
-                continue
-            out.append(MulIrrep(m1.mul, ir_out))
-            if groups and groups[-1][0].shape[-1] == ir_out.dim:
-                groups[-1].append(full)
+    def _runs(self, paths: list[ChannelwisePath]) -> list[list[ChannelwisePath]]:
+        """Consecutive paths with equal output dimension."""
+        runs: list[list[ChannelwisePath]] = []
+        for p in paths:
+            if runs and self.irreps_out[runs[-1][0].out].ir.dim == self.irreps_out[p.out].ir.dim:
+                runs[-1].append(p)
             else:
-                groups.append([full])
-        return groups
+                runs.append([p])
+        return runs
+
+    def _embedded(self, run: list[ChannelwisePath]) -> np.ndarray:
+        """``(n, d1, dim2, d)``: each path's CG placed at its ``irreps_in2`` block."""
+        slices2 = irreps_slices(self.irreps_in2)
+        out = []
+        for p in run:
+            c = self.descriptor.coefficients[p.block].array
+            full = np.zeros((c.shape[0], self.dim_in2, c.shape[2]), dtype=c.dtype)
+            full[:, slices2[p.in2], :] = c
+            out.append(full)
+        return np.stack(out)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """``x1 (..., dim1)``, ``x2 (..., dim2)``, optional ``weight (..., weight_numel)`` →
@@ -235,18 +221,19 @@ class ChannelwiseTensorProduct(CGModule):
         check_features(x1, self.dim_in1, "x1", "ChannelwiseTensorProduct")
         check_features(x2, self.dim_in2, "x2", "ChannelwiseTensorProduct")
         shape = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
-        dtype = _compute_dtype(self, x1, x2)
+        dtype = compute_dtype(self, x1, x2)
         x1 = x1.to(dtype).expand(*shape, self.dim_in1).reshape(-1, self.dim_in1)
         x2 = x2.to(dtype).expand(*shape, self.dim_in2).reshape(-1, self.dim_in2)
         batch = x1.shape[0]
         w = _weights(self, weight, batch)
         w = w.to(real_dtype(dtype))
         pieces = []
-        for name, sl1, mul, d1, spec in self._blocks:
-            m = x2 @ self.cg(name, dtype)  # (batch, Σ_g n d1 d)
-            x = x1[:, sl1].view(batch, 1, mul, d1)
+        for block in self._blocks:
+            mul, d1 = block.mul, block.d1
+            m = x2 @ self.cg(block.cg, dtype)  # (batch, Σ_g n d1 d)
+            x = x1[:, block.slice1].view(batch, 1, mul, d1)
             col = 0
-            for n, d, w0 in spec:
+            for n, d, w0 in ((r.n, r.d, r.weight_offset) for r in block.runs):
                 mg = m[:, col : col + n * d1 * d].view(batch, n, d1, d)
                 wg = w[:, w0 : w0 + n * mul].view(-1, n, mul, 1)
                 if d1 <= d:  # weight the smaller operand
@@ -282,44 +269,43 @@ class TensorProduct(CGModule):
 
     def __init__(self, irreps_in1: Any, irreps_in2: Any, irreps_out: Any, *, internal_weights: bool = True,
                  dtype: torch.dtype | None = None) -> None:
+        descriptor = tensor_product_descriptor(as_irreps(irreps_in1, "irreps_in1"),
+                                               as_irreps(irreps_in2, "irreps_in2"),
+                                               as_irreps(irreps_out, "irreps_out"))
+        self._build(descriptor, internal_weights, dtype)
+
+    @classmethod
+    def from_descriptor(cls, descriptor: TensorProductDescriptor, *, internal_weights: bool = True,
+                        dtype: torch.dtype | None = None) -> TensorProduct:
+        """The layer executing ``descriptor`` (see :func:`lie_nn.tensor_product_descriptor`)."""
+        if not isinstance(descriptor, TensorProductDescriptor):
+            raise TypeError(f"expected a TensorProductDescriptor, got {type(descriptor).__name__}")
+        module = cls.__new__(cls)
+        module._build(descriptor, internal_weights, dtype)
+        return module
+
+    def _build(self, descriptor: TensorProductDescriptor, internal_weights: bool,
+               dtype: torch.dtype | None) -> None:
         super().__init__()
         dtype = dtype or torch.get_default_dtype()
-        self.irreps_in1 = as_irreps(irreps_in1, "irreps_in1")
-        self.irreps_in2 = as_irreps(irreps_in2, "irreps_in2")
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
-        everything = self.irreps_in1 + self.irreps_in2 + self.irreps_out
-        for item in everything[1:]:
-            everything[0].ir.check_same_group(item.ir)
+        self.descriptor = descriptor
+        self.irreps_in1, self.irreps_in2 = descriptor.irreps_in1, descriptor.irreps_in2
+        self.irreps_out = descriptor.irreps_out
         self.dim_in1, self.dim_in2 = irreps_dim(self.irreps_in1), irreps_dim(self.irreps_in2)
         self.dim_out = irreps_dim(self.irreps_out)
         s1, s2 = irreps_slices(self.irreps_in1), irreps_slices(self.irreps_in2)
-        fan_in = [0] * len(self.irreps_out)
-        pairs = []  # (i, j, [(k, m, c)])
-        for i, m1 in enumerate(self.irreps_in1):
-            for j, m2 in enumerate(self.irreps_in2):
-                paths = []
-                for k, mo in enumerate(self.irreps_out):
-                    if m1.mul * m2.mul * mo.mul == 0:
-                        continue
-                    c = normalised_cg(m1.ir, m2.ir, mo.ir)
-                    paths += [(k, c[m]) for m in range(c.shape[0])]
-                    fan_in[k] += c.shape[0] * m1.mul * m2.mul
-                if paths:
-                    pairs.append((i, j, paths))
-        # per (i, j): (cg name, slice1, mul1, d1, slice2, mul2, d2, [(k, col, d_out, weight offset)])
-        self._pairs = []
-        offset = 0
-        for n, (i, j, paths) in enumerate(pairs):
+        self._pairs: list[_PairPlan] = []
+        for (i, j), group in groupby(descriptor.paths, key=lambda p: (p.in1, p.in2)):
+            paths, plans, col = list(group), [], 0
+            for p in paths:
+                d = self.irreps_out[p.out].ir.dim
+                plans.append(_PathPlan(p.out, col, d, p.weight_offset, p.normalisation))
+                col += d
+            array = np.concatenate([descriptor.coefficients[p.block].array for p in paths], axis=-1)
             m1, m2 = self.irreps_in1[i], self.irreps_in2[j]
-            spec, col = [], 0
-            for k, _ in paths:
-                mo = self.irreps_out[k]
-                spec.append((k, col, mo.ir.dim, offset, fan_in[k] ** -0.5))
-                col += mo.ir.dim
-                offset += m1.mul * m2.mul * mo.mul
-            self.register_cg(f"cg_{n}", np.concatenate([c for _, c in paths], axis=-1), dtype)
-            self._pairs.append((f"cg_{n}", s1[i], m1.mul, m1.ir.dim, s2[j], m2.mul, m2.ir.dim, spec))
-        _weight_setup(self, offset, internal_weights, dtype)
+            self._pairs.append(_PairPlan(self.register_cg(array, dtype), s1[i], m1.mul, m1.ir.dim, s2[j],
+                                         m2.mul, m2.ir.dim, tuple(plans)))
+        _weight_setup(self, descriptor.weight_numel, internal_weights, dtype)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """``x1 (..., dim1)``, ``x2 (..., dim2)``, optional ``weight (..., weight_numel)`` →
@@ -327,18 +313,20 @@ class TensorProduct(CGModule):
         check_features(x1, self.dim_in1, "x1", "TensorProduct")
         check_features(x2, self.dim_in2, "x2", "TensorProduct")
         shape = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
-        dtype = _compute_dtype(self, x1, x2)
+        dtype = compute_dtype(self, x1, x2)
         x1 = x1.to(dtype).expand(*shape, self.dim_in1).reshape(-1, self.dim_in1)
         x2 = x2.to(dtype).expand(*shape, self.dim_in2).reshape(-1, self.dim_in2)
         batch = x1.shape[0]
         w = _weights(self, weight, batch).to(real_dtype(dtype))
         acc: list[list[torch.Tensor]] = [[] for _ in self.irreps_out]
-        for name, sl1, u, d1, sl2, v, d2, spec in self._pairs:
-            cg = self.cg(name, dtype)  # (d1, d2, n_col)
-            a = x1[:, sl1].view(batch, u, d1)
-            b = x2[:, sl2].view(batch, v, d2)
+        for pair in self._pairs:
+            u, v = pair.mul1, pair.mul2
+            cg = self.cg(pair.cg, dtype)  # (d1, d2, n_col)
+            a = x1[:, pair.slice1].view(batch, u, pair.d1)
+            b = x2[:, pair.slice2].view(batch, v, pair.d2)
             t = torch.einsum("bua,bvc,ack->buvk", a, b, cg)
-            for k, col, d, w0, alpha in spec:
+            for k, col, d, w0, alpha in ((p.out, p.col, p.d, p.weight_offset, p.normalisation)
+                                         for p in pair.paths):
                 mul = self.irreps_out[k].mul
                 wp = (w[:, w0 : w0 + u * v * mul] * alpha).view(-1, u, v, mul).to(dtype)
                 tk = t[..., col : col + d]

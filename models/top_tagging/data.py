@@ -20,16 +20,16 @@ import datetime
 import json
 import multiprocessing
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from models.common.io import package_versions, sha256_file, write_json_atomic
+from models.common.progress import progress as progress_bar
 from models.top_tagging.dataset import (
     DEFAULT_DATA_DIR,
     DEFAULT_FRACTIONS,
@@ -39,11 +39,9 @@ from models.top_tagging.dataset import (
     default_chunk_jets,
     load_manifest,
     plan_chunks,
-    sha256_file,
     split_chunks,
     validate_arrays,
     verify,
-    write_json_atomic,
     write_npz_atomic,
 )
 from models.top_tagging.generate import CLASS_NAMES, GenerationConfig, generate_jets, pythia_settings
@@ -60,51 +58,11 @@ COLUMNS = {
 }
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "numpy": np.__version__}
-    for dist in ("pythia8mc", "fastjet", "awkward"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
 def _run_chunk(task: tuple[dict[str, int], GenerationConfig]) -> tuple[dict[str, np.ndarray], int, float]:
     chunk, config = task
     start = time.perf_counter()
     arrays, n_events = generate_jets(chunk["label"], chunk["seed"], chunk["n_jets"], config)
     return arrays, n_events, time.perf_counter() - start
-
-
-class _Progress:
-    """tqdm when installed, otherwise one line on stderr per finished chunk."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled, self.start = total, 0, enabled, time.perf_counter()
-        self.bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, unit="jet", desc="top-tagging jets")
-            except ImportError:
-                pass
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif self.enabled:
-            elapsed = time.perf_counter() - self.start
-            rate = self.done / max(elapsed, 1e-9)
-            eta = (self.total - self.done) / max(rate, 1e-9)
-            print(f"[top_tagging] {self.done}/{self.total} jets, {rate:.1f} jets/s, "
-                  f"elapsed {elapsed:.0f}s, eta {eta:.0f}s", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _map_chunks(tasks: list[tuple[dict[str, int], GenerationConfig]], workers: int,
@@ -161,11 +119,9 @@ def generate_dataset(
     splits = split_chunks(chunks, fractions)  # validates fractions before any generation
 
     start = time.perf_counter()
-    bar = _Progress(n_jets, progress)
-    try:
+    with progress_bar(total=n_jets, desc="top-tagging jets", unit="jet",
+                      disable=None if progress else True) as bar:
         results = _map_chunks([(c, config) for c in chunks], min(workers, len(chunks)), bar.update)
-    finally:
-        bar.close()
     wall = time.perf_counter() - start
 
     arrays = {k: np.concatenate([r[0][k] for r in results]) for k in results[0][0]}
@@ -177,7 +133,7 @@ def generate_dataset(
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": reproduce_command(out, n_jets, seed, chunk_jets, config),
         "argv": list(sys.argv),
-        "versions": _versions(),
+        "versions": package_versions(["numpy", "pythia8mc", "fastjet", "awkward"]),
         "seed": seed,
         "n_jets": n_jets,
         "chunk_jets": chunk_jets,

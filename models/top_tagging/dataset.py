@@ -12,17 +12,17 @@ The manifest is written last, so a directory with a manifest holds a complete da
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from models.common.io import DataError, atomic_path, sha256_file
 
 NPZ_NAME = "jets.npz"
 MANIFEST_NAME = "manifest.json"
@@ -50,7 +50,7 @@ class DatasetMissingError(FileNotFoundError):
     """The data set has not been generated (the message says how to generate it)."""
 
 
-class DatasetCorruptError(ValueError):
+class DatasetCorruptError(DataError):
     """The data files do not match their manifest."""
 
 
@@ -139,55 +139,17 @@ def split_chunks(chunks: Sequence[Mapping[str, int]], fractions: Sequence[float]
 # files
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_target(path: Path) -> tuple[int, str]:
-    """A temporary file next to ``path`` with the usual permissions (mkstemp would give 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-    return fd, tmp
-
-
 def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """Write a compressed ``.npz`` via a temporary file and ``os.replace``.
+    """Write a compressed ``.npz`` atomically (:func:`models.common.io.atomic_path`).
 
     Zip entries carry a fixed timestamp, so identical arrays give byte-identical files (and sha256).
     """
-    path = Path(path)
-    fd, tmp = atomic_target(path)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name in sorted(arrays):
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with zf.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
-    path = Path(path)
-    fd, tmp = atomic_target(path)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]), allow_pickle=False)
 
 
 def validate_arrays(arrays: Mapping[str, np.ndarray]) -> int:

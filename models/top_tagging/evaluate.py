@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.common.io import atomic_path, write_json_atomic
 from models.top_tagging.metrics import all_metrics, background_rejection, plot_roc
-from models.top_tagging.train import atomic_write_bytes, load_model, load_split, predict, save_json
+from models.top_tagging.train import load_model, load_split, predict
 
 __all__ = ["evaluate_run"]
 
@@ -50,8 +51,9 @@ def evaluate_run(run: str | Path, data: str | Path, split: str | None, batch_siz
               "n_params": config["n_params"], "seconds": time.perf_counter() - t0}
     out = run / f"eval_{data.name}_{split or 'all'}"
     out.mkdir(parents=True, exist_ok=True)
-    save_json(out / "test_metrics.json", result)
-    atomic_write_bytes(out / "test_scores.npz", lambda f: np.savez(f, label=labels, score=scores))
+    write_json_atomic(out / "test_metrics.json", result)
+    with atomic_path(out / "test_scores.npz") as tmp:
+        np.savez(tmp, label=labels, score=scores)
     return out, result
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -37,6 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.common.io import atomic_path, write_json_atomic
+from models.common.progress import progress as progress_bar
 from models.top_tagging.baseline import DeepSetsConfig, DeepSetsTagger
 from models.top_tagging.metrics import all_metrics, auc
 from models.top_tagging.model import LorentzTagger, LorentzTaggerConfig, count_parameters
@@ -45,29 +46,10 @@ MODELS = ("lorentz", "deepsets")
 
 
 # ------------------------------------------------------------------------------------------- files
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Call ``write(file_object)`` on a temporary file next to ``path``, then ``os.replace`` it."""
-    from models.top_tagging.dataset import atomic_target
-
-    fd, tmp = atomic_target(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_torch(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, lambda f: torch.save(obj, f))
-
-
-def save_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, lambda f: f.write((json.dumps(obj, indent=2, default=float) + "\n").encode()))
+    """``torch.save`` of tensors and plain values, atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 # ------------------------------------------------------------------------------------------- model
@@ -146,36 +128,6 @@ def batches(data: dict[str, torch.Tensor], size: int, generator: torch.Generator
         yield {key: value[idx] for key, value in data.items()}
 
 
-class Progress:
-    """tqdm when installed, otherwise a line on stderr every ~10 %."""
-
-    def __init__(self, total: int, desc: str, enabled: bool = True) -> None:
-        self.total, self.desc, self.count, self.enabled = total, desc, 0, enabled
-        self.bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
-            except ImportError:
-                pass
-        self.start = time.perf_counter()
-
-    def update(self, **postfix: float) -> None:
-        self.count += 1
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in postfix.items()}, refresh=False)
-        elif self.enabled and (self.count % max(1, self.total // 10) == 0 or self.count == self.total):
-            extra = " ".join(f"{k}={v:.4f}" for k, v in postfix.items())
-            print(f"{self.desc}: {self.count}/{self.total} {time.perf_counter() - self.start:.0f}s {extra}",
-                  file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 # ---------------------------------------------------------------------------------------- training
 @torch.no_grad()
 def predict(model: torch.nn.Module, data: dict[str, torch.Tensor], batch_size: int,
@@ -183,11 +135,11 @@ def predict(model: torch.nn.Module, data: dict[str, torch.Tensor], batch_size: i
     """Probabilities ``sigmoid(logit)`` of every jet (model in eval mode)."""
     model.eval()
     out = []
-    bar = Progress(math.ceil(len(data["label"]) / batch_size), "predict", progress)
-    for batch in batches(data, batch_size, None):
-        out.append(torch.sigmoid(model(batch["p"], batch["mask"]).double()))
-        bar.update()
-    bar.close()
+    with progress_bar(total=math.ceil(len(data["label"]) / batch_size), desc="predict", unit="batch",
+                      disable=None if progress else True) as bar:
+        for batch in batches(data, batch_size, None):
+            out.append(torch.sigmoid(model(batch["p"], batch["mask"]).double()))
+            bar.update(1)
     return torch.cat(out).numpy()
 
 
@@ -204,20 +156,21 @@ def train_epoch(model, opt, sched, data, args, epoch: int) -> float:
     model.train()
     gen = torch.Generator().manual_seed(args.seed * 100_003 + epoch)
     n_batches = math.ceil(len(data["label"]) / args.batch_size)
-    bar = Progress(n_batches, f"epoch {epoch + 1}/{args.epochs}", not args.quiet)
     total, count = 0.0, 0
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    for batch in batches(data, args.batch_size, gen):
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(batch["p"], batch["mask"]), batch["label"])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-        opt.step()
-        sched.step()
-        total += float(loss.detach()) * len(batch["label"])
-        count += len(batch["label"])
-        bar.update(loss=total / count)
-    bar.close()
+    with progress_bar(total=n_batches, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch",
+                      disable=True if args.quiet else None) as bar:
+        for batch in batches(data, args.batch_size, gen):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(batch["p"], batch["mask"]), batch["label"])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(batch["label"])
+            count += len(batch["label"])
+            bar.update(1)
+            bar.set_postfix(loss=total / count)
     return total / count
 
 
@@ -270,7 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"resumed from {out / 'checkpoint.pt'} after epoch {start_epoch}")
     elif out.exists() and (out / "checkpoint.pt").exists() and not args.overwrite:
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue or --overwrite")
-    save_json(out / "config.json", config)
+    write_json_atomic(out / "config.json", config)
     log(f"{args.model}: {config['n_params']} parameters, {config['n_train']} train / "
         f"{config['n_val']} val jets")
     stop = args.epochs if args.stop_after is None else min(args.epochs, start_epoch + args.stop_after)
@@ -288,7 +241,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         save_torch(out / "checkpoint.pt", {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                            "scheduler": sched.state_dict(), "epoch": epoch,
                                            "best_val_auc": best})
-        save_json(out / "history.json", history)
+        write_json_atomic(out / "history.json", history)
         log(f"epoch {epoch + 1}: train loss {loss:.4f} ({t_train:.0f}s), val loss {metrics['loss']:.4f} "
             f"acc {metrics['accuracy']:.4f} auc {metrics['auc']:.4f}")
     if stop < args.epochs:
@@ -309,8 +262,9 @@ def finish(args: argparse.Namespace, out: Path, config: dict, history: list[dict
               "train_seconds": sum(h["train_seconds"] for h in history),
               "test_seconds": time.perf_counter() - t0, "threads": args.threads,
               "best_val_auc": max((h["val_auc"] for h in history), default=float("nan"))}
-    save_json(out / "test_metrics.json", result)
-    atomic_write_bytes(out / "test_scores.npz", lambda f: np.savez(f, label=labels, score=scores))
+    write_json_atomic(out / "test_metrics.json", result)
+    with atomic_path(out / "test_scores.npz") as tmp:
+        np.savez(tmp, label=labels, score=scores)
     try:
         from models.top_tagging.metrics import plot_roc
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.common.io import sha256_file, write_json_atomic
 from models.top_tagging import data as tt_data
 from models.top_tagging import dataset as tt_dataset
 from models.top_tagging import generate as tt_generate
@@ -24,10 +25,8 @@ from models.top_tagging.dataset import (
     load_jets,
     load_manifest,
     plan_chunks,
-    sha256_file,
     split_chunks,
     verify,
-    write_json_atomic,
     write_npz_atomic,
 )
 from models.top_tagging.generate import GenerationConfig, daughters, delta_r, eta_of, hadronic_tops, pt_of
@@ -313,8 +312,6 @@ def test_atomic_writes_respect_umask(tmp_path) -> None:
     import os
     import stat
 
-    from models.top_tagging.dataset import write_json_atomic, write_npz_atomic
-
     old = os.umask(0o022)
     try:
         write_json_atomic(tmp_path / "m.json", {"a": 1})
@@ -323,7 +320,7 @@ def test_atomic_writes_respect_umask(tmp_path) -> None:
         os.umask(old)
     for name in ("m.json", "a.npz"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*"))
 
 
 def test_overview_summary_and_plot(tmp_path) -> None:

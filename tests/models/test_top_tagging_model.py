@@ -376,12 +376,12 @@ def test_run_files_respect_umask(tmp_path: Path) -> None:
     import os
     import stat
 
-    from models.top_tagging.train import save_json
+    from models.common.io import write_json_atomic
 
     old = os.umask(0o022)
     try:
-        save_json(tmp_path / "run" / "config.json", {"a": 1})
+        write_json_atomic(tmp_path / "run" / "config.json", {"a": 1})
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "run" / "config.json").stat().st_mode) == 0o644
-    assert not list((tmp_path / "run").glob(".*.tmp"))
+    assert not list((tmp_path / "run").glob(".*"))
