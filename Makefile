@@ -71,3 +71,31 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# ---- shape recognition (models/shape_recognition, docs/shape_recognition.md) ----
+# KiCad component meshes (Debian kicad-packages3d via apt-get download), VTK for VRML, trimesh sampling.
+SHAPES_PINS ?= vtk trimesh matplotlib tqdm
+SHAPES_DATA ?= data/shapes
+SHAPES_RUNS ?= runs/shapes
+SHAPES_BUDGET ?= --epochs 15 --time-budget 20 --data $(SHAPES_DATA)
+
+.PHONY: install-shapes shapes-data shapes-train
+
+install-shapes: install
+	$(BIN)/pip install -q $(SHAPES_PINS)
+
+shapes-data: install-shapes
+	test -f $(SHAPES_DATA)/manifest.json || OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.data \
+		generate --out $(SHAPES_DATA) --cache data/cache/kicad
+	$(BIN)/python -m models.shape_recognition.data info --data $(SHAPES_DATA)
+
+# Five runs with the same budget (15 epochs or 20 minutes of training each), then the pose evaluation,
+# the figures and the table of docs/shape_recognition.md.
+shapes-train: shapes-data
+	for spec in equivariant:none pointnet:none pointnet:so3 dgcnn:none dgcnn:so3; do \
+		m=$${spec%%:*}; a=$${spec##*:}; \
+		OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.train --model $$m --augment $$a \
+			--out $(SHAPES_RUNS)_$${m}_$$a $(SHAPES_BUDGET) --resume || exit 1; \
+	done
+	$(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_*
+	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_* --data $(SHAPES_DATA) --docs docs

@@ -19,9 +19,10 @@ import torch
 
 from models.common.cli import run_cli
 from models.common.io import write_json_atomic
+from models.common.training import torch_dtype
 from models.shape_recognition.data import load_shapes
 from models.shape_recognition.poses import POSES, pose_matrices, transform
-from models.shape_recognition.train import DTYPES, load_run, predict
+from models.shape_recognition.train import load_run, predict
 
 __all__ = ["accuracies", "confusion_matrix", "evaluate_run"]
 
@@ -50,17 +51,18 @@ def accuracies(confusion: np.ndarray) -> tuple[float, float]:
 
 def evaluate_run(run: Path, data: str | None, draws: int, seed: int = 1234) -> dict:
     """Evaluate one run directory (see the module docstring); returns the dictionary it writes."""
-    settings, model, classes, history = load_run(run)
-    shapes = load_shapes(data or settings.data)
+    settings, train_settings, model, identity, history = load_run(run)
+    classes = identity["classes"]
+    shapes = load_shapes(data or identity["data"])
     if list(shapes.classes) != classes:
         raise ValueError(f"{run} was trained on classes {classes}, the data has {list(shapes.classes)}")
     test_x, test_y = shapes.part(test=True)
-    clouds = torch.from_numpy(test_x[:, : settings.points]).to(DTYPES[settings.dtype])
+    clouds = torch.from_numpy(test_x[:, : settings.points]).to(torch_dtype(train_settings.dtype))
     result: dict = {"run": str(run), "model": settings.model, "augment": settings.augment,
                     "parameters": sum(p.numel() for p in model.parameters()),
-                    "epochs": len(history),
-                    "seconds_per_epoch": float(np.mean([h["seconds"] for h in history])),
-                    "train_minutes": float(sum(h["seconds"] for h in history) / 60), "poses": {}}
+                    "epochs": len(history), "epochs_planned": train_settings.epochs,
+                    "seconds_per_epoch": float(np.mean([h["train_seconds"] for h in history])),
+                    "train_minutes": float(sum(h["train_seconds"] for h in history) / 60), "poses": {}}
     for pose in POSES:
         n_draws = draws if pose.startswith("rotated") else 1
         overall, class_mean, total = [], [], np.zeros((len(classes), len(classes)), dtype=np.int64)

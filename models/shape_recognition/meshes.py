@@ -40,10 +40,11 @@ def check_mesh(vertices: np.ndarray, faces: np.ndarray, name: str = "mesh") -> t
     >>> v = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
     >>> check_mesh(v, np.array([[0, 1, 2]]))[1].shape
     (1, 3)
-    >>> check_mesh(v, np.zeros((0, 3), int))
-    Traceback (most recent call last):
-    ...
-    models.shape_recognition.meshes.MeshError: mesh: the mesh has no faces
+    >>> try:
+    ...     check_mesh(v, np.zeros((0, 3), int))
+    ... except MeshError as err:
+    ...     print(err)
+    mesh: the mesh has no faces
     """
     vertices, faces = np.asarray(vertices), np.asarray(faces)
     if vertices.ndim != 2 or vertices.shape[1] != 3:

@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from lie_nn import O3, Irreps, MulIrrep
-from lie_nn.nn import BesselBasis, MACELayer, RadialMLP, spherical_harmonics
+from lie_nn.nn import BesselBasis, MACELayer, RadialMLP, edge_vectors, knn_graph, spherical_harmonics
 
-__all__ = ["EquivariantConfig", "EquivariantShapeClassifier", "knn_edges"]
+__all__ = ["EquivariantConfig", "EquivariantShapeClassifier"]
 
 GLOBAL_R_MAX = 4.0  # radial scale of centre edges: clouds have unit RMS radius
 
@@ -60,25 +60,6 @@ class EquivariantConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def knn_edges(points: torch.Tensor, k: int) -> torch.Tensor:
-    """Edges ``(2, B·N·k) = (senders, receivers)`` of the k-nearest-neighbour graph of each cloud in
-    ``points (B, N, 3)``, node ``n`` of cloud ``b`` numbered ``b·N + n``; no self loops.
-
-    >>> knn_edges(torch.tensor([[[0.0, 0, 0], [1, 0, 0], [3, 0, 0]]]), 1).tolist()
-    [[1, 0, 1], [0, 1, 2]]
-    """
-    b, n, _ = points.shape
-    if not 1 <= k < n:
-        raise ValueError(f"knn_edges: k must lie in [1, {n - 1}] for clouds of {n} points, got {k}")
-    dist = torch.cdist(points, points, compute_mode="donot_use_mm_for_euclid_dist")
-    dist = dist + torch.diag(torch.full((n,), float("inf"), dtype=dist.dtype, device=dist.device))
-    neighbours = dist.topk(k, dim=-1, largest=False).indices  # (B, N, k)
-    offset = (torch.arange(b, device=points.device) * n).view(b, 1, 1)
-    senders = (neighbours + offset).reshape(-1)
-    receivers = (torch.arange(n, device=points.device).view(1, n, 1) + offset).expand(b, n, k).reshape(-1)
-    return torch.stack([senders, receivers])
 
 
 def _irreps(channels: int, irs: list[O3]) -> Irreps:
@@ -112,6 +93,17 @@ class EquivariantShapeClassifier(torch.nn.Module):
             torch.nn.LayerNorm(width, dtype=dtype), torch.nn.Linear(width, c.readout_hidden, dtype=dtype),
             torch.nn.SiLU(), torch.nn.Linear(c.readout_hidden, c.num_classes, dtype=dtype))
 
+    def graph(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Edges ``(2, E)`` over ``B·N`` points then ``B`` centre nodes (kNN edges, then one edge from
+        the centre to each point), and a flag per edge (1 for a centre edge)."""
+        b, n, _ = points.shape
+        point = torch.arange(b * n, device=points.device)
+        knn = knn_graph(points.reshape(b * n, 3), min(self.config.k, n - 1), batch=point // n)
+        edge_index = torch.cat([knn, torch.stack([b * n + point // n, point])], dim=1)
+        flag = torch.zeros(edge_index.shape[1], dtype=points.dtype, device=points.device)
+        flag[knn.shape[1]:] = 1.0
+        return edge_index, flag
+
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         if points.ndim != 3 or points.shape[-1] != 3 or points.shape[1] < 2:
             raise ValueError(f"EquivariantShapeClassifier: points must have shape (B, N >= 2, 3), got "
@@ -120,7 +112,7 @@ class EquivariantShapeClassifier(torch.nn.Module):
         c = self.config
         edge_index, flag = self.graph(points)
         positions = torch.cat([points.reshape(b * n, 3), points.new_zeros(b, 3)])  # centres at the origin
-        vectors = positions[edge_index[1]] - positions[edge_index[0]]
+        vectors = edge_vectors(positions, edge_index)
         lengths = vectors.norm(dim=-1).clamp_min(1e-9)
         edge_attrs = spherical_harmonics(list(range(c.lmax + 1)), vectors)
         edge_feats = torch.cat([(1 - flag[:, None]) * self.local_basis(lengths),

@@ -13,11 +13,13 @@ MIRROR = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, -1.0))  # reflection thro
 POSES = ("canonical", "rotated", "mirrored", "rotated_mirrored")
 
 
-def random_rotations(n: int, generator: torch.Generator, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def random_rotations(n: int, generator: torch.Generator | None, dtype: torch.dtype = torch.float32
+                     ) -> torch.Tensor:
     r"""``n`` Haar-random rotations ``(n, 3, 3)`` (``QᵀQ = 1``, ``det Q = +1``).
 
     QR of a Gaussian matrix with the signs of ``diag(R)`` moved into ``Q`` is Haar on O(3); flipping
-    the first column where ``det Q = -1`` maps it onto Haar on SO(3).
+    the first column where ``det Q = -1`` maps it onto Haar on SO(3).  ``generator=None`` draws from
+    torch's global generator.
 
     >>> q = random_rotations(4, torch.Generator().manual_seed(0), torch.float64)
     >>> bool(torch.allclose(q @ q.transpose(1, 2), torch.eye(3, dtype=torch.float64).expand(4, 3, 3)))

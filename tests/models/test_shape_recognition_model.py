@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from models.shape_recognition.baselines import DGCNN, PointNet
-from models.shape_recognition.model import EquivariantConfig, EquivariantShapeClassifier, knn_edges
+from models.shape_recognition.model import EquivariantConfig, EquivariantShapeClassifier
 from models.shape_recognition.poses import MIRROR, pose_matrices, random_rotations, transform
 
 
 def _model(dtype: torch.dtype, **kwargs) -> EquivariantShapeClassifier:
     torch.manual_seed(0)
-    config = EquivariantConfig(num_classes=5, channels=4, k=5, **kwargs)
+    config = EquivariantConfig(**{"num_classes": 5, "channels": 4, "k": 5, **kwargs})
     return EquivariantShapeClassifier(config, dtype=dtype).eval()
 
 
@@ -78,10 +78,13 @@ def test_baselines_are_permutation_invariant_but_not_rotation_invariant(cls) -> 
         assert (model(transform(x, q)) - logits).abs().max() > 1e-6
 
 
-def test_knn_edges_and_poses() -> None:
+def test_graph_and_poses() -> None:
     x = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [3, 0, 0], [7, 0, 0]]]).repeat(2, 1, 1)
-    senders, receivers = knn_edges(x, 1)
-    assert senders.tolist() == [1, 0, 1, 2, 5, 4, 5, 6] and receivers.tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
+    edge_index, flag = _model(torch.float32, k=1).graph(x)
+    pairs = sorted(map(tuple, edge_index.T.tolist()))
+    knn = [(1, 0), (0, 1), (1, 2), (2, 3), (5, 4), (4, 5), (5, 6), (6, 7)]
+    centre = [(8, 0), (8, 1), (8, 2), (8, 3), (9, 4), (9, 5), (9, 6), (9, 7)]
+    assert pairs == sorted(knn + centre) and int(flag.sum()) == 8
     assert torch.equal(pose_matrices("mirrored", 1, torch.Generator())[0], torch.tensor(MIRROR))
     q = random_rotations(500, torch.Generator().manual_seed(0), torch.float64)
     assert abs(float(q[:, 2, 2].mean())) < 0.1  # Haar: E[Q_33] = 0
@@ -91,8 +94,6 @@ def test_bad_input_errors() -> None:
     model = _model(torch.float32)
     with pytest.raises(ValueError, match=r"points must have shape \(B, N >= 2, 3\)"):
         model(torch.zeros(2, 5, 2))
-    with pytest.raises(ValueError, match="k must lie in"):
-        knn_edges(torch.zeros(1, 3, 3), 3)
     with pytest.raises(ValueError, match="points must have shape"):
         PointNet(3)(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="unknown pose"):
