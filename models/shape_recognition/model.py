@@ -8,15 +8,16 @@ under permutations of the points.
   graph is too), plus one edge from a *centre node* at the origin (the centroid) to every point, so
   each point also sees the direction ``x_i`` from the centre (the centre node receives nothing).
 * Edge attributes ``Y_l(x_r - x_s)`` (spherical harmonics, ``l ≤ lmax``, irreps ``O3(l, (-1)^l)``);
-  invariant edge features: a Bessel basis of ``|x_r - x_s|`` on the kNN scale (``r_max``) for kNN
-  edges, a second one on the shape scale for centre edges (each zero on the other kind).  Node inputs
-  are invariant: a radial MLP of ``|x_i|`` for points, a learned vector for the centre node.
+  invariant edge features: a sine basis ``sin(n π r / r_max)`` of ``r = |x_r - x_s|`` on the kNN
+  scale for kNN edges, a second one on the shape scale for centre edges (each zero on the other
+  kind).  Node inputs are invariant: a radial MLP of ``|x_i|`` for points, a learned vector for the
+  centre node.
 * ``num_layers`` × :class:`lie_nn.nn.MACELayer`: channel-wise tensor product of the node features
   with ``Y`` (radial-MLP weights), sum over neighbours → ``C × (0e + 1o + 2e …)`` (the MACE
   ``A``-basis), :class:`~lie_nn.nn.SymmetricContraction` of correlation ``ν`` (many-body invariants,
   separate weights for points and centre nodes) → ``C × 0e``, plus a residual.
 * Readout: the ``0e`` channels of every layer, mean- and max-pooled over the points (invariant under
-  permutations), then LayerNorm and an MLP.  Only parity-even scalars are read out, so a shape and its
+  permutations), then BatchNorm and an MLP.  Only parity-even scalars are read out, so a shape and its
   mirror image get the same logits; the tests check rotations, reflections and permutations in
   float64 to ~1e-10.
 """
@@ -66,6 +67,12 @@ def _irreps(channels: int, irs: list[O3]) -> Irreps:
     return Irreps([MulIrrep(channels, ir) for ir in irs])
 
 
+def _sine(basis: BesselBasis, r: torch.Tensor) -> torch.Tensor:
+    """``sin(n π r / r_max)``: the Bessel basis times ``r`` (bounded by 1, unlike ``sin(·)/r`` on
+    lengths much smaller than ``r_max``, which would blow up the polynomial features of the contraction)."""
+    return basis(r) * r.unsqueeze(-1) / basis.prefactor
+
+
 class EquivariantShapeClassifier(torch.nn.Module):
     """See the module docstring.  ``forward(points (B, N, 3)) → logits (B, num_classes)``.
 
@@ -90,7 +97,7 @@ class EquivariantShapeClassifier(torch.nn.Module):
                       edge_feats, (32,), avg, dtype=dtype) for _ in range(c.num_layers))
         width = 2 * c.channels * c.num_layers
         self.readout = torch.nn.Sequential(
-            torch.nn.LayerNorm(width, dtype=dtype), torch.nn.Linear(width, c.readout_hidden, dtype=dtype),
+            torch.nn.BatchNorm1d(width, dtype=dtype), torch.nn.Linear(width, c.readout_hidden, dtype=dtype),
             torch.nn.SiLU(), torch.nn.Linear(c.readout_hidden, c.num_classes, dtype=dtype))
 
     def graph(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,10 +122,10 @@ class EquivariantShapeClassifier(torch.nn.Module):
         vectors = edge_vectors(positions, edge_index)
         lengths = vectors.norm(dim=-1).clamp_min(1e-9)
         edge_attrs = spherical_harmonics(list(range(c.lmax + 1)), vectors)
-        edge_feats = torch.cat([(1 - flag[:, None]) * self.local_basis(lengths),
-                                flag[:, None] * self.global_basis(lengths)], dim=-1)
+        edge_feats = torch.cat([(1 - flag[:, None]) * _sine(self.local_basis, lengths),
+                                flag[:, None] * _sine(self.global_basis, lengths)], dim=-1)
         radius = positions[: b * n].norm(dim=-1).clamp_min(1e-9)
-        h = torch.cat([self.node_embedding(self.global_basis(radius)),
+        h = torch.cat([self.node_embedding(_sine(self.global_basis, radius)),
                        self.centre_embedding.to(points.dtype).expand(b, c.channels)])
         elements = torch.cat([torch.zeros(b * n, dtype=torch.long, device=points.device),
                               torch.ones(b, dtype=torch.long, device=points.device)])
