@@ -4,15 +4,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install install-hep test test-slow demo bench bench-sc lint clean top-data top-train
+.PHONY: install install-hep test test-slow demo docs bench bench-sc lint clean top-data top-train
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# The core needs numpy + sympy only; the torch layers, the tests and the models need the extras.
 install: $(BIN)/python
-	$(BIN)/pip install -q $(TORCH_PIN)
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[torch,dev]" $(TORCH_PIN)
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -23,14 +23,19 @@ test-slow: install
 demo: install
 	$(BIN)/python examples/demo.py
 
+# The documentation site (mkdocs-material + mkdocstrings), built with --strict into site/.
+docs: install
+	$(BIN)/pip install -q -e ".[torch,dev,docs]" $(TORCH_PIN)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
 # Lorentz top tagger (models/top_tagging): generate jets locally, train both models, plot the ROC.
-# pythia8mc 8.317.2 is the newest release with a CPython 3.11 Linux wheel (8.318 is source-only).
-HEP_PINS ?= pythia8mc==8.317.2 fastjet tqdm matplotlib
+# The [hep] extra pins pythia8mc 8.317.2, the newest release with a CPython 3.11 Linux wheel (8.318 is
+# source-only).
 TOP_DATA ?= data/top_tagging
 TOP_JETS ?= 40000
 
 install-hep: install
-	$(BIN)/pip install -q $(HEP_PINS) $(TORCH_PIN)
+	$(BIN)/pip install -q -e ".[torch,dev,hep]" $(TORCH_PIN)
 
 top-data: install-hep
 	test -f $(TOP_DATA)/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
@@ -70,7 +75,7 @@ lint: install
 	$(BIN)/ruff check lie_nn tests benchmarks examples models
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache
 
 # ---- shape recognition (models/shape_recognition, docs/shape_recognition.md) ----
 # KiCad component meshes (Debian kicad-packages3d via apt-get download), VTK for VRML, trimesh sampling.

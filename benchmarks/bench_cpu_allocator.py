@@ -1,13 +1,15 @@
 """How much glibc's page-fault behaviour costs CPU training steps (docs/nn.md, "CPU performance tip").
 
 Runs each workload twice in fresh subprocesses, once with the default allocator settings and once
-after ``models.top_tagging.train.keep_freed_memory()`` (``M_MMAP_MAX = 0``, 1 GiB trim threshold),
+after ``models.common.memory.keep_freed_memory()`` (``M_MMAP_MAX = 0``, 1 GiB trim threshold),
 and prints the best-of-5 forward+backward time of each:
 
 * ``contraction``: ``SymmetricContraction`` 128 x (0e+1o+2e+3o) -> 0e+1o, correlation 3,
   10 elements, 300 nodes, float32;
-* ``tagger``: one training step of the LorentzTagger (default config) on 64 synthetic jets of 32
-  massless constituents.
+* ``interaction``: one training step of a message-passing layer built from ``lie_nn.nn``: per-edge
+  weights from an MLP, ``ChannelwiseTensorProduct`` 32 x (0e+1o+2e) x (0e+1o+2e) on 300 nodes /
+  4800 edges, ``index_add_`` aggregation and a ``Linear``, float32 (the shape of a MACE or tagger
+  interaction, without depending on any model package).
 
     .venv/bin/python benchmarks/bench_cpu_allocator.py [--threads 1]
 """
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def contraction():
     import torch
 
-    from lie_nn._src.groups.o3 import O3
+    from lie_nn import O3
     from lie_nn.nn import SymmetricContraction
 
     irs = [O3(0, 1), O3(1, -1), O3(2, 1), O3(3, -1)]
@@ -37,24 +39,31 @@ def contraction():
     return lambda: sc(x, y).square().sum().backward()
 
 
-def tagger():
+def interaction():
     import torch
 
-    from models.top_tagging.model import LorentzTagger
+    from lie_nn import O3
+    from lie_nn.nn import ChannelwiseTensorProduct, Linear
 
-    model = LorentzTagger()
-    n_jets, n = 64, 32
-    pt = torch.rand(n_jets, n) * 100 + 1
-    eta, phi = torch.randn(n_jets, n) * 0.3, torch.randn(n_jets, n) * 0.3
-    p = torch.stack([pt * torch.cosh(eta), pt * torch.cos(phi), pt * torch.sin(phi), pt * torch.sinh(eta)],
-                    -1)
-    mask = torch.ones(n_jets, n, dtype=torch.bool)
-    label = torch.randint(0, 2, (n_jets,)).float()
-    opt = torch.optim.AdamW(model.parameters())
+    irreps = [(32, O3(0, 1)), (32, O3(1, -1)), (32, O3(2, 1))]
+    sh = [(1, O3(0, 1)), (1, O3(1, -1)), (1, O3(2, 1))]
+    tp = ChannelwiseTensorProduct(irreps, sh, [O3(0, 1), O3(1, -1), O3(2, 1)], internal_weights=False,
+                                  dtype=torch.float32)
+    lin = Linear(tp.irreps_out, irreps, dtype=torch.float32)
+    mlp = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.SiLU(), torch.nn.Linear(32, tp.weight_numel))
+    n_nodes, n_edges = 300, 4800
+    h = torch.randn(n_nodes, tp.dim_in1)
+    y = torch.randn(n_edges, tp.dim_in2)
+    radial = torch.rand(n_edges, 8)
+    sender, receiver = torch.randint(0, n_nodes, (n_edges,)), torch.randint(0, n_nodes, (n_edges,))
+    params = [*mlp.parameters(), *lin.parameters()]
+    opt = torch.optim.AdamW(params)
 
     def step():
         opt.zero_grad()
-        torch.nn.functional.binary_cross_entropy_with_logits(model(p, mask), label).backward()
+        msg = tp(h[sender], y, mlp(radial))
+        agg = torch.zeros(n_nodes, msg.shape[-1]).index_add_(0, receiver, msg)
+        lin(agg).square().mean().backward()
         opt.step()
 
     return step
@@ -64,12 +73,12 @@ def child(name: str, keep: bool, threads: int) -> None:
     """Time one workload in this process and print ``{"ms": ..., "applied": ...}``."""
     import torch
 
-    from models.top_tagging.train import keep_freed_memory
+    from models.common.memory import keep_freed_memory
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     applied = keep_freed_memory() if keep else False
-    fn = {"contraction": contraction, "tagger": tagger}[name]()
+    fn = {"contraction": contraction, "interaction": interaction}[name]()
     fn()
     fn()
     times = []
@@ -90,7 +99,7 @@ def main() -> None:
         return
     print(f"| workload | default (ms) | keep_freed_memory (ms) | speed-up |  (threads={args.threads})")
     print("|---|---|---|---|")
-    for name in ("contraction", "tagger"):
+    for name in ("contraction", "interaction"):
         ms = []
         for keep in ("0", "1"):
             out = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--child", name,

@@ -3,16 +3,22 @@
 The public namespace re-exports the algebra core:
 
 * irreps: :class:`SU2`, :class:`SO3`, :class:`O3`, :class:`SUN`, :class:`SO13` (Lorentz),
-  :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`;
+  :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`, built
+  from anything liberal (``Irreps("8x0e + 4x1o")``, ``Irreps("2xSU3(2,1,0) + SU3(0,0,0)")``,
+  pairs, irreps) and accepted by every API; ``ir1 * ir2`` is an ``Irreps``;
 * :func:`clebsch_gordan` (float64, cached, certified) and :func:`clebsch_gordan_exact` (sympy);
 * :func:`change_of_basis`, :func:`decompose`, :func:`intertwiners`;
 * reduced tensor products :func:`reduced_tensor_product`,
   :func:`reduced_symmetric_tensor_product`, :func:`reduced_antisymmetric_tensor_product`;
-* cache control :func:`clear_cache`, :func:`cache_info`, :func:`cache_dir`.
+* cache control :func:`clear_cache`, :func:`cache_info`, :func:`cache_dir`;
+* rotations: :func:`random_rotation`, conversions between matrices, quaternions, axis-angle and ZYZ
+  Euler angles, :func:`wigner_D` for SO3 / O3 / SU2 irreps, :func:`xyz_to_l1_basis`.
 
 >>> import lie_nn as lnn
 >>> [str(term) for term in lnn.SO3(1) * lnn.SO3(1)]
 ['1xSO3(0)', '1xSO3(1)', '1xSO3(2)']
+>>> lnn.O3(1, -1) * lnn.O3(1, -1), lnn.Irreps("2x0e + 1o").dim
+(Irreps('1x0e+1x1e+1x2e'), 5)
 >>> lnn.clebsch_gordan(lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0))).shape
 (2, 8, 8, 8)
 """
@@ -39,6 +45,18 @@ from lie_nn._src.reduced_tensor_product import (
     reduced_symmetric_tensor_product,
     reduced_tensor_product,
 )
+from lie_nn._src.rotations import (
+    axis_angle_to_matrix,
+    euler_to_matrix,
+    matrix_to_axis_angle,
+    matrix_to_euler,
+    matrix_to_quaternion,
+    quaternion_to_matrix,
+    random_quaternion,
+    random_rotation,
+    wigner_D,
+    xyz_to_l1_basis,
+)
 
 __all__ = [
     "CONVENTIONS_VERSION",
@@ -53,6 +71,7 @@ __all__ = [
     "SO3",
     "SU2",
     "SUN",
+    "axis_angle_to_matrix",
     "cache_dir",
     "cache_info",
     "certify_clebsch_gordan",
@@ -61,11 +80,20 @@ __all__ = [
     "clebsch_gordan",
     "clebsch_gordan_exact",
     "decompose",
+    "euler_to_matrix",
     "intertwiners",
     "irrep_from_string",
+    "matrix_to_axis_angle",
+    "matrix_to_euler",
+    "matrix_to_quaternion",
+    "quaternion_to_matrix",
+    "random_quaternion",
+    "random_rotation",
     "reduced_antisymmetric_tensor_product",
     "reduced_symmetric_tensor_product",
     "reduced_tensor_product",
+    "wigner_D",
+    "xyz_to_l1_basis",
     *_descriptor_names,
 ]
 __version__ = "0.1.0"

@@ -400,3 +400,89 @@ def test_entry_file_round_trip(tmp_path_factory: pytest.TempPathFactory, array: 
     cache._write_entry(path, "k" * 64, (array, array[..., None]))
     first, second = cache._read_entry(path, "k" * 64)
     np.testing.assert_array_equal(second, array[..., None])
+
+
+# ------------------------------------------------------------------------------------ mutation-test gaps
+class _MakesDirectory:
+    """Unpickling calls ``os.mkdir(path)``: a side effect visible outside the unpickled object."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self) -> tuple:
+        return (os.mkdir, (self.path,))
+
+
+def test_pickled_key_is_never_unpickled(disk: Path, tmp_path: Path) -> None:
+    square(4)
+    path = only_entry(disk)
+    with np.load(path) as data:
+        payload = {name: data[name] for name in data.files}
+    marker = tmp_path / "unpickled"
+    payload["__key__"] = np.array([_MakesDirectory(marker)], dtype=object)  # stored with pickle
+    with open(path, "wb") as handle:
+        np.savez(handle, **payload)
+    clear_cache(memory=True)
+    with pytest.warns(CacheWarning, match="corrupt"):
+        np.testing.assert_array_equal(square(4), np.arange(4.0) ** 2)
+    assert not marker.exists(), "a cache entry was unpickled"
+
+
+@pytest.mark.parametrize("kind, arrays", [("array", 2), ("bogus", 1), ("bogus", 2), ("array", 0)])
+def test_entry_kind_is_checked(disk: Path, kind: str, arrays: int) -> None:
+    square(3)
+    path = only_entry(disk)
+    parts = tuple(np.arange(3.0) ** 2 for _ in range(arrays))
+    payload = {f"arr_{i}": a for i, a in enumerate(parts)}  # right key and checksum, wrong kind
+    payload.update(__key__=np.array(path.stem), __checksum__=np.array(cache._checksum(parts)),
+                   __kind__=np.array(kind))
+    with open(path, "wb") as handle:
+        np.savez(handle, **payload)
+    with pytest.raises(ValueError, match="kind"):
+        cache._read_entry(path, path.stem)
+    clear_cache(memory=True)
+    with pytest.warns(CacheWarning, match="kind"):
+        np.testing.assert_array_equal(square(3), np.arange(3.0) ** 2)
+
+
+def test_argument_order_is_part_of_the_key(disk: Path) -> None:
+    @cached("test_order")
+    def ordered(*args: object) -> np.ndarray:
+        return np.array([float(a) for a in args])
+
+    assert canonical_repr((1, 2)) != canonical_repr((2, 1))
+    assert canonical_repr([1, 2]) != canonical_repr([2, 1])
+    assert cache._disk_key("x", (1, 2)) != cache._disk_key("x", (2, 1))
+    np.testing.assert_array_equal(ordered(1, 2), [1.0, 2.0])
+    clear_cache(memory=True)  # the second call can only come from disk
+    np.testing.assert_array_equal(ordered(2, 1), [2.0, 1.0])
+    np.testing.assert_array_equal(ordered(3, 1), [3.0, 1.0])
+    assert len(entries(disk)) == 3
+
+
+@pytest.mark.parametrize("result", [[np.ones(2)], (np.ones(2), 3), (np.ones(2), [np.ones(1)]), 3.0, None])
+def test_non_array_results_are_refused(disk: Path, result: object) -> None:
+    @cached("test_refused")
+    def f() -> object:
+        return result
+
+    with pytest.raises(TypeError, match="must return an ndarray or a tuple of ndarrays"):
+        f()
+    assert entries(disk) == []
+
+
+def test_truncated_entry_does_not_leak_a_file_handle(disk: Path) -> None:
+    square(6)
+    _corrupt_truncate(only_entry(disk))
+    clear_cache(memory=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        warnings.simplefilter("ignore", CacheWarning)
+        code = ("import gc, sys, warnings; warnings.simplefilter('error', ResourceWarning)\n"
+                "from pathlib import Path; from lie_nn._src import cache\n"
+                "try:\n    cache._read_entry(Path(sys.argv[1]), 'k')\nexcept Exception as e:\n"
+                "    print(type(e).__name__)\ngc.collect()\n")
+        out = subprocess.run([sys.executable, "-X", "dev", "-c", code, str(only_entry(disk))],
+                             capture_output=True, text=True, timeout=120)
+    assert "ResourceWarning" not in out.stderr and out.returncode == 0, out.stderr
+    assert out.stdout.strip() in {"BadZipFile", "EOFError", "ValueError", "OSError"}, out.stdout

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from lie_nn._src import cache
 from lie_nn._src.cache import CacheWarning, cache_info, clear_cache
 from lie_nn._src.cg import CERTIFY_TOL, certify_clebsch_gordan, clebsch_gordan, clebsch_gordan_exact
+from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.groups.su2 import SU2
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 
 
 @dataclass(frozen=True)
@@ -274,3 +276,71 @@ def test_exact_shape_matches_float() -> None:
     for l3 in range(4):
         exact = clebsch_gordan_exact(SO3(1), SO3(2), SO3(l3))
         assert exact.shape == clebsch_gordan(SO3(1), SO3(2), SO3(l3)).shape
+
+
+# ------------------------------------------------------------------------------------ mutation-test gaps
+@dataclass(frozen=True)
+class TinySO3(SO3):
+    """SO(3) with its Lie-algebra basis scaled by 1e-3 (same intertwiners, tiny generators)."""
+
+    def algebra(self) -> np.ndarray:
+        return 1e-3 * SO3(self.l).algebra()
+
+    def group_id(self) -> object:
+        return TinySO3
+
+
+@dataclass(frozen=True)
+class ComplexStoredSO3(SO3):
+    """SO(3) whose closed form returns complex128 with zero imaginary part."""
+
+    def clebsch_gordan(self, ir2: Irrep, ir3: Irrep) -> np.ndarray:
+        return SO3(self.l).clebsch_gordan(SO3(ir2.l), SO3(ir3.l)).astype(np.complex128)  # type: ignore
+
+    def __mul__(self, other: Irrep) -> Irreps:
+        return Irreps([(t.mul, ComplexStoredSO3(t.ir.l)) for t in SO3(self.l) * SO3(other.l)])  # type: ignore
+
+    def group_id(self) -> object:
+        return ComplexStoredSO3
+
+
+def test_certified_defect_does_not_depend_on_scales() -> None:
+    """Relative defect: the same for C and s·C, and for generators X and 1e-3·X."""
+    irs = (SO3(1), SO3(2), SO3(2))
+    C = clebsch_gordan(*irs)
+    noisy = C + 1e-4 * np.random.default_rng(1).normal(size=C.shape)
+    def defect_of(group: tuple, coefficients: np.ndarray) -> float:
+        return certify_clebsch_gordan(*group, coefficients, check_normalization=False)
+
+    defect = defect_of(irs, noisy)
+    assert 1e-6 < defect < 1e-2
+    for s in (1e-8, 1e-3, 0.5, 1e4):
+        assert defect_of(irs, s * noisy) == pytest.approx(defect, 1e-9)
+    tiny = tuple(TinySO3(ir.l) for ir in irs)
+    assert defect_of(tiny, noisy) == pytest.approx(defect, 1e-9)
+    assert defect_of(tiny, 1e-3 * noisy) == pytest.approx(defect, 1e-9)
+    assert certify_clebsch_gordan(*tiny, C) < 1e-14  # exact CGs stay exact, however small the generators
+    assert certify_clebsch_gordan(*tiny, 1e-9 * C, check_normalization=False) < 1e-14
+
+
+def test_certify_checks_isometry_with_discrete_generators() -> None:
+    irs = (O3(1, -1), O3(1, -1), O3(2, 1))
+    C = clebsch_gordan(*irs)
+    assert all(ir.is_unitary() for ir in irs) and irs[0].discrete_generators().shape[0] == 1
+    assert certify_clebsch_gordan(*irs, C) < 1e-14
+    assert certify_clebsch_gordan(*irs, 2 * C) > 1  # intertwines (parity included), but not an isometry
+    assert certify_clebsch_gordan(*irs, 2 * C, check_normalization=False) < 1e-14
+
+
+def test_real_bases_give_float64() -> None:
+    from lie_nn import DirectProduct, GenericRep
+
+    vec = GenericRep(SO3(1).algebra(), label="v")
+    cases = [(SO3(1), SO3(1), SO3(2)), (O3(1, -1), O3(2, 1), O3(1, -1)), (vec, vec, vec),
+             (DirectProduct((SO3(1), O3(0, -1))),) * 2 + (DirectProduct((SO3(0), O3(0, 1))),),
+             (ComplexStoredSO3(1), ComplexStoredSO3(1), ComplexStoredSO3(1))]
+    for irs in cases:
+        assert all(ir.is_real for ir in irs)
+        C = clebsch_gordan(*irs)
+        assert C.dtype == np.float64 and C.shape[0] >= 1, [str(ir) for ir in irs]
+    assert clebsch_gordan(SU2(1), SU2(1), SU2(1)).dtype == np.float64  # real Condon–Shortley values

@@ -10,12 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lie_nn._src.intertwiner as it
+from lie_nn._src.canonical import canonical_basis
+from lie_nn._src.cg import numeric_clebsch_gordan
 from lie_nn._src.groups.generic import GenericRep
 from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.groups.su2 import SU2
 from lie_nn._src.groups.sun import SUN
-from lie_nn._src.intertwiner import canonical_basis, intertwiners, numeric_clebsch_gordan
+from lie_nn._src.intertwiner import intertwiners
 from lie_nn._src.irrep import Irrep, MulIrrep
 
 

@@ -26,7 +26,7 @@ def test_construction_forms_agree():
     assert (a.dim, len(a), a.num_irreps) == (10, 3, 4)
     assert a[1] == MulIrrep(1, O3(1, -1)) and a[1:] == Irreps([O3(1, -1), O3(2, 1)])
     assert list(a) == list(a.mul_irreps)
-    assert str(a) == "2xO3(0e)+1xO3(1o)+1xO3(2e)" and repr(a) == f"Irreps('{a}')"
+    assert str(a) == "2x0e+1x1o+1x2e" and repr(a) == f"Irreps('{a}')"  # e3nn-style O(3) labels
     assert Irreps().dim == 0 and str(Irreps()) == ""
 
 
@@ -38,9 +38,11 @@ def test_validation():
     with pytest.raises(TypeError):
         Irreps([(1, 2)])
     with pytest.raises(TypeError):
-        Irreps(["1o"])
-    with pytest.raises(TypeError, match="from_string"):
-        Irreps("1x1o")
+        Irreps([3.0])
+    with pytest.raises(TypeError):
+        Irreps(b"1x1o")
+    with pytest.raises(ValueError, match="cannot parse"):
+        Irreps("1x1q")
     with pytest.raises(ValueError):
         Irreps([(-1, SO3(1))])
     with pytest.raises(TypeError):
@@ -106,4 +108,75 @@ def test_sort_is_stable_and_simplify_merges():
     a = Irreps([(1, O3(1, -1)), (2, O3(0, 1)), (3, O3(1, -1)), (0, O3(2, 1))])
     srt, perm = a.sort()
     assert perm == (1, 0, 2, 3)
-    assert str(srt.simplify()) == "2xO3(0e)+4xO3(1o)"
+    assert str(srt.simplify()) == "2x0e+4x1o"
+
+
+# ------------------------------------------------------------------------------------ one liberal type
+def test_every_constructor_form_gives_the_same_irreps():
+    expected = Irreps([(8, O3(0, 1)), (4, O3(1, -1))])
+    forms = ["8x0e + 4x1o", "8xO3(0e)+4xO3(1o)", " 8 x 0e+ 4x O3(1o) ", [(8, O3(0, 1)), (4, O3(1, -1))],
+             [(8, "0e"), (4, "1o")], [MulIrrep(8, O3(0, 1)), "4x1o"], expected, tuple(expected)]
+    for form in forms:
+        assert Irreps(form) == expected, form
+    assert Irreps(O3(1, -1)) == Irreps("1o") == Irreps(MulIrrep(1, O3(1, -1))) == Irreps((1, O3(1, -1)))
+    assert Irreps("") == Irreps() == Irreps([])
+
+
+@pytest.mark.parametrize("text, terms", [
+    ("2xSU3(2,1,0) + SU3(0,0,0)", [(2, SUN((2, 1, 0))), (1, SUN((0, 0, 0)))]),
+    ("SO13(1/2,1/2)", None),
+    ("2xO3(1o)", [(2, O3(1, -1))]),
+    ("3xSO3(1)xSU2(1/2) + SO3(0) x SU2(0)", None),
+    ("SU2(3/2) + 2x SU2(0)", [(1, SU2("3/2")), (2, SU2(0))]),
+])
+def test_group_qualified_strings_round_trip(text, terms):
+    irreps = Irreps(text)
+    if terms is not None:
+        assert irreps == Irreps(terms)
+    assert Irreps(str(irreps)) == irreps and Irreps(repr(irreps)[8:-2]) == irreps
+    assert hash(Irreps(str(irreps))) == hash(irreps)
+
+
+def test_products_print_like_e3nn_and_stay_tuple_like():
+    out = O3(1, -1) * O3(1, 1)
+    assert isinstance(out, Irreps) and str(out) == "1x0o+1x1o+1x2o"
+    assert out == (MulIrrep(1, O3(0, -1)), MulIrrep(1, O3(1, -1)), MulIrrep(1, O3(2, -1)))
+    assert [t.ir for t in out] == [O3(0, -1), O3(1, -1), O3(2, -1)] and len(out) == 3
+    assert str(SO3(1) * SO3(1)) == "1xSO3(0)+1xSO3(1)+1xSO3(2)"
+    assert str(SUN((2, 1, 0)) * SUN((2, 1, 0))).startswith("1xSU3(0,0,0)+2xSU3(2,1,0)")
+
+
+def test_arithmetic():
+    a, b = Irreps("2x0e + 1o"), Irreps("1o")
+    assert 2 * a == a * 2 == a + a == Irreps("2x0e+1o+2x0e+1o") and 0 * a == Irreps()
+    assert a + "1e" == Irreps("2x0e+1o+1e") and "1e" + a == Irreps("1e+2x0e+1o")
+    product = a * b
+    assert product == Irreps("1x0e+1x1e+2x1o+1x2e")  # 2x(0e x 1o) + 1o x 1o, regrouped (0e<0o<1e<1o)
+    assert product.dim == a.dim * b.dim
+    assert a * O3(1, -1) == product and a * "1o" == product
+    assert Irreps([SO3(1)]) * SO3(1) == Irreps(SO3(1) * SO3(1))
+    with pytest.raises(ValueError):
+        -1 * a
+    assert a.count("0e") == 2 and a.count(O3(1, -1)) == 1 and a.count("2e") == 0
+    assert "1o" in a and O3(0, 1) in a and "1e" not in a and MulIrrep(2, O3(0, 1)) in a
+    assert a.remove_zero_multiplicities() == a and Irreps("0x0e+1o").remove_zero_multiplicities() == b
+    assert Irreps("1o + 0e + 1o").regroup() == Irreps("0e + 2x1o")
+    assert isinstance(a[:1], Irreps) and a[::-1] == Irreps("1o + 2x0e")
+
+
+def test_immutable_hashable_picklable():
+    import pickle
+
+    a = Irreps("2x0e + 1o")
+    with pytest.raises((AttributeError, TypeError)):
+        a.foo = 1  # type: ignore[attr-defined]
+    assert {a: 1}[Irreps("2x0e+1o")] == 1
+    assert pickle.loads(pickle.dumps(a)) == a and type(pickle.loads(pickle.dumps(a))) is Irreps
+
+
+def test_is_unitary():
+    from lie_nn._src.groups.lorentz import SO13
+
+    assert Irreps("2x0e + 1o").is_unitary() and Irreps([SU2("1/2"), SU2(1)]).is_unitary()
+    assert Irreps([SUN((2, 1, 0))]).is_unitary()
+    assert not Irreps([SO13("1/2", 0)]).is_unitary() and SO13(0, 0).is_unitary()

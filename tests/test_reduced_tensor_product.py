@@ -18,6 +18,7 @@ from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.groups.su2 import SU2
 from lie_nn._src.irrep import MulIrrep
+from lie_nn._src.irreps import Irreps
 from lie_nn._src.reduced_tensor_product import (
     ReducedTensorProduct,
     reduced_antisymmetric_tensor_product,
@@ -411,7 +412,8 @@ def test_bad_types():
     with pytest.raises(TypeError):
         reduced_tensor_product("ij", [SO3(1)])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        reduced_symmetric_tensor_product("1o", 2)
+        reduced_symmetric_tensor_product(b"1o", 2)
+    assert reduced_symmetric_tensor_product("1o", 2).irreps_out == Irreps("0e + 2e")  # strings are Irreps
     with pytest.raises(TypeError):
         reduced_symmetric_tensor_product(SO3(1), 2.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError):

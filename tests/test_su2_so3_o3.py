@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import (
     SO3,
-    _cg_acc,
+    _cg_real_entries,
     _q_columns,
     _real_terms,
     _su2_algebra_entries,
@@ -196,7 +196,7 @@ def test_so3_cg_is_transformed_su2_cg() -> None:
 def test_single_radical_per_entry() -> None:
     """Each real-basis entry is one n*sqrt(r): the basis of the 'correctly rounded' claim."""
     for l1, l2, l3 in SO3_TRIPLES + [(6, 5, 4), (6, 6, 12)]:
-        assert all(len(terms) <= 1 for _, terms in _real_terms(_cg_acc(l1, l2, l3)))
+        assert all(len(terms) <= 1 for _, terms in _cg_real_entries(l1, l2, l3))
     for l in range(10):
         cols = _q_columns(l)
         for entries in _su2_algebra_entries(l):

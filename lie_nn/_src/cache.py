@@ -142,7 +142,8 @@ def canonical_repr(value: object) -> str | None:
         parts = [canonical_repr(item) for item in items]
         if any(part is None for part in parts):
             return None
-        open_, close = {tuple: "()", list: "[]", frozenset: "{}"}[type(value)]
+        # tuple subclasses (Irreps) compare equal to plain tuples, so they share their key
+        open_, close = "()" if isinstance(value, tuple) else ("[]" if isinstance(value, list) else "{}")
         return open_ + ",".join(parts) + close  # type: ignore[arg-type]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
@@ -181,7 +182,8 @@ def _entry_path(root: Path, name: str, key: str) -> Path:
 
 def _read_entry(path: Path, key: str) -> Result:
     """Load and verify one entry; raises on any problem (the caller treats it as corrupt)."""
-    with np.load(path, allow_pickle=False) as data:
+    # open the file ourselves: np.load leaks its handle when the zip directory is unreadable (truncated)
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
         names = set(data.files)
         meta = {_KEY_FIELD, _SUM_FIELD, _KIND_FIELD}
         if not meta <= names:

@@ -8,6 +8,11 @@
 and, when all three irreps are unitary in their bases, ``sum_ij conj(C[m,i,j,k]) C[n,i,j,l] =
 δ_mn δ_kl``.  Every result is certified against these equations before it enters the cache; a
 result that fails raises :class:`RuntimeError` and is never cached.
+
+This module is the one dispatcher: a group with a closed form defines
+``clebsch_gordan(self, ir2, ir3)`` on its irrep class and that is used; every other group goes
+through :func:`numeric_clebsch_gordan` (the solver of :mod:`lie_nn._src.intertwiner`).  The
+selection rule ``ir1 * ir2`` cross-checks the multiplicity of either result when the group has one.
 """
 
 from __future__ import annotations
@@ -15,14 +20,23 @@ from __future__ import annotations
 import numpy as np
 
 from lie_nn._src.cache import cached
+from lie_nn._src.intertwiner import intertwiners, tensor_generators
 from lie_nn._src.irrep import Irrep
+from lie_nn._src.irreps import Irreps
 
-__all__ = ["CERTIFY_TOL", "certify_clebsch_gordan", "clebsch_gordan", "clebsch_gordan_exact"]
+__all__ = [
+    "CERTIFY_TOL",
+    "certify_clebsch_gordan",
+    "clebsch_gordan",
+    "clebsch_gordan_exact",
+    "expected_multiplicity",
+    "has_closed_form",
+    "numeric_clebsch_gordan",
+]
 
 CERTIFY_TOL = 1e-10
 """Largest relative residual accepted by :func:`clebsch_gordan`."""
 
-_UNITARY_TOL = 1e-10
 
 
 def _check_irreps(ir1: object, ir2: object, ir3: object) -> None:
@@ -66,15 +80,6 @@ def _discrete_residual(D1: np.ndarray, D2: np.ndarray, D3: np.ndarray, C: np.nda
     R = np.einsum("bia,bjc,mack->bmijk", D1, D2, C) - np.einsum("mijl,blk->bmijk", C, D3)
     scale = np.linalg.norm(C) * (_op_norm_bound(D1) * _op_norm_bound(D2) + _op_norm_bound(D3))
     return _relative(R, scale)
-
-
-def _is_unitary(X: np.ndarray, D: np.ndarray) -> bool:
-    """Anti-Hermitian generators and unitary discrete generators (to rounding)."""
-    scale = max(1.0, float(np.abs(X).max(initial=0.0)))
-    if np.abs(X + np.conj(np.swapaxes(X, 1, 2))).max(initial=0.0) > 1e-12 * scale:
-        return False
-    eye = np.eye(D.shape[-1])
-    return bool(np.abs(np.conj(np.swapaxes(D, 1, 2)) @ D - eye).max(initial=0.0) <= 1e-12)
 
 
 def _normalisation_error(C: np.ndarray) -> float:
@@ -126,19 +131,62 @@ def certify_clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep, C: np.ndarray, *,
     D1, D2, D3 = ir1.discrete_generators(), ir2.discrete_generators(), ir3.discrete_generators()
     errors = [_algebra_residual(X1, X2, X3, C), _discrete_residual(D1, D2, D3, C)]
     if check_normalization:
-        unitary = all(_is_unitary(X, D) for X, D in ((X1, D1), (X2, D2), (X3, D3)))
+        unitary = all(ir.is_unitary() for ir in (ir1, ir2, ir3))
         errors.append(_normalisation_error(C) if unitary else _independence_error(C))
     if np.iscomplexobj(C) and all(ir.is_real for ir in (ir1, ir2, ir3)):
         errors.append(float(np.abs(C.imag).max() / np.abs(C).max()))
     return max(errors)
 
 
-def _expected_multiplicity(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> int | None:
+def expected_multiplicity(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> int | None:
+    """Multiplicity of ``ir3`` in ``ir1 ⊗ ir2`` by the selection rule, ``None`` when it is unknown.
+
+    >>> from lie_nn import SUN
+    >>> expected_multiplicity(SUN((2, 1, 0)), SUN((2, 1, 0)), SUN((2, 1, 0)))
+    2
+    """
     try:
-        decomposition = ir1 * ir2
+        return Irreps(ir1 * ir2).count(ir3)
     except NotImplementedError:
         return None
-    return sum(term.mul for term in decomposition if term.ir == ir3)
+
+
+def has_closed_form(ir: Irrep) -> bool:
+    """True when the group of ``ir`` provides closed-form coefficients (a ``clebsch_gordan`` method).
+
+    >>> from lie_nn import SO3, SUN
+    >>> has_closed_form(SO3(1)), has_closed_form(SUN((1, 0, 0)))
+    (True, False)
+    """
+    return callable(getattr(ir, "clebsch_gordan", None))
+
+
+def numeric_clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
+    r"""Clebsch–Gordan coefficients ``C[m, i, j, k]`` for ``ir1 ⊗ ir2 → ir3`` from the numeric solver.
+
+    Solves ``(X1 ⊗ 1 + 1 ⊗ X2) C = C X3`` and ``(D1 ⊗ D2) C = C D3`` with
+    :func:`~lie_nn._src.intertwiner.intertwiners`.  The copies are orthonormal as flattened vectors,
+    each scaled to squared norm ``d3`` (for unitary irreps each copy is then an isometry
+    ``V3 → V1 ⊗ V2``).  When the selection rule ``ir1 * ir2`` is known, the number of solutions is
+    cross-checked against it (``RuntimeError`` on mismatch).  Uncached: call :func:`clebsch_gordan`.
+
+    >>> from lie_nn import SO3
+    >>> C = numeric_clebsch_gordan(SO3(1), SO3(1), SO3(0))
+    >>> C.shape, bool(np.allclose(C[0, :, :, 0], np.eye(3) / np.sqrt(3)))
+    ((1, 3, 3, 1), True)
+    """
+    _check_irreps(ir1, ir2, ir3)
+    XA, DA = tensor_generators(ir1, ir2)
+    X3 = ir3.algebra()
+    if len(XA) != len(X3):
+        raise ValueError(f"generator counts differ: {ir1} ⊗ {ir2} has {len(XA)}, {ir3} has {len(X3)}")
+    C = intertwiners(XA, X3, DA, ir3.discrete_generators())
+    expected = expected_multiplicity(ir1, ir2, ir3)
+    if expected is not None and expected != len(C):
+        raise RuntimeError(
+            f"{ir1} ⊗ {ir2} → {ir3}: found {len(C)} intertwiners but the selection rule says {expected}"
+        )
+    return np.sqrt(ir3.dim) * C.reshape(len(C), ir1.dim, ir2.dim, ir3.dim)
 
 
 def _certify(args: tuple, C: object) -> None:
@@ -153,7 +201,7 @@ def _certify(args: tuple, C: object) -> None:
     if not defect < CERTIFY_TOL:
         raise RuntimeError(f"CG of {ir1} ⊗ {ir2} → {ir3} failed certification: relative defect {defect:.3g} "
                            f"(tolerance {CERTIFY_TOL:g}); refusing to return or cache it")
-    expected = _expected_multiplicity(ir1, ir2, ir3)
+    expected = expected_multiplicity(ir1, ir2, ir3)
     if expected is not None and expected != C.shape[0]:
         raise RuntimeError(f"CG of {ir1} ⊗ {ir2} → {ir3} has {C.shape[0]} copies but the selection rule "
                            f"{ir1} * {ir2} gives multiplicity {expected}")
@@ -161,7 +209,10 @@ def _certify(args: tuple, C: object) -> None:
 
 @cached("clebsch_gordan", validate=_certify)
 def _cached_clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
-    C = np.asarray(ir1.clebsch_gordan(ir2, ir3))
+    if has_closed_form(ir1):
+        C = np.asarray(ir1.clebsch_gordan(ir2, ir3))  # type: ignore[attr-defined]
+    else:
+        C = numeric_clebsch_gordan(ir1, ir2, ir3)
     if np.iscomplexobj(C) and all(ir.is_real for ir in (ir1, ir2, ir3)):
         if np.abs(C.imag).max(initial=0.0) <= 1e-14 * max(1.0, float(np.abs(C).max(initial=0.0))):
             C = C.real  # a real basis promises real coefficients; large imaginary parts fail certification

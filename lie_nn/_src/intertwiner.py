@@ -1,4 +1,4 @@
-"""Numeric solver for intertwiners ``X_A C = C X_B`` and numeric Clebsch–Gordan coefficients.
+"""Numeric solver for intertwiners ``X_A C = C X_B`` (arrays only: no irrep type is imported here).
 
 Algorithm
 ---------
@@ -15,20 +15,7 @@ safely diagonalizable (e.g. non-semisimple representations) the solver falls bac
 Kronecker system on all ``dA * dB`` unknowns.  The result is always certified: the residual of every
 equation is checked and ``RuntimeError`` is raised when it exceeds ``1e-8`` (relative).
 
-Canonical form (versioned with ``CONVENTIONS_VERSION``)
--------------------------------------------------------
-The returned basis depends only on the solution space, not on the random element ``H`` nor on the
-path taken.  With the ``k`` solutions flattened row-major into vectors of length ``dA * dB``:
-
-1. take the reduced row echelon form of the space: pivot columns ``j_1 < ... < j_k`` chosen greedily
-   (``j_t`` is the first column on which the subspace ``{v : v[j_1] = ... = v[j_{t-1}] = 0}`` has a
-   component above ``1e-6``), and rows ``r_t`` in the space with ``r_t[j_s] = δ_ts``;
-2. Gram–Schmidt orthonormalise ``r_1, ..., r_k`` in that order;
-3. multiply each vector by the phase (a sign for real bases) making its first entry of largest
-   magnitude (ties within a relative ``1e-7``) real and positive.
-
-When all inputs are real (and ``real`` is not ``False``) the basis is real: the solution space is
-closed under complex conjugation, so the real and imaginary parts span its real form.
+The basis returned is the canonical one of :mod:`lie_nn._src.canonical`.
 """
 
 from __future__ import annotations
@@ -40,11 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from lie_nn._src.irrep import Irrep
+from lie_nn._src.canonical import canonical_basis, real_form
 
 _SEED = 20240519
-_PIVOT_TOL = 1e-6
-_PHASE_TOL = 1e-7
 _CERT_TOL = 1e-8
 _SMALL_WORK = 2_000_000  # n_eq * dA * dB * p below which the accurate QR/SVD path is always used
 _CHUNK_LIMIT = 20_000_000  # largest dA * dB * p block the accurate path may form
@@ -83,49 +68,22 @@ def intertwiners(
     equations += [(DA[b], DB[b]) for b in range(len(DA))]
     basis = _solve(XA, XB, DA, DB, equations)
     if inputs_real and real is not False:
-        basis = _realify(basis)
+        basis = real_form(basis)
     basis = canonical_basis(basis)
     C = basis.reshape(len(basis), dA, dB)
     _certify(C, equations)
     return C
 
 
-def numeric_clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
-    r"""Clebsch–Gordan coefficients ``C[m, i, j, k]`` for ``ir1 ⊗ ir2 → ir3``, shape ``(mul, d1, d2, d3)``.
+def tensor_generators(ir1: Any, ir2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``X1 ⊗ 1 + 1 ⊗ X2`` and ``D1 ⊗ D2`` (row-major pair index ``(i, j) -> i * d2 + j``).
 
-    Solves ``(X1 ⊗ 1 + 1 ⊗ X2) C = C X3`` and ``(D1 ⊗ D2) C = C D3`` with :func:`intertwiners`.  The
-    copies are orthonormal as flattened vectors, each scaled to squared norm ``d3`` (for unitary irreps
-    each copy is then an isometry ``V3 → V1 ⊗ V2``).  When ``ir1 * ir2`` is implemented, the number
-    of solutions is cross-checked against its multiplicity of ``ir3`` (``RuntimeError`` on mismatch).
+    ``ir1`` and ``ir2`` are anything with ``algebra()``, ``discrete_generators()`` and ``dim``.
 
-    >>> import numpy as np
-    >>> from lie_nn._src.groups.so3 import SO3
-    >>> C = numeric_clebsch_gordan(SO3(1), SO3(1), SO3(0))
-    >>> C.shape
-    (1, 3, 3, 1)
-    >>> np.allclose(C[0, :, :, 0], np.eye(3) / np.sqrt(3))
-    True
+    >>> from lie_nn import SO3
+    >>> [m.shape for m in tensor_generators(SO3(1), SO3(2))]
+    [(3, 15, 15), (0, 15, 15)]
     """
-    for ir in (ir1, ir2, ir3):
-        if not isinstance(ir, Irrep):
-            raise TypeError(f"expected an Irrep, got {type(ir).__name__}")
-    ir1.check_same_group(ir2)
-    ir1.check_same_group(ir3)
-    X3, d1, d2, d3 = ir3.algebra(), ir1.dim, ir2.dim, ir3.dim
-    XA, DA = _memo(("tensor", ir1, ir2), lambda: _tensor_generators(ir1, ir2))
-    if len(XA) != len(X3):
-        raise ValueError(f"generator counts differ: {ir1} ⊗ {ir2} has {len(XA)}, {ir3} has {len(X3)}")
-    C = intertwiners(XA, X3, DA, ir3.discrete_generators())
-    expected = _expected_multiplicity(ir1, ir2, ir3)
-    if expected is not None and expected != len(C):
-        raise RuntimeError(
-            f"{ir1} ⊗ {ir2} → {ir3}: found {len(C)} intertwiners but the selection rule says {expected}"
-        )
-    return np.sqrt(d3) * C.reshape(len(C), d1, d2, d3)
-
-
-def _tensor_generators(ir1: Irrep, ir2: Irrep) -> tuple[np.ndarray, np.ndarray]:
-    """``X1 ⊗ 1 + 1 ⊗ X2`` and ``D1 ⊗ D2`` (row-major pair index ``(i, j) -> i * d2 + j``)."""
     X1, X2, D1, D2 = ir1.algebra(), ir2.algebra(), ir1.discrete_generators(), ir2.discrete_generators()
     if len(X1) != len(X2) or len(D1) != len(D2):
         raise ValueError(f"generator counts differ between {ir1} and {ir2}")
@@ -133,37 +91,6 @@ def _tensor_generators(ir1: Irrep, ir2: Irrep) -> tuple[np.ndarray, np.ndarray]:
     XA = np.einsum("aik,jl->aijkl", X1, np.eye(ir2.dim)) + np.einsum("ik,ajl->aijkl", np.eye(ir1.dim), X2)
     return XA.reshape(-1, n, n), np.einsum("aik,ajl->aijkl", D1, D2).reshape(-1, n, n)
 
-
-def canonical_basis(V: np.ndarray) -> np.ndarray:
-    """Canonical orthonormal basis (rows) of the row space of ``V``, whose rows are orthonormal.
-
-    See the module docstring for the definition (RREF pivots, Gram–Schmidt, phase).
-
-    >>> import numpy as np
-    >>> canonical_basis(np.array([[0.0, 0.6, -0.8]]))   # largest entry made positive
-    array([[ 0. , -0.6,  0.8]])
-    """
-    k = len(V)
-    if k == 0:
-        return V
-    W, pivots = V, []
-    for _ in range(k):
-        norms = np.linalg.norm(W, axis=0)
-        above = np.flatnonzero(norms > _PIVOT_TOL)
-        if len(above) == 0:
-            raise RuntimeError("canonical_basis: rows are not linearly independent")
-        j = int(above[0])
-        pivots.append(j)
-        Q, _ = np.linalg.qr(W[:, j : j + 1], mode="complete")
-        W = Q[:, 1:].conj().T @ W
-    R = np.linalg.solve(V[:, pivots], V)
-    Q, _ = np.linalg.qr(R.T)
-    Q = Q.T
-    for row in Q:
-        mag = np.abs(row)
-        i = int(np.flatnonzero(mag >= mag.max() * (1 - _PHASE_TOL))[0])
-        row *= np.conj(row[i]) / mag[i]
-    return Q.real.copy() if np.isrealobj(V) else Q
 
 
 # --------------------------------------------------------------------------- validation
@@ -405,18 +332,6 @@ def _accurate_null(blocks, I, J, iI, iJ, dA, dB) -> np.ndarray | None:
 
 
 # --------------------------------------------------------------------------- post-processing
-def _realify(basis: np.ndarray) -> np.ndarray:
-    k = len(basis)
-    if k == 0:
-        return basis.real
-    stacked = np.concatenate([basis.real, basis.imag])
-    _, s, Vh = np.linalg.svd(stacked, full_matrices=False)
-    rank = int(np.sum(s > 1e-6 * s[0]))
-    if rank != k:
-        raise RuntimeError(f"intertwiners: real form has dimension {rank}, expected {k}")
-    return Vh[:k]
-
-
 def _certify(C: np.ndarray, equations) -> None:
     if len(C) == 0:
         return
@@ -426,11 +341,3 @@ def _certify(C: np.ndarray, equations) -> None:
         err = np.linalg.norm(res.reshape(len(C), -1), axis=1).max(initial=0.0)
         if err > _CERT_TOL * max(size, 1e-300):
             raise RuntimeError(f"intertwiners: certification failed, residual {err:.2e}")
-
-
-def _expected_multiplicity(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> int | None:
-    try:
-        product = ir1 * ir2
-    except (NotImplementedError, TypeError):
-        return None
-    return sum(term.mul for term in product if term.ir == ir3)

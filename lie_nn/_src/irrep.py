@@ -16,6 +16,18 @@ Conventions (versioned: see ``CONVENTIONS_VERSION`` and docs/conventions.md)
   ``(X1 ⊗ 1 + 1 ⊗ X2) C = C X3`` for every generator, i.e.
   ``einsum('aik,mkjl->amijl', X1, C) + einsum('ajk,mikl->amijl', X2, C)
   == einsum('mijk,akl->amijl', C, X3)``, and ``(D1 ⊗ D2) C = C D3`` for discrete generators.
+
+Registry
+--------
+A subclass that sets the class attribute ``prefix`` (a regular expression fully matching the group
+name ``NAME`` of its labels ``NAME(...)``), ``bare_labels = True`` (labels without a name, like O(3)'s
+``"1o"``) or ``product = True`` (the direct product) registers itself when the class is created,
+so the string parser (:mod:`lie_nn._src.parse`) and ``Irreps("...")`` know it: adding a group is one
+file.  Group names must not contain ``x`` (the product separator).
+
+Clebsch–Gordan coefficients: a group with a closed form defines ``clebsch_gordan(self, ir2, ir3)``;
+:func:`lie_nn.clebsch_gordan` (``cg.py``, the one dispatcher) calls it when present and the numeric
+solver otherwise.
 """
 
 from __future__ import annotations
@@ -23,12 +35,25 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 CONVENTIONS_VERSION = 1
 """Bumped whenever a basis, phase or normalisation convention changes (invalidates disk caches)."""
+
+_REGISTRY: dict[str, type[Irrep]] = {}
+_UNITARY_TOL = 1e-12
+
+
+def registered_groups() -> tuple[type[Irrep], ...]:
+    """Irrep classes registered for parsing, in registration order (built-ins first).
+
+    >>> import lie_nn
+    >>> {"SU2", "SO3", "O3", "SUN", "SO13", "DirectProduct"} <= {c.__name__ for c in registered_groups()}
+    True
+    """
+    return tuple(dict.fromkeys(_REGISTRY.values()))
 
 
 @dataclass(frozen=True)
@@ -38,6 +63,22 @@ class Irrep(ABC):
     Subclasses are ``@dataclass(frozen=True)`` value objects whose fields are the irrep's label.
     They validate the label in ``__post_init__`` and raise ``ValueError`` for bad input.
     """
+
+    prefix: ClassVar[str | None] = None
+    """Regular expression fully matching ``NAME`` in this group's labels ``NAME(...)``; registers."""
+    bare_labels: ClassVar[bool] = False
+    """True for the one group whose labels also parse without a name (O(3): ``"1o"``); registers."""
+    product: ClassVar[bool] = False
+    """True for the direct-product class, built by ``from_factors`` from ``"A x B"``; registers."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        roles = [f"prefix:{own['prefix']}" if own.get("prefix") else "",
+                 "bare" if own.get("bare_labels") else "", "product" if own.get("product") else ""]
+        for key in filter(None, roles):
+            _REGISTRY.pop(key, None)  # a redefinition (e.g. a reloaded module) replaces the old class
+            _REGISTRY[key] = cls
 
     # ----------------------------------------------------------------- required
     @property
@@ -50,8 +91,12 @@ class Irrep(ABC):
         """Lie-algebra generators, shape ``(n_gen, dim, dim)`` (a fresh array)."""
 
     @abstractmethod
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
-        """Selection rule with multiplicities: ``self ⊗ other = ⊕ mul × ir``, sorted by irrep."""
+    def __mul__(self, other: Irrep) -> Any:
+        """Selection rule with multiplicities: ``self ⊗ other = ⊕ mul × ir``, sorted by irrep.
+
+        Built-in groups return an ``Irreps``; any iterable of ``MulIrrep`` is accepted (consumers
+        normalise with ``Irreps(ir1 * ir2)``).  Raise ``NotImplementedError`` when unknown.
+        """
 
     @abstractmethod
     def trivial(self) -> Irrep:
@@ -75,6 +120,10 @@ class Irrep(ABC):
         """Generators of the component group, shape ``(n_disc, dim, dim)``; none by default."""
         return np.zeros((0, self.dim, self.dim))
 
+    def short_label(self) -> str:
+        """The label used inside ``Irreps`` strings; ``str(self)`` unless the group has bare labels."""
+        return str(self)
+
     def group_id(self) -> Any:
         """Hashable identifier of the group; irreps combine only if their ``group_id`` agree."""
         return type(self)
@@ -84,16 +133,19 @@ class Irrep(ABC):
         """True when the basis is real: generators and discrete generators are real matrices."""
         return bool(np.isrealobj(self.algebra()) and np.isrealobj(self.discrete_generators()))
 
-    def clebsch_gordan(self, ir2: Irrep, ir3: Irrep) -> np.ndarray:
-        """Uncached CG coefficients ``(mul, d1, d2, d3)`` for ``self ⊗ ir2 → ir3``.
+    def is_unitary(self) -> bool:
+        """True when the generators are anti-Hermitian and the discrete generators unitary (to 1e-12).
 
-        The default solves the intertwining equations numerically; groups with closed forms
-        override it.  Users should call :func:`lie_nn.clebsch_gordan`, which validates, caches and
-        certifies the result.
+        >>> from lie_nn import SO13, SU2
+        >>> SU2(1).is_unitary(), SO13("1/2", 0).is_unitary()
+        (True, False)
         """
-        from lie_nn._src.intertwiner import numeric_clebsch_gordan
-
-        return numeric_clebsch_gordan(self, ir2, ir3)
+        X, D = self.algebra(), self.discrete_generators()
+        scale = max(1.0, float(np.abs(X).max(initial=0.0)))
+        if np.abs(X + np.conj(np.swapaxes(X, 1, 2))).max(initial=0.0) > _UNITARY_TOL * scale:
+            return False
+        eye = np.eye(D.shape[-1])
+        return bool(np.abs(np.conj(np.swapaxes(D, 1, 2)) @ D - eye).max(initial=0.0) <= _UNITARY_TOL)
 
     def iterator(self) -> Iterator[Irrep]:
         """Iterate over all irreps of the same group in canonical order (may be infinite)."""

@@ -19,12 +19,13 @@ basis ``Q`` of shape ``(mul, d_1, ..., d_n, d_ir)`` with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 from lie_nn._src.symmetric_power import (
     Coset,
     Rep,
@@ -57,8 +58,8 @@ class ReducedTensorProduct:
     """
 
     formula: str
-    irreps_in: tuple[Rep, ...]
-    irreps_out: tuple[MulIrrep, ...]
+    irreps_in: tuple[Irreps, ...]
+    irreps_out: Irreps
     bases: tuple[np.ndarray, ...]
 
     def __iter__(self) -> Iterator[tuple[MulIrrep, np.ndarray]]:
@@ -98,53 +99,25 @@ class ReducedTensorProduct:
 
 
 # ------------------------------------------------------------------------------------ inputs
-def _is_pair(value: object) -> bool:
-    return (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Irrep)
-            and isinstance(value[0], (int, np.integer)) and not isinstance(value[0], bool))
-
-
-def _as_mul_irrep(value: object) -> MulIrrep:
-    if isinstance(value, Irrep):
-        return MulIrrep(1, value)
-    if isinstance(value, MulIrrep):
-        return value
-    if _is_pair(value):
-        return MulIrrep(int(value[0]), value[1])  # type: ignore[index]
-    raise TypeError(f"expected an Irrep, a MulIrrep or a (mul, Irrep) pair, got {value!r}")
-
-
-def as_rep(value: object) -> Rep:
-    """Normalise a reducible representation to a tuple of ``MulIrrep`` (zero multiplicities dropped).
-
-    Accepts an ``Irrep``, a ``MulIrrep``, a ``(mul, Irrep)`` pair or an iterable of those (such as
-    an ``Irreps``).  All irreps must belong to one group and the total dimension must be positive.
-    """
-    if isinstance(value, (Irrep, MulIrrep)) or _is_pair(value):
-        items = [_as_mul_irrep(value)]
-    elif isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise TypeError(f"expected irreps (Irrep, MulIrrep, (mul, Irrep) or a sequence), got {value!r}")
-    else:
-        items = [_as_mul_irrep(v) for v in value]
-    rep = tuple(mi for mi in items if mi.mul > 0)
+def as_rep(value: object) -> Irreps:
+    """``Irreps(value)`` without zero multiplicities; ``ValueError`` if the dimension is 0."""
+    rep = Irreps(value).remove_zero_multiplicities()
     if not rep:
         raise ValueError(f"the representation {value!r} has dimension 0")
-    for mi in rep[1:]:
-        rep[0].ir.check_same_group(mi.ir)
     return rep
 
 
 def _as_filter(value: object, group_ir: Irrep) -> tuple[Irrep, ...] | None:
     if value is None:
         return None
-    items = [value] if isinstance(value, (Irrep, MulIrrep)) else value
-    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-        raise TypeError(f"filter_ir_out must be an Irrep or a sequence of irreps, got {value!r}")
-    out = []
-    for item in items:
-        ir = item.ir if isinstance(item, MulIrrep) else item
-        group_ir.check_same_group(ir)
-        out.append(ir)
-    return tuple(out)
+    try:
+        irreps = Irreps(value)
+    except TypeError as err:
+        raise TypeError(f"filter_ir_out must be irreps (an Irrep, a sequence of irreps or a string), "
+                        f"got {value!r}") from err
+    for term in irreps:
+        group_ir.check_same_group(term.ir)
+    return tuple(term.ir for term in irreps)
 
 
 # ------------------------------------------------------------------------------------ formula
@@ -247,7 +220,7 @@ def _build(formula: str, slots: tuple[Rep, ...], cosets: tuple[Coset, ...], filt
     with show_progress(progress):
         bases = tensor_power_bases(slots, cosets, irs_out)
     pairs = [(MulIrrep(b.shape[0], ir), b) for ir, b in zip(irs_out, bases, strict=True) if b.shape[0] > 0]
-    return ReducedTensorProduct(formula, slots, tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))
+    return ReducedTensorProduct(formula, slots, Irreps([p[0] for p in pairs]), tuple(p[1] for p in pairs))
 
 
 # ------------------------------------------------------------------------------------ public

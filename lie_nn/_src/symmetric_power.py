@@ -45,9 +45,11 @@ from contextvars import ContextVar
 import numpy as np
 
 from lie_nn._src.cache import cached
-from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.cg import clebsch_gordan
+from lie_nn._src.irrep import Irrep
+from lie_nn._src.irreps import Irreps
 
-Rep = tuple[MulIrrep, ...]
+Rep = Irreps  # a slot's representation ⊕ mul × ir (any tuple of MulIrrep is accepted)
 Coset = tuple[tuple[int, tuple[int, ...]], ...]
 
 _RTOL = 1e-7  # singular values below _RTOL * s_max count as zero
@@ -76,19 +78,6 @@ class show_progress:
 
     def __exit__(self, *exc: object) -> None:
         _PROGRESS_START.reset(self.token)
-
-
-def clebsch_gordan(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
-    """CG ``(mul, d1, d2, d3)`` from the certified public function when available."""
-    try:
-        from lie_nn._src.cg import clebsch_gordan as certified
-    except ImportError:  # pragma: no cover - fallback while cg.py is not available
-        return np.asarray(ir1.clebsch_gordan(ir2, ir3))
-    return np.asarray(certified(ir1, ir2, ir3))
-
-
-def rep_dim(rep: Rep) -> int:
-    return sum(mi.dim for mi in rep)
 
 
 def sort_irreps(irreps: Sequence[Irrep]) -> tuple[Irrep, ...]:
@@ -189,7 +178,7 @@ def _symmetrise(t: np.ndarray, cosets: Coset) -> np.ndarray:
 
 
 def _first_slot(rep: Rep, keep: set[Irrep]) -> dict[Irrep, list[np.ndarray]]:
-    d, off, blocks = rep_dim(rep), 0, {}
+    d, off, blocks = Irreps(rep).dim, 0, {}
     for mi in rep:
         if mi.ir in keep:
             e = np.zeros((mi.mul, d, mi.ir.dim))
@@ -202,7 +191,7 @@ def _first_slot(rep: Rep, keep: set[Irrep]) -> dict[Irrep, list[np.ndarray]]:
 
 def _couple(cur: dict[Irrep, np.ndarray], rep: Rep, keep: set[Irrep]) -> dict[Irrep, list[np.ndarray]]:
     """Candidates ``(cand, X, d_new, d_c)`` from coupling every ``Q_a`` ``(m, X, d_a)`` with ``rep``."""
-    d_new, cands = rep_dim(rep), {}
+    d_new, cands = Irreps(rep).dim, {}
     for ir_a, q_a in cur.items():
         off = 0
         for mi in rep:
@@ -244,17 +233,6 @@ def _all_real(slots: tuple[Rep, ...], irs_out: tuple[Irrep, ...]) -> bool:
     return all(mi.ir.is_real for rep in slots for mi in rep) and all(ir.is_real for ir in irs_out)
 
 
-def _block_diag(rep: Rep, discrete: bool) -> np.ndarray:
-    mats = [mi.ir.discrete_generators() if discrete else mi.ir.algebra() for mi in rep for _ in range(mi.mul)]
-    d = rep_dim(rep)
-    out = np.zeros((mats[0].shape[0], d, d), dtype=np.result_type(*mats))
-    off = 0
-    for m in mats:
-        out[:, off : off + m.shape[-1], off : off + m.shape[-1]] = m
-        off += m.shape[-1]
-    return out
-
-
 def _on_slot(mat: np.ndarray, q: np.ndarray, slot: int) -> np.ndarray:
     return np.moveaxis(np.tensordot(mat, q, axes=(1, slot + 1)), 0, slot + 1)
 
@@ -262,11 +240,11 @@ def _on_slot(mat: np.ndarray, q: np.ndarray, slot: int) -> np.ndarray:
 def certify(args: tuple, result: tuple[np.ndarray, ...], tol: float = 1e-8) -> None:
     """Raise ``RuntimeError`` unless every basis intertwines and has the required symmetries."""
     slots, cosets, irs_out = args
-    n, dims = len(slots), tuple(rep_dim(rep) for rep in slots)
+    n, dims = len(slots), tuple(Irreps(rep).dim for rep in slots)
     if len(result) != len(irs_out):
         raise RuntimeError(f"expected {len(irs_out)} bases, got {len(result)}")
-    xs = [_block_diag(rep, False) for rep in slots]
-    ds = [_block_diag(rep, True) for rep in slots]
+    xs = [Irreps(rep).algebra() for rep in slots]
+    ds = [Irreps(rep).discrete_generators() for rep in slots]
     for ir, q in zip(irs_out, result, strict=True):
         if q.shape[1:] != (*dims, ir.dim):
             raise RuntimeError(f"basis of {ir} has shape {q.shape}, expected (mul, {dims}, {ir.dim})")
@@ -299,7 +277,7 @@ def tensor_power_bases(slots: tuple[Rep, ...], cosets: tuple[Coset, ...],
     permutation of the first ``k+1`` slots acting by ``transpose``); see the module docstring.
     """
     keep = useful(slots, irs_out)
-    dims = tuple(rep_dim(rep) for rep in slots)
+    dims = tuple(Irreps(rep).dim for rep in slots)
     cur = _reduce(_first_slot(slots[0], keep[0]), dims[:1], cosets[0], len(slots) == 1)
     for k in range(1, len(slots)):
         cands = _couple(cur, slots[k], keep[k])

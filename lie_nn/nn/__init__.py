@@ -6,7 +6,7 @@ SO(3), O(3), SU(2), SU(N) and the Lorentz group share one code path.
 """
 
 from lie_nn.nn._graph import batch_graphs, edge_vectors, knn_graph, pool, radius_graph
-from lie_nn.nn._interaction import MACEInteraction, MACELayer, spherical_harmonics
+from lie_nn.nn._interaction import MACEInteraction, MACELayer
 from lie_nn.nn._layout import (
     as_mul_irreps,
     block_view,
@@ -18,6 +18,7 @@ from lie_nn.nn._linear import Linear
 from lie_nn.nn._nonlinearity import Gate, NormActivation
 from lie_nn.nn._radial import BesselBasis, PolynomialCutoff, RadialMLP
 from lie_nn.nn._scatter import scatter_sum
+from lie_nn.nn._spherical_harmonics import spherical_harmonics
 from lie_nn.nn._symmetric_contraction import SymmetricContraction
 from lie_nn.nn._tensor_product import ChannelwiseTensorProduct, TensorProduct
 

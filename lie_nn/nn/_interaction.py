@@ -1,4 +1,4 @@
-r"""MACE-style message passing for any group: interaction block, full layer, spherical harmonics.
+r"""MACE-style message passing for any group: interaction block and full layer.
 
 :class:`MACEInteraction` (edges ``s → r`` given by ``edge_index = (senders, receivers)``):
 
@@ -14,76 +14,44 @@ and a residual Linear of the input.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
-from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.irrep import MulIrrep
 from lie_nn._src.irreps import Irreps
-from lie_nn._src.reduced_tensor_product import reduced_symmetric_tensor_product
 from lie_nn.nn._layout import as_irreps, check_features
 from lie_nn.nn._linear import Linear
 from lie_nn.nn._radial import RadialMLP
 from lie_nn.nn._scatter import scatter_sum
+from lie_nn.nn._spherical_harmonics import spherical_harmonics
 from lie_nn.nn._symmetric_contraction import SymmetricContraction
 from lie_nn.nn._tensor_product import ChannelwiseTensorProduct
 
 __all__ = ["MACEInteraction", "MACELayer", "spherical_harmonics"]
 
 
-@functools.cache
-def _harmonic_basis(lmax: int) -> tuple[np.ndarray, ...]:
-    """``Q_l (3, ..., 3, 2l+1)``: the ``SO3(l)`` part of ``Sym^l(SO3(1))``, ``|Q_l · e^{⊗l}|² = 2l+1``."""
-    out = [np.ones((1,))]
-    unit = np.array([0.0, 0.0, 1.0])
-    for ell in range(1, lmax + 1):
-        q = reduced_symmetric_tensor_product(SO3(1), ell, filter_ir_out=[SO3(ell)])[SO3(ell)][0]
-        y = q
-        for _ in range(ell):
-            y = np.tensordot(unit, y, axes=(0, 0))
-        out.append(q * np.sqrt(2 * ell + 1) / np.linalg.norm(y))
-    return tuple(out)
+def check_edge_index(edge_index: object, num_nodes: int, layer: str) -> None:
+    """``edge_index`` must be an integer tensor ``(2, E)`` of node indices in ``[0, num_nodes)``.
 
-
-def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, normalize: bool = True
-                        ) -> torch.Tensor:
-    r"""Real spherical harmonics in lie_nn's SO(3) basis, derived from the symmetric powers of ``SO3(1)``.
-
-    ``vectors (..., 3)`` are Cartesian ``(x, y, z)``; in lie_nn's ``l = 1`` basis they read
-    ``(y, z, x)``.  ``Y_l(r) = c_l Q_l · u^{⊗l}`` with ``Q_l`` the ``SO3(l)`` component of
-    ``Sym^l(SO3(1))`` and ``u = r / |r|`` (``normalize=True``) or ``u = r`` (homogeneous
-    polynomials), so ``Y_l(R r) = D_l(R) Y_l(r)`` (also under inversion with O(3)'s ``(-1)^l``
-    parity) and ``|Y_l(\hat r)|² = 2l + 1`` ("component" normalisation).  Output ``(..., Σ (2l+1))``.
-
-    >>> y = spherical_harmonics([0, 1, 2], torch.tensor([[0.0, 0.0, 2.0]], dtype=torch.float64))
-    >>> y.shape, [round(float(y[0, s].square().sum()), 10) for s in (slice(0, 1), slice(1, 4), slice(4, 9))]
-    (torch.Size([1, 9]), [1.0, 3.0, 5.0])
+    The range check reads the tensor's extremes on the host, so it runs in eager mode only (not
+    while ``torch.compile`` traces: no graph break on the default path).
     """
-    ls = [ls] if isinstance(ls, int) else list(ls)
-    if not ls or any(isinstance(ell, bool) or not isinstance(ell, int) or ell < 0 for ell in ls):
-        raise ValueError(f"spherical_harmonics: ls must be non-negative ints, got {ls!r}")
-    if not isinstance(vectors, torch.Tensor) or vectors.ndim == 0 or vectors.shape[-1] != 3:
-        raise ValueError("spherical_harmonics: vectors must be a tensor of shape (..., 3)")
-    u = vectors[..., [1, 2, 0]]
-    if normalize:
-        u = u / u.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(u.dtype).tiny)
-    bases = _harmonic_basis(max(ls))
-    flat = u.reshape(-1, 3)
-    out = []
-    for ell in ls:
-        q = torch.as_tensor(bases[ell], dtype=u.dtype, device=u.device)
-        if ell == 0:
-            y = q.expand(flat.shape[0], 1)
-        else:
-            y = flat @ q.reshape(3, -1)
-            for _ in range(ell - 1):  # contract the remaining slots one at a time
-                y = torch.einsum("bi,bir->br", flat, y.unflatten(1, (3, -1)))
-        out.append(y.reshape(*u.shape[:-1], 2 * ell + 1))
-    return torch.cat(out, dim=-1)
+    integer = isinstance(edge_index, torch.Tensor) and not (
+        edge_index.dtype.is_floating_point or edge_index.is_complex() or edge_index.dtype == torch.bool)
+    if not integer:
+        raise TypeError(f"{layer}: edge_index must be an integer tensor (2, num_edges), got "
+                        f"{getattr(edge_index, 'dtype', type(edge_index).__name__)}")
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"{layer}: edge_index must have shape (2, num_edges) = (senders, receivers), got "
+                         f"{tuple(edge_index.shape)}")
+    if torch.compiler.is_compiling() or edge_index.numel() == 0:
+        return
+    low, high = int(edge_index.min()), int(edge_index.max())
+    if low < 0 or high >= num_nodes:
+        raise ValueError(f"{layer}: edge_index holds node indices in [{low}, {high}] but there are "
+                         f"{num_nodes} nodes: indices must lie in [0, {num_nodes}) (no negative indices)")
 
 
 class MACEInteraction(torch.nn.Module):
@@ -113,15 +81,22 @@ class MACEInteraction(torch.nn.Module):
         self.tp = ChannelwiseTensorProduct(self.irreps_node, irreps_edge_attr, lambda ir: ir in keep,
                                            internal_weights=False, dtype=dtype)
         self.irreps_edge_attr = self.tp.irreps_in2
-        self.radial = RadialMLP([num_radial, *radial_hidden, self.tp.weight_numel], act)
+        self.radial = RadialMLP([num_radial, *radial_hidden, self.tp.weight_numel], act, dtype=dtype)
         self.linear = Linear(self.tp.irreps_out, self.irreps_out, dtype=dtype)
 
     def forward(self, node_feats: torch.Tensor, edge_attrs: torch.Tensor, edge_feats: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
-        check_features(node_feats, self.tp.dim_in1, "node_feats", "MACEInteraction")
-        if edge_index.ndim != 2 or edge_index.shape[0] != 2 or edge_index.shape[1] != edge_attrs.shape[0]:
-            raise ValueError(f"MACEInteraction: edge_index must have shape (2, {edge_attrs.shape[0]}), got "
-                             f"{tuple(edge_index.shape)}")
+        name = "MACEInteraction"
+        check_features(node_feats, self.tp.dim_in1, "node_feats", name)
+        check_edge_index(edge_index, node_feats.shape[0], name)
+        n_edges = edge_index.shape[1]
+        check_features(edge_attrs, self.tp.dim_in2, "edge_attrs", name)
+        check_features(edge_feats, self.radial.sizes[0], "edge_feats", name)
+        for label, t in (("edge_attrs", edge_attrs), ("edge_feats", edge_feats)):
+            if t.ndim != 2 or t.shape[0] != n_edges:
+                raise ValueError(f"{name}: {label} must have one row per edge, shape ({n_edges}, "
+                                 f"{t.shape[-1]}) for edge_index of shape {tuple(edge_index.shape)}; got "
+                                 f"{tuple(t.shape)}")
         senders, receivers = edge_index[0], edge_index[1]
         h = self.linear_up(node_feats)
         messages = self.tp(h[senders], edge_attrs, self.radial(edge_feats))

@@ -31,6 +31,7 @@ __all__ = [
     "as_mul_irreps",
     "block_view",
     "check_features",
+    "check_tensor",
     "complex_dtype",
     "irreps_dim",
     "irreps_is_real",
@@ -151,19 +152,34 @@ def real_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.empty((), dtype=dtype).real.dtype if dtype.is_complex else dtype
 
 
-def complex_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The complex dtype with the precision of ``dtype``."""
-    if dtype.is_complex:
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+_COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64}
+
+
+def complex_dtype(dtype: torch.dtype, layer: str = "lie_nn.nn") -> torch.dtype:
+    """The complex dtype with the precision of ``dtype``; ``TypeError`` for half precision (complex
+    features have float32 / float64 precision only: no silent promotion of float16 / bfloat16)."""
+    if dtype in (torch.complex64, torch.complex128):
         return dtype
-    return {torch.float64: torch.complex128, torch.float32: torch.complex64}.get(dtype, torch.complex64)
+    if dtype not in _COMPLEX:
+        raise TypeError(f"{layer}: this layer's coefficients are complex and complex features need "
+                        f"float32 or float64 precision, got {dtype}")
+    return _COMPLEX[dtype]
+
+
+def check_tensor(x: object, name: str, layer: str) -> None:
+    """``TypeError`` unless ``x`` is a float (float16 / bfloat16 / float32 / float64) or complex64 /
+    complex128 tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{layer}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    if not (x.dtype.is_floating_point or x.dtype in (torch.complex64, torch.complex128)):
+        raise TypeError(f"{layer}: {name} must be a float or complex64 / complex128 tensor, "
+                        f"got dtype {x.dtype}")
 
 
 def check_features(x: object, dim: int, name: str, layer: str) -> None:
     """Raise ``TypeError`` / ``ValueError`` unless ``x`` is a float / complex tensor ``(..., dim)``."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{layer}: {name} must be a torch.Tensor, got {type(x).__name__}")
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
-        raise TypeError(f"{layer}: {name} must be a float or complex tensor, got dtype {x.dtype}")
+    check_tensor(x, name, layer)
     if x.ndim == 0 or x.shape[-1] != dim:
         raise ValueError(f"{layer}: {name} must have shape (..., {dim}), got {tuple(x.shape)}")
 

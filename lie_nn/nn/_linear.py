@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from lie_nn._src.descriptors.linear import LinearDescriptor, linear_descriptor
-from lie_nn.nn._layout import as_irreps, check_features, irreps_dim, irreps_slices, real_dtype
+from lie_nn.nn._layout import LOW_PRECISION, as_irreps, check_features, irreps_dim, irreps_slices, real_dtype
 
 __all__ = ["Linear"]
 
@@ -92,7 +92,10 @@ class Linear(torch.nn.Module):
         shape = x.shape[:-1]
         x = x.reshape(-1, self.dim_in)
         batch = x.shape[0]
-        dtype = torch.promote_types(x.dtype, self.weight.dtype) if not x.is_complex() else x.dtype
+        if x.is_complex() or x.dtype in LOW_PRECISION:  # half precision stays half precision
+            dtype = x.dtype
+        else:
+            dtype = torch.promote_types(x.dtype, self.weight.dtype)
         x = x.to(dtype)
         weight = self.weight.to(real_dtype(dtype))
         blocks: list[torch.Tensor | None] = [None] * len(self.irreps_out)

@@ -38,7 +38,7 @@ from lie_nn._src.descriptors.symmetric_contraction import (
     symmetric_contraction_descriptor,
 )
 from lie_nn.nn._cg_module import CGModule, IndexRef, compute_dtype
-from lie_nn.nn._layout import as_irreps, irreps_dim, real_dtype
+from lie_nn.nn._layout import as_irreps, check_tensor, irreps_dim, real_dtype
 
 __all__ = ["SymmetricContraction"]
 
@@ -123,10 +123,7 @@ class SymmetricContraction(CGModule):
     def _channels(self, x: torch.Tensor) -> torch.Tensor:
         """Input as ``(D, mul, batch)`` (monomial index first: gathers copy whole rows)."""
         name = "SymmetricContraction"
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name}: x must be a torch.Tensor, got {type(x).__name__}")
-        if not (x.dtype.is_floating_point or x.dtype.is_complex):
-            raise TypeError(f"{name}: x must be a float or complex tensor, got dtype {x.dtype}")
+        check_tensor(x, "x", name)
         if x.ndim == 3 and tuple(x.shape[1:]) == (self.mul, self.channel_dim):
             return x.permute(2, 1, 0)
         if x.ndim == 2 and x.shape[1] == self.dim_in:
@@ -192,6 +189,8 @@ class SymmetricContraction(CGModule):
         xc = self._channels(x)
         batch = xc.shape[-1]
         y = self._check_y(y, batch)
+        if y is not None and not y.dtype.is_floating_point:
+            y = self._indices(y)
         dtype = compute_dtype(self, xc)
         v = self._folded(dtype)  # (E, mul, M, Σd)
         if y is None:
@@ -209,10 +208,21 @@ class SymmetricContraction(CGModule):
             start += d
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=-1)
 
+    def _indices(self, y: torch.Tensor) -> torch.Tensor | None:
+        """Element indices, checked in eager mode; ``None`` (shared weights) for one element; one-hot
+        weights under ``torch.compile`` (the grouped path reads counts on the host: a graph break)."""
+        n = self.num_elements
+        if not torch.compiler.is_compiling() and y.numel() and (int(y.min()) < 0 or int(y.max()) >= n):
+            raise ValueError(f"SymmetricContraction: element indices must lie in [0, {n}), got values in "
+                             f"[{int(y.min())}, {int(y.max())}]")
+        if n == 1:
+            return None
+        if torch.compiler.is_compiling():
+            return torch.nn.functional.one_hot(y, n).to(self.weight.dtype)
+        return y
+
     def _grouped(self, xc: torch.Tensor, v: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Samples sorted by element, one batched matmul per element, then put back in order."""
-        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= v.shape[0]):
-            raise ValueError(f"SymmetricContraction: element indices must lie in [0, {v.shape[0]})")
         order = torch.argsort(y)
         counts = torch.bincount(y, minlength=v.shape[0]).tolist()
         levels = self._monomials(xc.index_select(-1, order))  # (M_ν, mul, batch) each

@@ -6,7 +6,11 @@
   given only the representations (random inputs and group elements are generated);
 * :func:`assert_intertwines`, :func:`intertwining_residual`: check Clebsch–Gordan coefficients;
 * hypothesis strategies :func:`irreps`, :func:`group_elements`, :func:`irreps_triples`;
-* :func:`example_irreps`: the list of example irreps per group run by the universal tests.
+* :func:`example_irreps`: the list of example irreps per group run by the universal tests;
+* :func:`check_irreps` (and its parts ``check_group``, ``check_irrep``, ``check_pair``,
+  ``check_triple``): the universal checks, to run on the irreps of a group you define.
+
+Everything here needs only numpy: torch is imported only to check functions of torch tensors.
 
 The strategies need ``hypothesis`` (the ``test`` extra); they are imported on first use, so the
 assertions work without it.
@@ -23,11 +27,17 @@ from lie_nn.testing._equivariance import (
     represent,
 )
 from lie_nn.testing._examples import example_irreps, unavailable_groups
+from lie_nn.testing._universal import check_group, check_irrep, check_irreps, check_pair, check_triple
 
 __all__ = [
     "GroupElement",
     "assert_equivariant",
     "assert_intertwines",
+    "check_group",
+    "check_irrep",
+    "check_irreps",
+    "check_pair",
+    "check_triple",
     "example_irreps",
     "generators",
     "group_elements",

@@ -4,19 +4,24 @@ A group element is stored group-independently as ``g = exp(sum_a theta_a T_a) d_
 real coefficients ``theta`` on the fixed Lie-algebra basis ``T_a`` of the group, followed by a word
 in the discrete generators (e.g. parity for O(3)).  On a representation with generators ``X_a``
 and discrete generators ``D_b`` it acts as ``expm(sum_a theta_a X_a) @ D_{i1} @ D_{i2} @ ...``.
+
+This module needs only numpy: torch is imported on demand, when a function works on torch tensors
+(``backend="torch"``, or ``"auto"`` trying torch first when it is installed).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
-import torch
 
-from lie_nn._src.irrep import Irrep, MulIrrep
 from lie_nn._src.irreps import Irreps
 
 __all__ = [
@@ -30,62 +35,72 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------- representations
-def _block_diag(blocks: list[np.ndarray]) -> np.ndarray:
-    """Block-diagonal stack of ``(n, d_i, d_i)`` arrays into ``(n, sum d, sum d)``."""
-    n, dim = blocks[0].shape[0], sum(b.shape[1] for b in blocks)
-    dtype = np.result_type(*blocks)
-    out = np.zeros((n, dim, dim), dtype=dtype)
-    start = 0
-    for block in blocks:
-        d = block.shape[1]
-        out[:, start : start + d, start : start + d] = block
-        start += d
-    return out
-
-
-def _mul_irreps_generators(items: Sequence[MulIrrep]) -> tuple[np.ndarray, np.ndarray]:
-    if len(items) == 0:
-        return np.zeros((0, 0, 0)), np.zeros((0, 0, 0))
-    first = items[0].ir
-    for item in items:
-        first.check_same_group(item.ir)
-    xs, ds = [], []
-    for item in items:
-        x, d = item.ir.algebra(), item.ir.discrete_generators()
-        eye = np.eye(item.mul)
-        xs.append(np.einsum("uv,aij->auivj", eye, x).reshape(len(x), item.dim, item.dim))
-        ds.append(np.einsum("uv,aij->auivj", eye, d).reshape(len(d), item.dim, item.dim))
-    return _block_diag(xs), _block_diag(ds)
-
-
 def generators(rep: Any) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(X, D)``: algebra ``(n_gen, dim, dim)`` and discrete generators ``(n_disc, dim, dim)``.
 
-    ``rep`` is an :class:`~lie_nn._src.irrep.Irrep`, a :class:`~lie_nn._src.irrep.MulIrrep` or an
-    ``Irreps`` (``⊕ mul × ir``, block diagonal in the order of its entries).
+    ``rep`` is anything ``Irreps(...)`` accepts (an irrep, a ``MulIrrep``, an ``Irreps``, a string
+    such as ``"2x0e + 1o"``, ...): block diagonal in the order of its terms.
 
-    >>> from lie_nn._src.groups.su2 import SU2
-    >>> X, D = generators(MulIrrep(2, SU2(1)))
+    >>> X, D = generators("2x1o")
     >>> X.shape, D.shape
-    ((3, 6, 6), (0, 6, 6))
+    ((3, 6, 6), (1, 6, 6))
     """
-    if isinstance(rep, Irrep):
-        return np.asarray(rep.algebra()), np.asarray(rep.discrete_generators())
-    if isinstance(rep, MulIrrep):
-        return _mul_irreps_generators([rep])
-    if isinstance(rep, Irreps):
-        return _mul_irreps_generators(list(rep))
-    raise TypeError(f"expected an Irrep, MulIrrep or Irreps, got {type(rep).__name__}")
+    try:
+        irreps = Irreps(rep)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"expected a representation (anything Irreps accepts), got {rep!r}: {err}") from None
+    if not irreps:
+        return np.zeros((0, 0, 0)), np.zeros((0, 0, 0))
+    return irreps.algebra(), irreps.discrete_generators()
 
 
 def _is_complex(*arrays: np.ndarray) -> bool:
     return any(np.iscomplexobj(a) and bool(np.any(np.imag(a) != 0)) for a in arrays)
 
 
+_PADE7 = (17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0)
+
+
 def _expm(matrix: np.ndarray) -> np.ndarray:
-    """Matrix exponential in float64 / complex128 (torch's Padé scaling-and-squaring)."""
-    dtype = np.complex128 if np.iscomplexobj(matrix) else np.float64
-    return torch.linalg.matrix_exp(torch.from_numpy(np.ascontiguousarray(matrix, dtype=dtype))).numpy()
+    """Matrix exponential in float64 / complex128: Padé (7, 7) with scaling and squaring.
+
+    The matrix is scaled to 1-norm <= 0.95, where the degree-7 Padé approximant is accurate to
+    double-precision rounding (Higham 2005, table 2.3), then squared back.
+    """
+    A = np.asarray(matrix, dtype=np.complex128 if np.iscomplexobj(matrix) else np.float64)
+    norm = float(np.abs(A).sum(axis=0).max(initial=0.0))
+    squarings = max(0, math.ceil(math.log2(norm / 0.95))) if norm > 0.95 else 0
+    A = A / 2.0**squarings
+    b, eye = _PADE7, np.eye(A.shape[0], dtype=A.dtype)
+    A2 = A @ A
+    A4 = A2 @ A2
+    A6 = A4 @ A2
+    U = A @ (b[7] * A6 + b[5] * A4 + b[3] * A2 + b[1] * eye)
+    V = b[6] * A6 + b[4] * A4 + b[2] * A2 + b[0] * eye
+    R = np.linalg.solve(V - U, V + U)
+    for _ in range(squarings):
+        R = R @ R
+    return R
+
+
+def _torch_if_loaded() -> ModuleType | None:
+    """The torch module when the program has already imported it (then tensors may occur)."""
+    module = sys.modules.get("torch")
+    return module if isinstance(module, ModuleType) else None
+
+
+def _torch_available() -> bool:
+    """Whether torch can be imported (without importing it when it is not loaded yet)."""
+    if _torch_if_loaded() is not None:
+        return True
+    if "torch" in sys.modules:  # set to None: deliberately blocked
+        return False
+    return importlib.util.find_spec("torch") is not None
+
+
+def _import_torch() -> ModuleType:
+    """Import torch on demand (the torch backend); ``ImportError`` when it is not available."""
+    return importlib.import_module("torch")
 
 
 # ------------------------------------------------------------------------------- group elements
@@ -149,7 +164,7 @@ class GroupElement:
 def represent(rep: Any, g: GroupElement) -> np.ndarray:
     r"""Matrix of ``g`` on ``rep``: ``expm(sum_a theta_a X_a) @ D_{i1} @ D_{i2} @ ...``, ``(dim, dim)``.
 
-    ``rep`` is an Irrep, MulIrrep or Irreps.  The result is float64 when every generator is real
+    ``rep`` is anything ``Irreps(...)`` accepts.  The result is float64 when every generator is real
     and complex128 otherwise.  For a tensor product the matrices multiply as Kronecker products,
     which is what makes Clebsch–Gordan coefficients equivariant under finite transformations.
 
@@ -232,7 +247,8 @@ _BACKENDS = ("auto", "torch", "numpy")
 
 def _precision(dtype: Any) -> type:
     """Map float32 / float64 given as numpy, torch or string dtypes to ``np.float32 / np.float64``."""
-    if isinstance(dtype, torch.dtype):
+    torch = _torch_if_loaded()
+    if torch is not None and isinstance(dtype, torch.dtype):
         dtype = str(dtype).removeprefix("torch.")
     try:
         name = np.dtype(dtype).name
@@ -243,30 +259,28 @@ def _precision(dtype: Any) -> type:
     return np.float32 if name == "float32" else np.float64
 
 
-def _rep_list(reps: Any, what: str) -> tuple[list[Any], bool]:
-    """``(list of reps, several)``: a plain tuple or list means several arguments / outputs."""
-    several = isinstance(reps, (tuple, list))
+def _rep_list(reps: Any, what: str) -> tuple[list[Irreps], bool]:
+    """``(list of Irreps, several)``: a plain tuple or list means several arguments / outputs."""
+    several = type(reps) in (tuple, list) and not _is_pair(reps)
     out = list(reps) if several else [reps]
     if several and not out:
         raise ValueError(f"{what} must name at least one representation")
+    converted = []
     for rep in out:
         try:
-            generators(rep)
+            converted.append(Irreps(rep))
         except TypeError as err:
             raise TypeError(f"{what}: {err}") from None
-    return out, several
+    return converted, several
 
 
-def _irreps_of(rep: Any) -> list[Irrep]:
-    if isinstance(rep, Irrep):
-        return [rep]
-    if isinstance(rep, MulIrrep):
-        return [rep.ir]
-    return [item.ir for item in rep]
+def _is_pair(value: Any) -> bool:
+    """``(mul, ir)``: one representation, not a list of two."""
+    return len(value) == 2 and isinstance(value[0], int) and not isinstance(value[0], bool)
 
 
-def _check_same_group(reps: list[Any]) -> None:
-    irs = [ir for rep in reps for ir in _irreps_of(rep)]
+def _check_same_group(reps: list[Irreps]) -> None:
+    irs = [term.ir for rep in reps for term in rep]
     for ir in irs[1:]:
         if ir.group_id() != irs[0].group_id():
             raise ValueError(f"representations of different groups: {irs[0]} and {ir}")
@@ -284,7 +298,8 @@ def _default_elements(rep: Any, count_: int, seed: int) -> list[GroupElement]:
 
 
 def _to_numpy(value: Any, name: str) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
+    torch = _torch_if_loaded()
+    if torch is not None and isinstance(value, torch.Tensor):
         value = value.detach().cpu().resolve_conj().numpy()
     array = np.asarray(value)
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.complexfloating)):
@@ -296,6 +311,7 @@ def _call(fn: Any, xs: list[np.ndarray], backend: str, precision: type) -> Any:
     if backend == "numpy":
         complex_ = np.complex64 if precision is np.float32 else np.complex128
         return fn(*[x.astype(complex_ if np.iscomplexobj(x) else precision) for x in xs])
+    torch = _import_torch()
     cast = {np.float32: (torch.float32, torch.complex64), np.float64: (torch.float64, torch.complex128)}
     real, cplx = cast[precision]
     return fn(*[torch.from_numpy(x).to(cplx if np.iscomplexobj(x) else real) for x in xs])
@@ -329,7 +345,9 @@ def _inputs(inputs: Any, reps_in: list[Any], several: bool, batch: int, seed: in
     values = list(inputs) if several else [inputs]
     if len(values) != len(reps_in):
         raise ValueError(f"got {len(values)} inputs for {len(reps_in)} input representations")
-    backend = "torch" if any(isinstance(v, torch.Tensor) for v in values) else "numpy"
+    torch = _torch_if_loaded()
+    is_tensor = torch is not None and any(isinstance(v, torch.Tensor) for v in values)
+    backend = "torch" if is_tensor else "numpy"
     xs = [_to_numpy(v, f"input {k}") for k, v in enumerate(values)]
     for k, (x, rep) in enumerate(zip(xs, reps_in, strict=True)):
         dim = generators(rep)[0].shape[1]
@@ -355,21 +373,27 @@ def assert_equivariant(
 ) -> float:
     r"""Assert ``fn(D_in(g) x) == D_out(g) fn(x)`` for random inputs ``x`` and group elements ``g``.
 
-    ``irreps_in`` / ``irreps_out`` are representations (Irrep, MulIrrep or Irreps), or a tuple /
-    list of them when ``fn`` takes several arguments / returns a tuple.  Arrays have the
+    ``irreps_in`` / ``irreps_out`` are representations (anything ``Irreps(...)`` accepts: an irrep,
+    a ``MulIrrep``, an ``Irreps``, a string such as ``"8x0e + 4x1o"``), or a plain tuple / list of
+    them when ``fn`` takes several arguments / returns a tuple.  Arrays have the
     representation index last, ``(..., dim)``; ``g`` acts as ``x @ D(g).T`` (see :func:`represent`).
     Random inputs ``(batch, dim)`` are complex when any representation has a complex basis.
 
     ``fn`` may work on torch tensors or numpy arrays: ``backend="auto"`` tries torch first, then
-    numpy (given ``inputs`` decide the backend themselves).  ``dtype`` is float32 or float64; the
+    numpy (given ``inputs`` decide the backend themselves); torch is imported only for the torch
+    backend, so numpy functions are checked without it.  ``dtype`` is float32 or float64; the
     check passes when ``max|error| <= atol + rtol * max|output|`` with defaults ``(1e-5, 1e-4)``
     in float32 and ``(1e-10, 1e-9)`` in float64.  Returns the largest absolute error.
 
-    >>> import torch
-    >>> from lie_nn._src.groups.su2 import SU2
-    >>> err = assert_equivariant(lambda x: 2 * x, SU2(1), SU2(1))
+    >>> import numpy as np
+    >>> err = assert_equivariant(lambda x: 2 * x, "SU2(1)", "SU2(1)", backend="numpy")
     >>> err < 1e-12
     True
+    >>> odd_to_even = lambda x: np.concatenate([x, x], -1)  # a pseudo-scalar is not a scalar
+    >>> assert_equivariant(odd_to_even, "0o", "2x0e", backend="numpy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    AssertionError: fn is not equivariant: output 0 (2x0e): ...
     """
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
@@ -389,6 +413,9 @@ def assert_equivariant(
         elements = _default_elements(reps_in[0], n_elements, seed)
     else:
         elements = [group_element] if isinstance(group_element, GroupElement) else list(group_element)
+
+    if backend == "auto" and _torch_available() is False:
+        backend = "numpy"
 
     def evaluate(arrays: list[np.ndarray]) -> list[np.ndarray]:
         nonlocal backend

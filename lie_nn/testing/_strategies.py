@@ -13,7 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from lie_nn._src.cg import clebsch_gordan
 from lie_nn._src.irrep import Irrep
+from lie_nn._src.irreps import Irreps
 from lie_nn.testing._equivariance import GroupElement, generators
 from lie_nn.testing._examples import example_irreps
 
@@ -105,10 +107,8 @@ def group_elements(
 def _products(ir1: Irrep, ir2: Irrep, candidates: tuple[Irrep, ...]) -> list[Irrep]:
     """Irreps in ``ir1 ⊗ ir2``: the selection rule, or a numeric CG check when there is none."""
     try:
-        return [term.ir for term in ir1 * ir2 if term.mul > 0]
+        return [term.ir for term in Irreps(ir1 * ir2) if term.mul > 0]
     except NotImplementedError:
-        from lie_nn._src.cg import clebsch_gordan
-
         return [ir3 for ir3 in candidates if clebsch_gordan(ir1, ir2, ir3).shape[0] > 0]
 
 

@@ -91,6 +91,14 @@ def restore_rng_states(state: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+
+
 def _plain(value: Any) -> Any:
     """Tuples compare equal to lists (JSON and checkpoints store tuples as lists)."""
     return [_plain(v) for v in value] if isinstance(value, list | tuple) else value
@@ -104,7 +112,7 @@ def settings_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix:
     """
     out = []
     for key in sorted(set(old) | set(new), key=str):
-        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
         if isinstance(a, Mapping) and isinstance(b, Mapping):
             out += settings_differences(a, b, f"{prefix}{key}.")
         elif _plain(a) != _plain(b):

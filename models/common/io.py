@@ -29,6 +29,7 @@ __all__ = [
     "DataError",
     "atomic_path",
     "package_versions",
+    "read_history",
     "sha256_file",
     "verify_manifest",
     "write_json_atomic",
@@ -231,3 +232,14 @@ def verify_manifest(directory: str | os.PathLike[str], *, regenerate: str) -> di
         if not isinstance(meta, dict) or digest != meta.get("sha256"):
             raise DataError(f"{file} is corrupt: its sha256 {digest[:16]}... does not match {path}; {hint}")
     return manifest
+
+
+def read_history(run: str | Path) -> list[dict[str, Any]]:
+    """The per-epoch entries of ``<run>/history.jsonl`` (or a legacy ``history.json`` list)."""
+    run = Path(run)
+    if (run / "history.jsonl").is_file():
+        lines = (run / "history.jsonl").read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+    if (run / "history.json").is_file():
+        return json.loads((run / "history.json").read_text())
+    raise FileNotFoundError(f"no history.jsonl in {run}: is it a run directory of a models.* trainer?")

@@ -49,7 +49,7 @@ from models.common.checkpoint import (
     save_state,
     settings_differences,
 )
-from models.common.io import write_json_atomic, write_text_atomic
+from models.common.io import read_history, write_json_atomic, write_text_atomic
 from models.common.progress import progress
 from models.common.schedule import SCHEDULES, LRSchedule, make_optimizer
 
@@ -140,17 +140,6 @@ def prepare(settings: TrainSettings, options: RunOptions) -> distributed.Context
     return ctx
 
 
-def read_history(run: str | Path) -> list[dict[str, Any]]:
-    """The per-epoch entries of ``<run>/history.jsonl`` (or a legacy ``history.json`` list)."""
-    run = Path(run)
-    if (run / "history.jsonl").is_file():
-        lines = (run / "history.jsonl").read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-    if (run / "history.json").is_file():
-        return json.loads((run / "history.json").read_text())
-    raise FileNotFoundError(f"no history.jsonl in {run}: is it a run directory of a models.* trainer?")
-
-
 class Trainer:
     """Trains ``model`` with ``loss_fn(model, batch) -> (mean loss, {name: mean value})``.
 
@@ -192,6 +181,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.epoch, self.batch, self.best = 0, 0, None
         self.partial: dict[str, float] = {}  # sums of the epoch in progress (mid-epoch checkpoints)
+        self._started = False
 
     # ------------------------------------------------------------------------------------ helpers
     def log(self, message: str) -> None:
@@ -207,7 +197,12 @@ class Trainer:
         return {"settings": asdict(self.settings), "identity": self.identity}
 
     # ----------------------------------------------------------------------------- start / resume
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Check the run directory and resume from it (``--resume``) or claim it (``--force`` or empty);
+        called by :meth:`fit`, or earlier by a model that writes its own files once the run is claimed."""
+        if self._started:
+            return
+        self._started = True
         path = self.out / "checkpoint.pt"
         exists = path.is_file()
         if exists and self.options.resume:
@@ -244,7 +239,10 @@ class Trainer:
             self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.settings.ema),
                                      use_buffers=True)
         self.epoch, self.batch, self.best = int(state["epoch"]), int(state["batch"]), state["best"]
-        self.partial, self.history = dict(state["partial"]), list(state["history"])
+        self.history = list(state["history"])
+        # the saved sums of a half-done epoch are over all ranks: rank 0 carries them on
+        keep = self.ctx.is_main
+        self.partial = {k: (v if keep or k == "seconds" else 0.0) for k, v in state["partial"].items()}
         restore_rng_states(state["rng"])
         self.log(f"resumed {self.out / 'checkpoint.pt'} at epoch {self.epoch + 1}, batch {self.batch}")
 
@@ -303,12 +301,17 @@ class Trainer:
                     return False
         return True
 
-    def _epoch_means(self) -> dict[str, float]:
-        keys = sorted(k for k in self.partial if k not in ("n", "seconds"))
-        sums = torch.tensor([self.partial[k] for k in keys] + [self.partial["n"]], dtype=torch.float64)
+    def _global_partial(self) -> dict[str, float]:
+        """The epoch's sums over all ranks (``seconds``: this rank's wall time)."""
+        keys = sorted(k for k in self.partial if k != "seconds")
+        sums = torch.tensor([self.partial[k] for k in keys], dtype=torch.float64)
         sums = distributed.all_reduce_sum(sums, self.ctx)
-        means = {f"train_{k}": float(v / sums[-1]) for k, v in zip(keys, sums[:-1], strict=True)}
-        return {**means, "train_seconds": self.partial["seconds"]}
+        return {**dict(zip(keys, sums.tolist(), strict=True)), "seconds": self.partial["seconds"]}
+
+    def _epoch_means(self) -> dict[str, float]:
+        sums = self._global_partial()
+        means = {f"train_{k}": v / sums["n"] for k, v in sums.items() if k not in ("n", "seconds")}
+        return {**means, "train_seconds": sums["seconds"]}
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -354,7 +357,7 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train to ``settings.epochs`` (or until ``stop_after`` / ``time_budget``); returns
         ``{"status": "finished" | "stopped", "epochs": completed epochs, "best": ..., "history": ...}``."""
-        self._start()
+        self.start()
         start, first = time.perf_counter(), self.epoch
         status = "finished"
         while self.epoch < self.settings.epochs:
@@ -362,6 +365,7 @@ class Trainer:
                 status = "stopped"
                 break
             if not self._train_epoch(start):
+                self.partial = self._global_partial()
                 self._save()
                 self.log(f"time budget of {self.options.time_budget} min used up in epoch {self.epoch + 1} "
                          f"(batch {self.batch}); continue with --resume")

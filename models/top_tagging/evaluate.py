@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.common.cli import run_cli
 from models.common.io import atomic_path, write_json_atomic
 from models.top_tagging.metrics import all_metrics, background_rejection, plot_roc
 from models.top_tagging.train import load_model, load_split, predict
@@ -39,8 +39,8 @@ def evaluate_run(run: str | Path, data: str | Path, split: str | None, batch_siz
     """Score ``split`` (``None`` = every jet) of ``data`` with ``<run>/best.pt``; returns the output
     directory and the metrics written there."""
     run, data = Path(run), Path(data)
+    model = load_model(run)  # checks that run is a run directory
     config = json.loads((run / "config.json").read_text())
-    model = load_model(run)
     jets = load_split(str(data), split, config["train_args"]["n_constituents"], None)
     t0 = time.perf_counter()
     scores = predict(model, jets, batch_size, progress)
@@ -81,4 +81,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

@@ -16,67 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from models.common.cli import run_cli
+from models.common.io import read_history
+from models.common.metrics import accuracy, auc, auc_standard_error, roc_curve
+from models.common.plotting import plot_learning_curves, pyplot, save_figure
+
 __all__ = ["accuracy", "all_metrics", "auc", "auc_standard_error", "background_rejection", "plot_history",
            "plot_roc", "roc_curve"]
-
-
-def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
-    if labels.ndim != 1 or labels.shape != scores.shape:
-        raise ValueError(f"labels and scores must be 1-d arrays of equal length, got {labels.shape} and "
-                         f"{scores.shape}")
-    if not np.all(np.isin(labels, (0, 1))):
-        raise ValueError("labels must be 0 (background) or 1 (signal)")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("scores contain NaN or infinite values")
-    if labels.sum() == 0 or labels.sum() == len(labels):
-        raise ValueError("both classes must be present")
-    return labels.astype(bool), scores
-
-
-def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> float:
-    """Fraction of jets with ``(score >= threshold) == label``.
-
-    >>> accuracy(np.array([0, 1, 1]), np.array([0.2, 0.9, 0.4]))
-    0.6666666666666666
-    """
-    labels, scores = _check(labels, scores)
-    return float(np.mean((scores >= threshold) == labels))
-
-
-def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(eps_B, eps_S, thresholds)`` for the cuts ``score >= t``, ``t`` running over the distinct scores
-    in decreasing order; the curve starts at ``(0, 0)`` (``t = +inf``) and ends at ``(1, 1)``.  Tied
-    scores form one point, so the curve is the exact step/diagonal ROC.
-
-    >>> eps_b, eps_s, _ = roc_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
-    >>> eps_b.tolist(), eps_s.tolist()
-    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
-    """
-    labels, scores = _check(labels, scores)
-    order = np.argsort(-scores, kind="stable")
-    s, y = scores[order], labels[order]
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # last index of each distinct score
-    tp, fp = np.cumsum(y)[last], np.cumsum(~y)[last]
-    eps_s = np.r_[0.0, tp / y.sum()]
-    eps_b = np.r_[0.0, fp / (~y).sum()]
-    return eps_b, eps_s, np.r_[np.inf, s[last]]
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (trapezoids; equals the Mann–Whitney probability that a random signal
-    jet scores above a random background jet, ties counting 1/2).
-
-    >>> auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
-    0.75
-    """
-    eps_b, eps_s, _ = roc_curve(labels, scores)
-    return float(np.sum(np.diff(eps_b) * (eps_s[1:] + eps_s[:-1]) / 2))
 
 
 def background_rejection(labels: np.ndarray, scores: np.ndarray, eps_s: float = 0.3) -> float:
@@ -94,22 +44,6 @@ def background_rejection(labels: np.ndarray, scores: np.ndarray, eps_s: float = 
     frac = (eps_s - es[i - 1]) / (es[i] - es[i - 1])
     value = eb[i - 1] + frac * (eb[i] - eb[i - 1])
     return float("inf") if value <= 0 else float(1.0 / value)
-
-
-def auc_standard_error(labels: np.ndarray, scores: np.ndarray) -> float:
-    r"""Statistical standard error of the AUC ``A`` (Hanley & McNeil, Radiology 143 (1982) 29):
-
-    .. math:: \sigma^2 = \frac{A(1-A) + (n_S - 1)(Q_1 - A^2) + (n_B - 1)(Q_2 - A^2)}{n_S n_B},
-              \quad Q_1 = \frac{A}{2 - A}, \quad Q_2 = \frac{2A^2}{1 + A}.
-
-    >>> round(auc_standard_error(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])), 4)
-    0.2763
-    """
-    labels, scores = _check(labels, scores)
-    a, n_s, n_b = auc(labels, scores), int(labels.sum()), int((~labels).sum())
-    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
-    var = (a * (1 - a) + (n_s - 1) * (q1 - a * a) + (n_b - 1) * (q2 - a * a)) / (n_s * n_b)
-    return float(np.sqrt(max(var, 0.0)))
 
 
 def all_metrics(labels: np.ndarray, scores: np.ndarray, eps_s: float = 0.3) -> dict[str, float]:
@@ -140,8 +74,6 @@ def load_run(run: str | Path) -> tuple[str, np.ndarray, np.ndarray, dict]:
 
 def plot_roc(runs: list[str | Path], out: str | Path, title: str = "") -> Path:
     """Plot ``1/eps_B`` vs ``eps_S`` (log scale) of every run into ``out`` (PNG); returns the path."""
-    from models.top_tagging.plotting import pyplot, save_figure
-
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 4.0), dpi=110)
     for run in runs:
@@ -165,26 +97,9 @@ def plot_roc(runs: list[str | Path], out: str | Path, title: str = "") -> Path:
 
 
 def plot_history(runs: list[str | Path], out: str | Path) -> Path:
-    """Training loss and validation AUC per epoch (``history.json``) of every run, into ``out`` (PNG)."""
-    from models.top_tagging.plotting import pyplot, save_figure
-
-    plt = pyplot()
-    fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(8.0, 3.2), dpi=110)
-    for run in runs:
-        path = Path(run) / "history.json"
-        if not path.exists():
-            raise FileNotFoundError(f"{path} not found: is {run} a run directory of "
-                                    "models.top_tagging.train?")
-        history = json.loads(path.read_text())
-        epochs = [h["epoch"] for h in history]
-        ax_loss.plot(epochs, [h["train_loss"] for h in history], label=Path(run).name)
-        ax_auc.plot(epochs, [h["val_auc"] for h in history], label=Path(run).name)
-    ax_loss.set_ylabel("training loss (BCE)")
-    ax_auc.set_ylabel("validation AUC")
-    for ax in (ax_loss, ax_auc):
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize=6)
-    return save_figure(fig, out)
+    """Training loss and validation AUC per epoch (``history.jsonl``) of every run, into ``out`` (PNG)."""
+    histories = {Path(run).name: read_history(run) for run in runs}
+    return plot_learning_curves(histories, ["train_loss", "val_auc"], out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,4 +129,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

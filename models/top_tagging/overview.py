@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from models.common.cli import run_cli
 
 __all__ = ["jet_mass", "plot_overview", "summary"]
 
@@ -59,7 +60,7 @@ def summary(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
 
 def plot_overview(arrays: dict[str, np.ndarray], out: str | Path) -> Path:
     """Histograms of jet mass and constituent multiplicity per class, written to ``out`` (PNG)."""
-    from models.top_tagging.plotting import pyplot, save_figure
+    from models.common.plotting import pyplot, save_figure
 
     plt = pyplot()
     mass = jet_mass(arrays["jet_p4"])
@@ -93,4 +94,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

@@ -1,69 +1,68 @@
-"""Shared helpers for the lie_nn.nn tests: block-diagonal group actions and equivariance checks."""
+"""The lie_nn.nn tests' cases, derived from the ONE list of example irreps of lie_nn.testing.
+
+Every group of :func:`lie_nn.testing.example_irreps` gets every layer test: adding a group to that
+list adds it here.  Equivariance is checked with :func:`lie_nn.testing.assert_equivariant`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from lie_nn._src.groups.lorentz import SO13
-from lie_nn._src.groups.o3 import O3
-from lie_nn._src.groups.so3 import SO3
-from lie_nn._src.groups.su2 import SU2
-from lie_nn._src.groups.sun import SUN
-from lie_nn._src.irrep import MulIrrep
-from lie_nn.nn._layout import as_mul_irreps
-from lie_nn.testing import GroupElement, represent
+from lie_nn._src.irrep import Irrep
+from lie_nn._src.irreps import Irreps
+from lie_nn.testing import GroupElement, example_irreps, represent
 
-A, F = SUN((1, 0, 0)), SUN((2, 1, 0))
-
-# (name, irreps_in1, irreps_in2 (multiplicity 1 each), a linear output): one per group
-CASES = {
-    "SO3": ([(3, SO3(0)), (2, SO3(1)), (2, SO3(2))], [SO3(0), SO3(1), SO3(2)],
-            [(2, SO3(0)), (3, SO3(1)), (1, SO3(2))]),
-    "O3": ([(3, O3(0, 1)), (1, O3(0, -1)), (2, O3(1, -1)), (1, O3(2, 1))], [O3(0, 1), O3(1, -1), O3(2, 1)],
-           [(2, O3(0, 1)), (2, O3(0, -1)), (3, O3(1, -1)), (1, O3(1, 1)), (2, O3(2, 1))]),
-    "SU2": ([(2, SU2(0)), (2, SU2("1/2")), (1, SU2(1))], [SU2("1/2"), SU2(1)],
-            [(3, SU2(0)), (2, SU2("1/2")), (2, SU2(1))]),
-    "SU3": ([(2, F), (1, A)], [F], [(3, F), (2, A)]),
-    "SO13": ([(2, SO13(0, 0)), (2, SO13("1/2", "1/2")), (1, SO13("1/2", 0))],
-             [SO13(0, 0), SO13("1/2", "1/2")],
-             [(2, SO13(0, 0)), (3, SO13("1/2", "1/2"))]),
-}
+EXAMPLES: dict[str, list[Irrep]] = example_irreps()  # type: ignore[assignment]
+GROUPS = sorted(EXAMPLES)
+SC_MAX_CHANNEL_DIM = 9  # keeps the symmetric-contraction tests (correlation 3) fast
 
 
-def is_complex(*reps: Sequence) -> bool:
-    return any(not m.ir.is_real for rep in reps for m in as_mul_irreps(rep))
+@dataclass(frozen=True)
+class LayerCase:
+    """Representations for one group: ``in1`` (mixed multiplicities), ``in2`` (multiplicity 1, like
+    spherical harmonics), ``out`` (a linear output), ``outputs`` (every example irrep: an explicit
+    output list works without a selection rule) and the symmetric contraction's channel irreps."""
+
+    group: str
+    in1: Irreps
+    in2: Irreps
+    out: Irreps
+    outputs: tuple[Irrep, ...]
+    channel: tuple[Irrep, ...]
+
+    @property
+    def has_selection_rule(self) -> bool:
+        try:
+            self.outputs[0] * self.outputs[0]
+        except NotImplementedError:
+            return False
+        return True
 
 
-def rep_matrix(rep: Sequence, g: GroupElement) -> np.ndarray:
-    """Block-diagonal matrix of ``g`` on ``⊕ mul × ir`` in the mul-major layout."""
-    blocks = [represent(m, g) for m in as_mul_irreps(rep) if m.mul]
-    dim = sum(b.shape[0] for b in blocks)
-    out = np.zeros((dim, dim), dtype=np.complex128)
-    start = 0
-    for b in blocks:
-        out[start : start + b.shape[0], start : start + b.shape[0]] = b
-        start += b.shape[0]
-    return out
+def layer_case(group: str) -> LayerCase:
+    irs = EXAMPLES[group]
+    first = irs[:3]
+    channel: list[Irrep] = []
+    for ir in first:
+        if sum(c.dim for c in channel) + ir.dim <= SC_MAX_CHANNEL_DIM:
+            channel.append(ir)
+    return LayerCase(group, Irreps(list(zip((3, 1, 2), first, strict=False))), Irreps(first),
+                     Irreps(list(zip((2, 3, 1), first, strict=False))), tuple(irs), tuple(channel))
 
 
-def elements(rep: Sequence, n: int = 3, seed: int = 0) -> list[GroupElement]:
-    """Random elements; each discrete generator appears alone in one element."""
-    first = MulIrrep(1, as_mul_irreps(rep)[0].ir)
-    n_disc = first.ir.discrete_generators().shape[0]
-    out = [GroupElement.random(first, seed=seed + k, discrete=False) for k in range(n)]
-    out += [GroupElement(GroupElement.random(first, seed=seed + 100 + b).algebra_coefficients, (b,))
-            for b in range(n_disc)]
-    out += [GroupElement((0.0,) * len(out[0].algebra_coefficients), (b,)) for b in range(n_disc)]
-    return out
+def is_complex(*reps: object) -> bool:
+    return any(not m.ir.is_real for rep in reps for m in Irreps(rep))
 
 
-def features(rep: Sequence, batch: int, dtype: torch.dtype, seed: int = 0,
+def features(rep: object, batch: int, dtype: torch.dtype, seed: int = 0,
              complex_: bool = False) -> torch.Tensor:
+    """Standard-normal features ``(batch, dim)`` (complex when ``complex_``), reproducible by ``seed``."""
     gen = torch.Generator().manual_seed(seed)
-    dim = sum(m.dim for m in as_mul_irreps(rep))
+    dim = Irreps(rep).dim
     real = dtype if not dtype.is_complex else torch.empty((), dtype=dtype).real.dtype
     x = torch.randn(batch, dim, generator=gen, dtype=real)
     if complex_:
@@ -71,25 +70,17 @@ def features(rep: Sequence, batch: int, dtype: torch.dtype, seed: int = 0,
     return x
 
 
-def equivariance_error(fn: Callable, reps_in: list, rep_out: Sequence, dtype: torch.dtype = torch.float64,
-                       batch: int = 5, seed: int = 0) -> float:
-    """Max over group elements of ``|f(D x) - D f(x)| / max|f(x)|`` (inputs complex for complex bases)."""
-    complex_ = is_complex(*reps_in, rep_out)
-    xs = [features(rep, batch, dtype, seed + i, complex_) for i, rep in enumerate(reps_in)]
-    with torch.no_grad():
-        y = fn(*xs)
-    y_np = y.detach().numpy().astype(np.complex128)
-    scale = np.abs(y_np).max()
-    assert scale > 0
-    worst = 0.0
-    for g in elements(reps_in[0]):
-        dx = []
-        for x, rep in zip(xs, reps_in, strict=True):
-            d = torch.from_numpy(rep_matrix(rep, g))
-            d = d if x.is_complex() else d.real
-            dx.append(x @ d.to(x.dtype).T)
-        with torch.no_grad():
-            y_rot = fn(*dx).numpy().astype(np.complex128)
-        expected = y_np @ rep_matrix(rep_out, g).T
-        worst = max(worst, float(np.abs(y_rot - expected).max() / max(scale, np.abs(expected).max())))
-    return worst
+def rep_matrix(rep: Sequence, g: GroupElement) -> np.ndarray:
+    """Block-diagonal matrix of ``g`` on ``⊕ mul × ir`` in the mul-major layout."""
+    return represent(Irreps(rep), g)
+
+
+def elements(rep: Sequence, n: int = 3, seed: int = 0) -> list[GroupElement]:
+    """Random elements; each discrete generator also appears alone and after a random rotation."""
+    irreps = Irreps(rep)
+    n_disc = irreps[0].ir.discrete_generators().shape[0]
+    out = [GroupElement.random(irreps, seed=seed + k, discrete=False) for k in range(n)]
+    out += [GroupElement(GroupElement.random(irreps, seed=seed + 100 + b).algebra_coefficients, (b,))
+            for b in range(n_disc)]
+    out += [GroupElement((0.0,) * len(out[0].algebra_coefficients), (b,)) for b in range(n_disc)]
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from nn_helpers import CASES, features, is_complex
+from nn_helpers import GROUPS, features, is_complex, layer_case
 
 import lie_nn.nn as lnn
 from lie_nn._src.groups.o3 import O3
@@ -20,18 +20,21 @@ DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.i
 def layers(name: str) -> list[tuple[str, torch.nn.Module, list]]:
     """(label, float64 module, input irreps) per layer for one group."""
     torch.manual_seed(0)
-    in1, in2, out = CASES[name]
-    d = torch.float64
+    case = layer_case(name)
+    in1, in2, out, d = case.in1, case.in2, case.out, torch.float64
+    keep = None if case.has_selection_rule else case.outputs
     result = [("Linear", lnn.Linear(in1, out, dtype=d), [in1]),
-              ("ChannelwiseTensorProduct", lnn.ChannelwiseTensorProduct(in1, in2, dtype=d), [in1, in2]),
+              ("ChannelwiseTensorProduct", lnn.ChannelwiseTensorProduct(in1, in2, keep, dtype=d), [in1, in2]),
               ("TensorProduct", lnn.TensorProduct(in1, in2, out, dtype=d), [in1, in2])]
-    channel = [(2, ir) for ir in in2]  # in2 lists bare irreps
-    result.append(("SymmetricContraction", lnn.SymmetricContraction(channel, in2[:1], 2, dtype=d), [channel]))
+    if case.has_selection_rule:
+        channel = [(2, ir) for ir in case.channel]
+        sc = lnn.SymmetricContraction(channel, case.channel[:1], 2, dtype=d)
+        result.append(("SymmetricContraction", sc, [channel]))
     return result
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", GROUPS)
 def test_layers_agree_across_devices_and_precisions(name: str, device: str) -> None:
     for label, module, reps in layers(name):
         complex_ = is_complex(*reps, module.irreps_out)

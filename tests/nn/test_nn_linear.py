@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import pytest
 import torch
-from nn_helpers import CASES, equivariance_error, features
+from nn_helpers import GROUPS, features, layer_case
 
 from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.groups.su2 import SU2
 from lie_nn.nn._linear import Linear
-
-GROUPS = sorted(CASES)
+from lie_nn.testing import assert_equivariant
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("group", GROUPS)
 def test_linear_equivariant(group: str, dtype: torch.dtype) -> None:
-    in1, _, out = CASES[group]
-    lin = Linear(in1 + out, out, bias=True, dtype=dtype)  # repeated irreps in the input
+    case = layer_case(group)
+    lin = Linear(case.in1 + case.out, case.out, bias=True, dtype=dtype)  # repeated irreps in the input
     with torch.no_grad():
         lin.bias.normal_()
-    tol = 1e-10 if dtype == torch.float64 else 2e-5
-    assert equivariance_error(lin, [in1 + out], out, dtype) < tol
+    assert_equivariant(lin, lin.irreps_in, lin.irreps_out, dtype=dtype)
 
 
 def test_weight_numel_and_schur_structure() -> None:
@@ -54,8 +52,9 @@ def test_unit_variance_and_bias() -> None:
 
 
 def test_complex_features_and_batch_shape() -> None:
-    in1, _, out = CASES["SU2"]
-    lin = Linear(in1, out, bias=True, dtype=torch.float64)
+    case = layer_case("SU2")
+    in1 = case.in1
+    lin = Linear(in1, case.out, bias=True, dtype=torch.float64)
     x = features(in1, 6, torch.complex128, complex_=True).view(2, 3, -1)
     y = lin(x)
     assert y.dtype == torch.complex128 and y.shape == (2, 3, lin.dim_out)

@@ -7,9 +7,8 @@ import string
 import numpy as np
 import pytest
 import torch
-from nn_helpers import A, F, equivariance_error, features
+from nn_helpers import GROUPS, features, layer_case
 
-from lie_nn._src.groups.lorentz import SO13
 from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.groups.su2 import SU2
@@ -17,34 +16,45 @@ from lie_nn._src.reduced_tensor_product import reduced_symmetric_tensor_product
 from lie_nn.nn._symmetric_contraction import SymmetricContraction
 from lie_nn.testing import assert_equivariant
 
-# (channel irreps, output irreps) per group
-GROUPS = {
-    "O3": ([O3(0, 1), O3(1, -1), O3(2, 1)], [O3(0, 1), O3(1, -1), O3(2, 1)]),
-    "SO3": ([SO3(0), SO3(1), SO3(2)], [SO3(0), SO3(1)]),
-    "SU2": ([SU2(0), SU2("1/2"), SU2(1)], [SU2(0), SU2("1/2"), SU2(1)]),
-    "SU3": ([A, F], [F]),
-    "SO13": ([SO13(0, 0), SO13("1/2", "1/2")], [SO13(0, 0), SO13("1/2", "1/2")]),
-}
 MUL = 2
+# fixed examples for the single-group tests: (channel irreps, output irreps)
+FIXED = {"O3": ([O3(0, 1), O3(1, -1), O3(2, 1)], [O3(0, 1), O3(1, -1), O3(2, 1)]),
+         "SO3": ([SO3(0), SO3(1), SO3(2)], [SO3(0), SO3(1)]),
+         "SU2": ([SU2(0), SU2("1/2"), SU2(1)], [SU2(0), SU2("1/2"), SU2(1)])}
+
+
+def irreps_for(name: str) -> tuple[list, list]:
+    """(channel irreps, output irreps): fixed ones, or derived from the group's example irreps."""
+    if name in FIXED:
+        return FIXED[name]
+    case = layer_case(name)
+    if not case.has_selection_rule:
+        pytest.skip(f"{name}: SymmetricContraction needs the group's selection rule (user-defined group)")
+    return list(case.channel), list(case.outputs[:2])
 
 
 def make(name: str, correlation: int, elements: int | None = 3, dtype=torch.float64, seed: int = 0):
+    irs_in, irs_out = irreps_for(name)
     torch.manual_seed(seed)
-    irs_in, irs_out = GROUPS[name]
     return SymmetricContraction([(MUL, ir) for ir in irs_in], irs_out, correlation, elements, dtype=dtype)
+
+
+def check_equivariant(sc: SymmetricContraction, y: torch.Tensor | None, dtype=torch.float64) -> None:
+    batch = 5 if y is None else len(y)
+    assert_equivariant(lambda x: sc(x, y), sc.irreps_in, sc.irreps_out, dtype=dtype, batch=batch)
 
 
 def reference(sc: SymmetricContraction, x: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
     """Explicit ``Σ_{ν,k} W · U^ν_k · x_c^{⊗ν}`` with the full (unreduced) bases."""
     x = x.detach().numpy().astype(np.complex128)
-    batch = x.shape[0]
-    xc = np.concatenate([x[:, s : s + MUL * ir.dim].reshape(batch, MUL, ir.dim) for ir, s in zip(
-        sc.channel_irreps, np.cumsum([0] + [MUL * ir.dim for ir in sc.channel_irreps]), strict=False)], -1)
+    batch, mul = x.shape[0], sc.mul
+    xc = np.concatenate([x[:, s : s + mul * ir.dim].reshape(batch, mul, ir.dim) for ir, s in zip(
+        sc.channel_irreps, np.cumsum([0] + [mul * ir.dim for ir in sc.channel_irreps]), strict=False)], -1)
     w = sc.weight.detach().numpy()
     w = w[np.zeros(batch, int) if y is None else y.numpy()]  # (batch, K, mul)
     outs = []
     for j, mir in enumerate(sc.irreps_out):
-        total = np.zeros((batch, MUL, mir.ir.dim), dtype=np.complex128)
+        total = np.zeros((batch, mul, mir.ir.dim), dtype=np.complex128)
         paths = [p for p in sc.paths if p[0] == j]
         n_paths = sum(p[2] for p in paths)
         for _, nu, k, off in paths:
@@ -57,21 +67,15 @@ def reference(sc: SymmetricContraction, x: torch.Tensor, y: torch.Tensor | None)
     return np.concatenate(outs, -1)
 
 
-@pytest.mark.parametrize("name", sorted(GROUPS))
+@pytest.mark.parametrize("name", GROUPS)
 @pytest.mark.parametrize("correlation", [1, 2, 3])
 def test_equivariant_float64(name: str, correlation: int) -> None:
-    sc = make(name, correlation)
-    y = torch.tensor([0, 2, 1, 2, 0])
-    err = equivariance_error(lambda x: sc(x, y), [sc.irreps_in], sc.irreps_out)
-    assert err < 1e-10
+    check_equivariant(make(name, correlation), torch.tensor([0, 2, 1, 2, 0]))
 
 
-@pytest.mark.parametrize("name", ["O3", "SU2", "SO13"])
+@pytest.mark.parametrize("name", GROUPS)
 def test_equivariant_float32(name: str) -> None:
-    sc = make(name, 3, dtype=torch.float32)
-    y = torch.tensor([0, 2, 1, 2, 0])
-    err = equivariance_error(lambda x: sc(x, y), [sc.irreps_in], sc.irreps_out, dtype=torch.float32)
-    assert err < 2e-5
+    check_equivariant(make(name, 3, dtype=torch.float32), torch.tensor([0, 2, 1, 2, 0]), torch.float32)
 
 
 def test_assert_equivariant_cross_check() -> None:
@@ -79,7 +83,7 @@ def test_assert_equivariant_cross_check() -> None:
     assert_equivariant(lambda x: sc(x), sc.irreps_in, sc.irreps_out)
 
 
-@pytest.mark.parametrize("name", sorted(GROUPS))
+@pytest.mark.parametrize("name", GROUPS)
 @pytest.mark.parametrize("correlation", [1, 2, 3])
 def test_matches_brute_force(name: str, correlation: int) -> None:
     sc = make(name, correlation)
@@ -97,7 +101,7 @@ def test_correlation_4() -> None:
     y = torch.tensor([0, 2, 1, 1, 0])
     x = features(sc.irreps_in, 5, torch.float64, seed=2)
     np.testing.assert_allclose(sc(x, y).detach().numpy(), reference(sc, x, y), atol=1e-10)
-    assert equivariance_error(lambda x: sc(x, y), [sc.irreps_in], sc.irreps_out) < 1e-10
+    check_equivariant(sc, y)
 
 
 def test_correlation_4_so3_small() -> None:
@@ -105,7 +109,7 @@ def test_correlation_4_so3_small() -> None:
     sc = SymmetricContraction([(MUL, SO3(0)), (MUL, SO3(1))], [SO3(0), SO3(1)], 4, dtype=torch.float64)
     x = features(sc.irreps_in, 4, torch.float64, seed=3)
     np.testing.assert_allclose(sc(x).detach().numpy(), reference(sc, x, None), atol=1e-11)
-    assert equivariance_error(lambda x: sc(x), [sc.irreps_in], sc.irreps_out) < 1e-10
+    check_equivariant(sc, None)
 
 
 def test_element_selection() -> None:
@@ -189,3 +193,44 @@ def test_bad_inputs() -> None:
         sc(x, torch.full((4,), 3))
     with pytest.raises(ValueError, match="shared weights"):
         make("SO3", 2, elements=None)(x, torch.zeros(4, dtype=torch.long))
+
+
+# ------------------------------------------------------------------ gaps found by mutation testing
+@pytest.mark.parametrize("correlation", [1, 2, 3])
+def test_multiplicity_one_inputs(correlation: int) -> None:
+    torch.manual_seed(1)
+    irreps_in = [(1, O3(0, 1)), (1, O3(1, -1)), (1, O3(2, 1))]
+    sc = SymmetricContraction(irreps_in, [O3(0, 1), O3(1, -1)], correlation, 2, dtype=torch.float64)
+    assert sc.mul == 1 and [m.mul for m in sc.irreps_out] == [1, 1]
+    x = features(sc.irreps_in, 5, torch.float64, seed=8)
+    y = torch.tensor([1, 0, 0, 1, 1])
+    np.testing.assert_allclose(sc(x, y).detach().numpy(), reference(sc, x, y), atol=1e-12)
+    torch.testing.assert_close(sc(x.view(5, 1, 9), y), sc(x, y))  # channel-major with one channel
+    check_equivariant(sc, y)
+
+
+def test_single_element() -> None:
+    torch.manual_seed(2)
+    sc = SymmetricContraction([(2, SO3(0)), (2, SO3(1))], [SO3(0), SO3(1)], 3, num_elements=1,
+                              dtype=torch.float64)
+    assert sc.weight.shape[0] == 1
+    x = features(sc.irreps_in, 4, torch.float64, seed=9)
+    zeros = torch.zeros(4, dtype=torch.long)
+    out = sc(x, zeros)
+    np.testing.assert_allclose(out.detach().numpy(), reference(sc, x, zeros), atol=1e-12)
+    torch.testing.assert_close(sc(x, torch.ones(4, 1, dtype=torch.float64)), out)
+    with pytest.raises(ValueError, match=r"element indices must lie in \[0, 1\)"):
+        sc(x, torch.tensor([0, 1, 0, 0]))
+    with pytest.raises(ValueError, match="y must be"):
+        sc(x, torch.ones(4, 2, dtype=torch.float64))
+    check_equivariant(sc, zeros)
+
+
+def test_three_dimensional_input_with_wrong_trailing_shape() -> None:
+    sc = make("SO3", 2, elements=None)  # mul 2, channel dim 1 + 3 + 5 = 9
+    good = torch.randn(4, 2, 9, dtype=torch.float64)
+    assert sc(good).shape == (4, sc.dim_out)
+    for bad in (torch.randn(4, 2, 8, dtype=torch.float64), torch.randn(4, 3, 9, dtype=torch.float64),
+                torch.randn(4, 9, 2, dtype=torch.float64), torch.randn(2, 4, 2, 9, dtype=torch.float64)):
+        with pytest.raises(ValueError, match=r"x must have shape \(batch, 18\) or \(batch, 2, 9\)"):
+            sc(bad)

@@ -4,41 +4,55 @@ from __future__ import annotations
 
 import pytest
 import torch
-from nn_helpers import CASES, equivariance_error, features, is_complex
+from nn_helpers import GROUPS, features, is_complex, layer_case
 
+from lie_nn._src.groups.lorentz import SO13
 from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import SO3
+from lie_nn._src.groups.su2 import SU2
 from lie_nn._src.groups.sun import SUN
-from lie_nn.nn._layout import as_mul_irreps
+from lie_nn._src.irreps import Irreps
 from lie_nn.nn._tensor_product import ChannelwiseTensorProduct, TensorProduct
+from lie_nn.testing import assert_equivariant
 
-GROUPS = sorted(CASES)
-TOL = {torch.float64: 1e-10, torch.float32: 2e-5}
+# fixed single-group examples for the tests below that are not run over every group
+SO3_IN1, SO3_IN2 = [(3, SO3(0)), (2, SO3(1)), (2, SO3(2))], [SO3(0), SO3(1), SO3(2)]
+O3_IN1 = [(3, O3(0, 1)), (1, O3(0, -1)), (2, O3(1, -1)), (1, O3(2, 1))]
+O3_IN2 = [O3(0, 1), O3(1, -1), O3(2, 1)]
+O3_OUT = [(2, O3(0, 1)), (2, O3(0, -1)), (3, O3(1, -1)), (1, O3(1, 1)), (2, O3(2, 1))]
+SU2_IN1, SU2_IN2 = [(2, SU2(0)), (2, SU2("1/2")), (1, SU2(1))], [SU2("1/2"), SU2(1)]
+F, A = SUN((2, 1, 0)), SUN((1, 0, 0))
+
+
+def channelwise(case, **kwargs) -> ChannelwiseTensorProduct:
+    """The default outputs when the group has a selection rule, else every example irrep."""
+    keep = None if case.has_selection_rule else case.outputs
+    return ChannelwiseTensorProduct(case.in1, case.in2, keep, **kwargs)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("group", GROUPS)
 def test_channelwise_equivariant(group: str, dtype: torch.dtype) -> None:
-    in1, in2, _ = CASES[group]
-    tp = ChannelwiseTensorProduct(in1, in2, dtype=dtype)
-    assert equivariance_error(tp, [in1, in2], tp.irreps_out, dtype) < TOL[dtype]
+    case = layer_case(group)
+    tp = channelwise(case, dtype=dtype)
+    assert tp.weight_numel > 0
+    assert_equivariant(tp, (tp.irreps_in1, tp.irreps_in2), tp.irreps_out, dtype=dtype)
 
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_channelwise_external_weights_equivariant(group: str) -> None:
-    in1, in2, _ = CASES[group]
-    tp = ChannelwiseTensorProduct(in1, in2, internal_weights=False, dtype=torch.float64)
+    tp = channelwise(layer_case(group), internal_weights=False, dtype=torch.float64)
     w = torch.randn(5, tp.weight_numel, dtype=torch.float64)
-    assert equivariance_error(lambda a, b: tp(a, b, w), [in1, in2], tp.irreps_out) < 1e-10
+    assert_equivariant(lambda a, b: tp(a, b, w), (tp.irreps_in1, tp.irreps_in2), tp.irreps_out, batch=5)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("group", GROUPS)
 def test_full_tensor_product_equivariant(group: str, dtype: torch.dtype) -> None:
-    in1, in2, out = CASES[group]
-    tp = TensorProduct(in1, [(2, ir) for ir in in2], out, dtype=dtype)
+    case = layer_case(group)
+    tp = TensorProduct(case.in1, [(2, m.ir) for m in case.in2], case.out, dtype=dtype)
     assert tp.weight_numel > 0
-    assert equivariance_error(tp, [in1, tp.irreps_in2], out, dtype) < TOL[dtype]
+    assert_equivariant(tp, (tp.irreps_in1, tp.irreps_in2), tp.irreps_out, dtype=dtype)
 
 
 def test_su3_multiplicity_two_paths() -> None:
@@ -96,8 +110,8 @@ def test_channelwise_matches_explicit_formula() -> None:
 
 @pytest.mark.parametrize("group", ["SO3", "SU2", "SU3"])
 def test_normalisation_unit_variance(group: str) -> None:
-    in1, in2, out = CASES[group]
-    in1 = [(32, m.ir) for m in as_mul_irreps(in1)]
+    case = layer_case(group)
+    in1, in2 = [(32, m.ir) for m in case.in1], case.in2
     cplx = is_complex(in1)
     torch.manual_seed(0)
     dtype = torch.complex128 if cplx else torch.float64
@@ -107,24 +121,24 @@ def test_normalisation_unit_variance(group: str) -> None:
         x1, x2 = x1 / 2**0.5, x2 / 2**0.5
     tp = ChannelwiseTensorProduct(in1, in2, dtype=torch.float64)
     assert abs(tp(x1, x2).abs().pow(2).mean().item() - 1) < 0.1
-    full = TensorProduct(in1, in2, [(32, m.ir) for m in as_mul_irreps(out)], dtype=torch.float64)
+    full = TensorProduct(in1, in2, [(32, m.ir) for m in case.out], dtype=torch.float64)
     assert abs(full(x1, x2).abs().pow(2).mean().item() - 1) < 0.15
 
 
 def test_gradients_flow() -> None:
-    in1, in2, _ = CASES["O3"]
+    in1, in2 = O3_IN1, O3_IN2
     tp = ChannelwiseTensorProduct(in1, in2, internal_weights=False, dtype=torch.float64)
     x1 = features(in1, 3, torch.float64).requires_grad_()
     x2 = features(in2, 3, torch.float64, seed=1).requires_grad_()
     w = torch.randn(3, tp.weight_numel, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b, c: tp(a, b, c), (x1, x2, w))
-    full = TensorProduct(in1, in2, CASES["O3"][2], dtype=torch.float64)
+    full = TensorProduct(in1, in2, O3_OUT, dtype=torch.float64)
     full(x1, x2).pow(2).sum().backward()
     assert full.weight.grad is not None and full.weight.grad.abs().sum() > 0
 
 
 def test_complex_gradients_flow() -> None:
-    in1, in2, _ = CASES["SU2"]
+    in1, in2 = SU2_IN1, SU2_IN2
     tp = ChannelwiseTensorProduct(in1, in2, dtype=torch.float64)
     x1 = features(in1, 3, torch.complex128, complex_=True).requires_grad_()
     tp(x1, features(in2, 3, torch.complex128, seed=1, complex_=True)).abs().pow(2).sum().backward()
@@ -133,16 +147,15 @@ def test_complex_gradients_flow() -> None:
 
 
 def test_dtype_round_trip_keeps_cg_precision() -> None:
-    in1, in2, _ = CASES["SU3"]
-    tp = ChannelwiseTensorProduct(in1, in2)  # float32
+    tp = ChannelwiseTensorProduct([(2, F), (1, A)], [F])  # float32
     tp = tp.double()
-    assert equivariance_error(tp, [in1, in2], tp.irreps_out) < 1e-10
+    assert_equivariant(tp, (tp.irreps_in1, tp.irreps_in2), tp.irreps_out)
     assert all(buf.dtype == torch.float64 for buf in tp.buffers())
     assert list(tp.state_dict()) == ["weight"]
 
 
 def test_bad_inputs() -> None:
-    in1, in2, _ = CASES["SO3"]
+    in1, in2 = SO3_IN1, SO3_IN2
     tp = ChannelwiseTensorProduct(in1, in2)
     with pytest.raises(ValueError, match=r"x1 must have shape \(\.\.\., 19\)"):
         tp(torch.randn(3, 18), torch.randn(3, 9))
@@ -165,12 +178,10 @@ def test_bad_inputs() -> None:
         tp([0.0] * 19, torch.randn(9))
 
 
-@pytest.mark.parametrize("group", ["O3", "SO13"])
-def test_with_lie_nn_testing_assert_equivariant(group: str) -> None:
-    from lie_nn.testing import assert_equivariant
-
-    in1, in2, out = CASES[group]
+def test_lorentz_with_repeated_irreps() -> None:
+    in1 = [(2, SO13(0, 0)), (2, SO13("1/2", "1/2")), (1, SO13("1/2", 0))]
+    in2, out = [SO13(0, 0), SO13("1/2", "1/2")], [(2, SO13(0, 0)), (3, SO13("1/2", "1/2"))]
     tp = ChannelwiseTensorProduct(in1, in2, dtype=torch.float64)
     assert_equivariant(tp, (tp.irreps_in1, tp.irreps_in2), tp.irreps_out, dtype=torch.float64)
-    full = TensorProduct(in1, in2, out, dtype=torch.float32)
-    assert_equivariant(full, (full.irreps_in1, full.irreps_in2), full.irreps_out, dtype=torch.float32)
+    full = TensorProduct(in1, in2 + in2, out, dtype=torch.float32)
+    assert_equivariant(full, (full.irreps_in1, full.irreps_in2), Irreps(out), dtype=torch.float32)

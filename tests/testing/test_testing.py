@@ -50,7 +50,9 @@ def test_represent_validation() -> None:
     with pytest.raises(TypeError):
         represent(SU2(1), (0.1, 0.2, 0.3))
     with pytest.raises(TypeError):
-        represent("SU2(1)", GroupElement((0, 0, 0)))
+        represent(3.5, GroupElement((0, 0, 0)))
+    np.testing.assert_array_equal(represent("SU2(1)", GroupElement((0.1, 0.2, 0.3))),
+                                  represent(SU2(1), GroupElement((0.1, 0.2, 0.3))))  # strings are Irreps
 
 
 @pytest.mark.parametrize("ir", LARGEST, ids=str)
@@ -137,7 +139,7 @@ def test_torch_module_in_float32() -> None:
 
 def test_violations_are_reported() -> None:
     weights = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
-    with pytest.raises(AssertionError, match=r"not equivariant: output 0 \(SO3\(1\)\).*GroupElement"):
+    with pytest.raises(AssertionError, match=r"not equivariant: output 0 \(1xSO3\(1\)\).*GroupElement"):
         assert_equivariant(lambda x: x * weights, SO3(1), SO3(1))
 
 
@@ -173,7 +175,8 @@ def test_tolerances_are_used() -> None:
         ({"irreps_out": SO3(2)}, ValueError, "last axis"),
         ({"irreps_out": (SO3(1), SO3(1))}, ValueError, "tuple of 2"),
         ({"irreps_out": SU2(1)}, ValueError, "different groups"),
-        ({"irreps_out": "SO3(1)"}, TypeError, "irreps_out"),
+        ({"irreps_out": 3.5}, TypeError, "irreps_out"),
+        ({"irreps_out": "SO3(7"}, ValueError, "unbalanced"),
         ({"inputs": np.ones((2, 4))}, ValueError, "last axis"),
         ({"inputs": np.ones((2, 3), dtype=int)}, TypeError, "float"),
         ({"dtype": np.int32}, TypeError, "float32 or float64"),

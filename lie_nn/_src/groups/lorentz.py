@@ -31,7 +31,9 @@ from itertools import count
 
 import numpy as np
 
+from lie_nn._src.groups.su2 import SU2
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 from lie_nn._src.racah import as_spin, su2_clebsch_gordan
 
 _LABEL = re.compile(r"^\s*(?:SO13)?\s*\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)\s*$")
@@ -62,6 +64,7 @@ class SO13(Irrep):
 
     m: Fraction
     n: Fraction
+    prefix = "SO13"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "m", as_spin(self.m, "m"))
@@ -74,8 +77,6 @@ class SO13(Irrep):
 
     def algebra(self) -> np.ndarray:
         """Generators ``(R_x, R_y, R_z, K_x, K_y, K_z)``, complex, shape ``(6, dim, dim)``."""
-        from lie_nn._src.groups.su2 import SU2
-
         t_m = np.asarray(SU2(self.m).algebra(), dtype=np.complex128)
         t_n = np.asarray(SU2(self.n).algebra(), dtype=np.complex128)
         one_m, one_n = np.eye(t_m.shape[1]), np.eye(t_n.shape[1])
@@ -83,7 +84,7 @@ class SO13(Irrep):
         right = np.stack([np.kron(one_m, t) for t in t_n])
         return np.concatenate([left + right, 1j * (left - right)])
 
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+    def __mul__(self, other: Irrep) -> Irreps:
         """``(m1,n1) ⊗ (m2,n2) = ⊕ (m,n)``, ``|m1-m2| <= m <= m1+m2``, same for ``n``, each once."""
         self.check_same_group(other)
         assert isinstance(other, SO13)
@@ -92,7 +93,7 @@ class SO13(Irrep):
             for m in _spins(abs(self.m - other.m), self.m + other.m)
             for n in _spins(abs(self.n - other.n), self.n + other.n)
         ]
-        return tuple(MulIrrep(1, ir) for ir in sorted(irs, key=SO13.sort_key))
+        return Irreps([MulIrrep(1, ir) for ir in sorted(irs, key=SO13.sort_key)])
 
     def trivial(self) -> SO13:
         return SO13(0, 0)

@@ -19,6 +19,7 @@ import numpy as np
 
 from lie_nn._src.groups.so3 import so3_algebra, so3_clebsch_gordan, so3_clebsch_gordan_exact, validate_l
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 
 if TYPE_CHECKING:
     import sympy
@@ -39,6 +40,8 @@ class O3(Irrep):
 
     l: int
     p: int
+    prefix = "O3"
+    bare_labels = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "l", validate_l(self.l, "O3 degree l"))
@@ -69,11 +72,11 @@ class O3(Irrep):
         """
         return self.p * np.eye(self.dim)[None]
 
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+    def __mul__(self, other: Irrep) -> Irreps:
         self.check_same_group(other)
         assert isinstance(other, O3)
         p = self.p * other.p
-        return tuple(MulIrrep(1, O3(l, p)) for l in range(abs(self.l - other.l), self.l + other.l + 1))
+        return Irreps([MulIrrep(1, O3(l, p)) for l in range(abs(self.l - other.l), self.l + other.l + 1)])
 
     def trivial(self) -> O3:
         return O3(0, 1)
@@ -104,6 +107,10 @@ class O3(Irrep):
 
     def __str__(self) -> str:
         return f"O3({self.label})"
+
+    def short_label(self) -> str:
+        """The bare label (``"1o"``) used in ``Irreps`` strings, as in e3nn."""
+        return self.label
 
     def iterator(self) -> Iterator[O3]:
         """All irreps in canonical order ``0e, 0o, 1e, 1o, ...`` (infinite)."""

@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from lie_nn._src.cg import clebsch_gordan
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
+from lie_nn._src.parse import irrep_from_string
 
 
 def _embed(mats: np.ndarray, dims: list[int], slot: int) -> np.ndarray:
@@ -27,40 +30,6 @@ def _embed(mats: np.ndarray, dims: list[int], slot: int) -> np.ndarray:
     out = [np.kron(np.kron(before, x), after) for x in mats]
     total = math.prod(dims)
     return np.stack(out) if out else np.zeros((0, total, total), dtype=mats.dtype)
-
-
-def _factor_cg(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
-    """CG of one factor through the validated public entry point when it exists."""
-    try:
-        from lie_nn._src.cg import clebsch_gordan
-    except ImportError:
-        return np.asarray(ir1.clebsch_gordan(ir2, ir3))
-    return np.asarray(clebsch_gordan(ir1, ir2, ir3))
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split at ``x`` separators outside parentheses."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += (char == "(") - (char == ")")
-        if char == "x" and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return parts
-
-
-def _strip_outer_parens(text: str) -> str | None:
-    """``"(AxB)"`` -> ``"AxB"`` when the outer parentheses enclose a product, else ``None``."""
-    if not (text.startswith("(") and text.endswith(")")):
-        return None
-    inner = text[1:-1]
-    depth = 0
-    for char in inner:
-        depth += (char == "(") - (char == ")")
-        if depth < 0:
-            return None
-    return inner if len(_split_top_level(inner)) > 1 else None
 
 
 @dataclass(frozen=True)
@@ -76,6 +45,7 @@ class DirectProduct(Irrep):
     """
 
     factors: tuple[Irrep, ...]
+    product = True
 
     def __post_init__(self) -> None:
         if isinstance(self.factors, Irrep) or not isinstance(self.factors, (tuple, list)):
@@ -113,16 +83,16 @@ class DirectProduct(Irrep):
     def is_real(self) -> bool:
         return all(f.is_real for f in self.factors)
 
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+    def __mul__(self, other: Irrep) -> Irreps:
         """Cartesian product of the factors' decompositions, multiplicities multiplied."""
         self.check_same_group(other)
         assert isinstance(other, DirectProduct)
-        per_factor = [f1 * f2 for f1, f2 in zip(self.factors, other.factors, strict=True)]
+        per_factor = [Irreps(f1 * f2) for f1, f2 in zip(self.factors, other.factors, strict=True)]
         out = [
             MulIrrep(math.prod(x.mul for x in combo), DirectProduct(tuple(x.ir for x in combo)))
             for combo in itertools.product(*per_factor)
         ]
-        return tuple(sorted((x for x in out if x.mul > 0), key=lambda x: x.ir.sort_key()))
+        return Irreps(sorted((x for x in out if x.mul > 0), key=lambda x: x.ir.sort_key()))
 
     def trivial(self) -> DirectProduct:
         return DirectProduct(tuple(f.trivial() for f in self.factors))
@@ -147,7 +117,7 @@ class DirectProduct(Irrep):
         assert isinstance(ir2, DirectProduct) and isinstance(ir3, DirectProduct)
         c = np.ones((1, 1, 1, 1))
         for f1, f2, f3 in zip(self.factors, ir2.factors, ir3.factors, strict=True):
-            cf = _factor_cg(f1, f2, f3)
+            cf = clebsch_gordan(f1, f2, f3)
             shape = (c.shape[0] * cf.shape[0], c.shape[1] * f1.dim, c.shape[2] * f2.dim, c.shape[3] * f3.dim)
             c = np.einsum("mijk,nabc->mniajbkc", c, cf).reshape(shape)
         return c
@@ -158,17 +128,21 @@ class DirectProduct(Irrep):
 
     # ----------------------------------------------------------------- strings
     @classmethod
+    def from_factors(cls, factors: tuple[Irrep, ...]) -> DirectProduct:
+        """The product of the given factor irreps (the parser's constructor for ``"A x B"``)."""
+        return cls(tuple(factors))
+
+    @classmethod
     def from_string(cls, text: str) -> DirectProduct:
         """Parse ``"SO3(1)xSU2(1/2)"``; nested products are parenthesised: ``"(AxB)xC"``.
 
-        Each factor is parsed by :func:`lie_nn._src.parse.irrep_from_string` (built-in groups only).
+        >>> DirectProduct.from_string("(SO3(1) x SU2(1/2)) x SO3(0)").dim
+        6
         """
-        if not isinstance(text, str):
-            raise TypeError(f"expected a string, got {type(text).__name__}")
-        parts = _split_top_level(text.strip())
-        if len(parts) < 2:
+        ir = irrep_from_string(text)
+        if not isinstance(ir, DirectProduct):
             raise ValueError(f"cannot parse direct product {text!r}: expected factors separated by 'x'")
-        return cls(tuple(_parse_factor(p) for p in parts))
+        return ir
 
     def __str__(self) -> str:
         return "x".join(f"({f})" if isinstance(f, DirectProduct) else str(f) for f in self.factors)
@@ -176,11 +150,3 @@ class DirectProduct(Irrep):
     def __repr__(self) -> str:
         return f"DirectProduct({self.factors!r})"
 
-
-def _parse_factor(text: str) -> Irrep:
-    inner = _strip_outer_parens(text)
-    if inner is not None:
-        return DirectProduct.from_string(inner)
-    from lie_nn._src.parse import irrep_from_string
-
-    return irrep_from_string(text)

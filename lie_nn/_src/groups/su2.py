@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 from lie_nn._src.racah import as_spin, su2_clebsch_gordan, su2_clebsch_gordan_exact, triangle_ok
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class SU2(Irrep):
     """
 
     j: Fraction
+    prefix = "SU2"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "j", as_spin(self.j, "SU2 spin j"))
@@ -85,11 +87,11 @@ class SU2(Irrep):
         """
         return -1j * spin_matrices(self.j) + 0j  # "+ 0j" clears negative zeros
 
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+    def __mul__(self, other: Irrep) -> Irreps:
         self.check_same_group(other)
         assert isinstance(other, SU2)
         low, high = abs(self.j - other.j), self.j + other.j
-        return tuple(MulIrrep(1, SU2(low + n)) for n in range(int(high - low) + 1))
+        return Irreps([MulIrrep(1, SU2(low + n)) for n in range(int(high - low) + 1)])
 
     def trivial(self) -> SU2:
         return SU2(0)

@@ -34,6 +34,7 @@ from lie_nn._src.groups.gelfand_tsetlin import (
     weyl_dimension,
 )
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 
 __all__ = ["SUN"]
 
@@ -76,6 +77,7 @@ class SUN(Irrep):
     """
 
     weight: tuple[int, ...]
+    prefix = r"SU\d+"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weight", _normalise_weight(self.weight))
@@ -178,7 +180,7 @@ class SUN(Irrep):
             np.fill_diagonal(out.imag[n_off + k], diag[:, k] - diag[:, k + 1])
         return out
 
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+    def __mul__(self, other: Irrep) -> Irreps:
         """Tensor-product decomposition with multiplicities (Racah–Speiser), sorted by ``sort_key``.
 
         >>> [str(m) for m in SUN((2, 1, 0)) * SUN((2, 1, 0))]
@@ -188,7 +190,7 @@ class SUN(Irrep):
         assert isinstance(other, SUN)
         mults = tensor_product_multiplicities(self.weight, other.weight)
         terms = [MulIrrep(m, SUN(hw)) for hw, m in mults.items()]
-        return tuple(sorted(terms, key=lambda term: term.ir.sort_key()))
+        return Irreps(sorted(terms, key=lambda term: term.ir.sort_key()))
 
     def iterator(self) -> Iterator[SUN]:
         """All irreps of SU(N) in canonical order (increasing dimension, then weight); infinite.
