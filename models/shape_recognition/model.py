@@ -17,9 +17,11 @@ under permutations of the points.
   ``A``-basis), :class:`~lie_nn.nn.SymmetricContraction` of correlation ``ν`` (many-body invariants,
   separate weights for points and centre nodes) → ``C × 0e``, plus a residual.
 * Readout: the ``0e`` channels of every layer, mean- and max-pooled over the points (invariant under
-  permutations), then BatchNorm and an MLP.  Only parity-even scalars are read out, so a shape and its
-  mirror image get the same logits; the tests check rotations, reflections and permutations in
-  float64 to ~1e-10.
+  permutations); with ``global_readout`` also the output of one more MACE layer on the edges point →
+  centre (:meth:`EquivariantShapeClassifier.global_invariants`: many-body invariants of the whole
+  cloud, e.g. of its second-moment tensor); then BatchNorm and an MLP.  Only parity-even scalars are
+  read out, so a shape and its mirror image get the same logits; the tests check rotations,
+  reflections and permutations in float64 to ~1e-10.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class EquivariantConfig:
     num_radial: int = 8
     r_max: float = 1.0
     readout_hidden: int = 64
+    global_readout: bool = False
 
     def __post_init__(self) -> None:
         for name in ("num_classes", "channels", "num_layers", "k", "num_radial", "readout_hidden"):
@@ -95,7 +98,10 @@ class EquivariantShapeClassifier(torch.nn.Module):
         self.layers = torch.nn.ModuleList(
             MACELayer(scalars, edge_irreps, _irreps(c.channels, sh_irs), scalars, c.correlation, 2,
                       edge_feats, (32,), avg, dtype=dtype) for _ in range(c.num_layers))
-        width = 2 * c.channels * c.num_layers
+        self.global_layer = MACELayer(scalars, edge_irreps, _irreps(c.channels, sh_irs), scalars,
+                                      c.correlation, 2, edge_feats, (32,), 1.0,
+                                      dtype=dtype) if c.global_readout else None
+        width = 2 * c.channels * c.num_layers + (c.channels if c.global_readout else 0)
         self.readout = torch.nn.Sequential(
             torch.nn.BatchNorm1d(width, dtype=dtype), torch.nn.Linear(width, c.readout_hidden, dtype=dtype),
             torch.nn.SiLU(), torch.nn.Linear(c.readout_hidden, c.num_classes, dtype=dtype))
@@ -134,4 +140,20 @@ class EquivariantShapeClassifier(torch.nn.Module):
             h = layer(h, elements, edge_attrs, edge_feats, edge_index)
             invariant = h[: b * n].reshape(b, n, c.channels)
             pooled += [invariant.mean(dim=1), invariant.amax(dim=1)]
+        if self.global_layer is not None:
+            inward = edge_index[:, flag > 0].flip(0)
+            pooled.append(self.global_invariants(h, positions, inward, elements, b, n))
         return self.readout(torch.cat(pooled, dim=-1))
+
+    def global_invariants(self, h: torch.Tensor, positions: torch.Tensor, inward: torch.Tensor,
+                          elements: torch.Tensor, b: int, n: int) -> torch.Tensor:
+        """``(B, C)`` invariants of the whole cloud: a MACE layer on the edges point → centre, whose
+        ``A``-basis is the *mean* over points of ``R(|x_i|) Y(x_i) h_i`` (messages are linear in the
+        sender's features, so dividing those by ``N`` turns the sum into a mean exactly)."""
+        vectors = edge_vectors(positions, inward)
+        lengths = vectors.norm(dim=-1).clamp_min(1e-9)
+        attrs = spherical_harmonics(list(range(self.config.lmax + 1)), vectors)
+        radial = _sine(self.global_basis, lengths)
+        feats = torch.cat([torch.zeros_like(radial), radial], dim=-1)
+        scaled = torch.cat([h[: b * n] / n, h[b * n :]])
+        return self.global_layer(scaled, elements, attrs, feats, inward)[b * n :]

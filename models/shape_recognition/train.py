@@ -50,6 +50,7 @@ class ModelSettings:
     channels: int = 16
     k: int = 12
     correlation: int = 3
+    global_readout: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -67,7 +68,7 @@ def build_model(settings: ModelSettings, num_classes: int, dtype: torch.dtype) -
     """The network named by ``settings.model``."""
     if settings.model == "equivariant":
         config = EquivariantConfig(num_classes=num_classes, channels=settings.channels, k=settings.k,
-                                   correlation=settings.correlation)
+                                   correlation=settings.correlation, global_readout=settings.global_readout)
         return EquivariantShapeClassifier(config, dtype=dtype).to(dtype)
     if settings.model == "pointnet":
         return PointNet(num_classes, dtype=dtype)
@@ -146,10 +147,12 @@ def main(argv: list[str]) -> None:
     for name in ("points", "channels", "k", "correlation"):
         g.add_argument(f"--{name}", type=int, default=getattr(defaults, name),
                        help=f"(default {getattr(defaults, name)}; channels/correlation: equivariant only)")
+    g.add_argument("--global-readout", action="store_true",
+                   help="equivariant: add a MACE layer on the edges point -> centre (whole-cloud invariants)")
     args = parser.parse_args(argv)
     settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     model_settings = ModelSettings(args.model, args.augment, args.points, args.channels, args.k,
-                                   args.correlation)
+                                   args.correlation, args.global_readout)
     ctx = prepare(settings, options)
     shapes = load_shapes(args.data)
     manifest = (Path(args.data) / "manifest.json").read_text()

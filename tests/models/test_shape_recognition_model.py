@@ -34,12 +34,15 @@ def test_equivariant_model_is_o3_invariant(pose: str, dtype: torch.dtype, tol: f
     torch.testing.assert_close(moved, logits, atol=tol, rtol=tol)
 
 
-@pytest.mark.parametrize("lmax", [1, 3])
-def test_equivariant_model_invariant_for_other_degrees(lmax: int) -> None:
-    model, x = _model(torch.float64, lmax=lmax, correlation=2, num_layers=1), _clouds(torch.float64)
+@pytest.mark.parametrize(("lmax", "global_readout"), [(1, False), (3, False), (2, True)])
+def test_equivariant_model_invariant_for_other_settings(lmax: int, global_readout: bool) -> None:
+    model = _model(torch.float64, lmax=lmax, correlation=2, num_layers=1, global_readout=global_readout)
+    x = _clouds(torch.float64)
     q = pose_matrices("rotated_mirrored", len(x), torch.Generator().manual_seed(3), torch.float64)
+    perm = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         torch.testing.assert_close(model(transform(x, q)), model(x), atol=1e-10, rtol=1e-10)
+        torch.testing.assert_close(model(x[:, perm]), model(x), atol=1e-10, rtol=1e-10)
 
 
 def test_equivariant_model_is_permutation_invariant_and_per_cloud() -> None:
