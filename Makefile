@@ -135,3 +135,33 @@ mace-bench: mace-train mace-peer
 
 mace-docs: mace-eval mace-md mace-bench
 	$(MACE_PY) -m models.mace_potential.report --runs runs --docs docs
+
+# ---- shape recognition (models/shape_recognition, docs/shape_recognition.md) ----
+# KiCad component meshes (Debian kicad-packages3d via apt-get download), VTK for VRML, trimesh sampling.
+SHAPES_PINS ?= vtk trimesh matplotlib tqdm
+SHAPES_DATA ?= data/shapes
+SHAPES_RUNS ?= runs/shapes
+
+.PHONY: install-shapes shapes-data shapes-train
+
+install-shapes: install
+	$(BIN)/pip install -q $(SHAPES_PINS)
+
+shapes-data: install-shapes
+	test -f $(SHAPES_DATA)/manifest.json || OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.data \
+		generate --out $(SHAPES_DATA) --cache data/cache/kicad
+	$(BIN)/python -m models.shape_recognition.data info --data $(SHAPES_DATA)
+
+# The runs of the table (15 epochs each; an interrupted run continues bit-exactly), the long PointNet
+# run (100 epochs), the pose evaluation, the figures and the table of docs/shape_recognition.md.
+SHAPES_TRAIN = OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.train --data $(SHAPES_DATA) --resume
+
+shapes-train: shapes-data
+	$(SHAPES_TRAIN) --model equivariant --out $(SHAPES_RUNS)_equivariant_none --epochs 15
+	$(SHAPES_TRAIN) --model equivariant --global-readout --out $(SHAPES_RUNS)_equivariant_global_none --epochs 15
+	for m in pointnet dgcnn; do for a in none so3; do \
+		$(SHAPES_TRAIN) --model $$m --augment $$a --out $(SHAPES_RUNS)_$${m}_$$a --epochs 15 || exit 1; \
+	done; done
+	$(SHAPES_TRAIN) --model pointnet --augment so3 --out $(SHAPES_RUNS)_long_pointnet_so3 --epochs 100
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_*/
+	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_*/ --data $(SHAPES_DATA) --docs docs
