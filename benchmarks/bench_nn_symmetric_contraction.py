@@ -4,7 +4,8 @@ MACE sizes: 128 channels, irreps_in 0e+1o+2e+3o per channel, out 0e+1o, correlat
 1000 nodes.  Both modules get the same input (lie_nn takes element indices, mace-torch one-hot
 weights) and are checked for O(3) equivariance.  Writes docs/benchmarks_symmetric_contraction.md.
 
-    .venv/bin/python benchmarks/bench_nn_symmetric_contraction.py [--repeat 5]
+    .venv/bin/python benchmarks/bench_nn_symmetric_contraction.py [--repeat 5] [--channels 32 --nodes 300
+        --correlation 1 --no-write]
 
 mace-torch is loaded without its package ``__init__`` files (which import its training stack), so
 only ``mace.tools.cg``, ``mace.tools.compile`` and ``mace.modules.symmetric_contraction`` are needed.
@@ -86,11 +87,16 @@ def equivariance(fn, d_in: torch.Tensor, d_out: list[torch.Tensor], x, y) -> flo
 
 
 def main() -> None:
+    global CHANNELS, BATCH, CORRELATION  # the sizes used by every helper below
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: stable on a shared box)")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--channels", type=int, default=CHANNELS)
+    parser.add_argument("--nodes", type=int, default=BATCH)
+    parser.add_argument("--correlation", type=int, default=CORRELATION)
     args = parser.parse_args()
+    CHANNELS, BATCH, CORRELATION = args.channels, args.nodes, args.correlation
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(BATCH, CHANNELS, 16)

@@ -3,9 +3,12 @@
 The public namespace re-exports the algebra core:
 
 * irreps: :class:`SU2`, :class:`SO3`, :class:`O3`, :class:`SUN`, :class:`SO13` (Lorentz),
-  :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`;
+  :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`, built
+  from anything liberal (``Irreps("8x0e + 4x1o")``, ``Irreps("2xSU3(2,1,0) + SU3(0,0,0)")``,
+  pairs, irreps) and accepted by every API; ``ir1 * ir2`` is an ``Irreps``;
 * :func:`clebsch_gordan` (float64, cached, certified) and :func:`clebsch_gordan_exact` (sympy);
-* :func:`change_of_basis`, :func:`decompose`, :func:`intertwiners`;
+* :func:`change_of_basis`, :func:`decompose`, :func:`intertwiners`; :func:`decompose_generators`
+  (irreducible components of a representation given only by generators, certified);
 * reduced tensor products :func:`reduced_tensor_product`,
   :func:`reduced_symmetric_tensor_product`, :func:`reduced_antisymmetric_tensor_product`;
 * cache control :func:`clear_cache`, :func:`cache_info`, :func:`cache_dir`;
@@ -15,6 +18,8 @@ The public namespace re-exports the algebra core:
 >>> import lie_nn as lnn
 >>> [str(term) for term in lnn.SO3(1) * lnn.SO3(1)]
 ['1xSO3(0)', '1xSO3(1)', '1xSO3(2)']
+>>> lnn.O3(1, -1) * lnn.O3(1, -1), lnn.Irreps("2x0e + 1o").dim
+(Irreps('1x0e+1x1e+1x2e'), 5)
 >>> lnn.clebsch_gordan(lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0)), lnn.SUN((2, 1, 0))).shape
 (2, 8, 8, 8)
 """
@@ -22,6 +27,7 @@ The public namespace re-exports the algebra core:
 from lie_nn._src.cache import cache_dir, cache_info, clear_cache
 from lie_nn._src.cg import certify_clebsch_gordan, clebsch_gordan, clebsch_gordan_exact
 from lie_nn._src.change_basis import change_of_basis, decompose
+from lie_nn._src.decomposition import DecompositionError, decompose_generators
 from lie_nn._src.descriptors import *  # noqa: F403  (layer descriptors; names in descriptors.__all__)
 from lie_nn._src.descriptors import __all__ as _descriptor_names
 from lie_nn._src.groups.generic import GenericRep
@@ -56,6 +62,7 @@ from lie_nn._src.rotations import (
 
 __all__ = [
     "CONVENTIONS_VERSION",
+    "DecompositionError",
     "DirectProduct",
     "GenericRep",
     "Irrep",
@@ -76,6 +83,7 @@ __all__ = [
     "clebsch_gordan",
     "clebsch_gordan_exact",
     "decompose",
+    "decompose_generators",
     "euler_to_matrix",
     "intertwiners",
     "irrep_from_string",

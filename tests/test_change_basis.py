@@ -122,7 +122,8 @@ def test_decompose_failures():
     with pytest.raises(ValueError, match="incomplete"):
         decompose(affine, one_dim)
     with pytest.raises(TypeError, match="irreps"):
-        decompose(SO3(1), ["SO3(1)"])
+        decompose(SO3(1), [3.5])
+    assert decompose(SO3(1), ["SO3(1)"])[0] == decompose(SO3(1), [SO3(1)])[0]  # labels are irreps
     terms, Q = decompose(SO3(2), SO3(0).iterator(), patience=3)  # infinite iterator terminates
     assert terms == [MulIrrep(1, SO3(2))]
     with pytest.raises(ValueError, match="incomplete"):

@@ -1,4 +1,4 @@
-"""The code in the documentation runs: every ```python block of the tutorials and guide pages.
+"""The code in the documentation runs: every ```python block of the tutorials, guide pages and README.
 
 Blocks of one page run in order in one namespace (a page is one script).  A block whose first line
 is ``# docs-test: skip (reason)`` is not run; a block whose first line is
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 EXECUTED = sorted(
     [
         *DOCS.glob("tutorials/*.md"),
@@ -23,6 +24,9 @@ EXECUTED = sorted(
         DOCS / "irreps.md",
         DOCS / "generic_rep.md",
         DOCS / "index.md",
+        DOCS / "geometry.md",
+        DOCS / "reduced_tensor_products.md",
+        ROOT / "README.md",
     ]
 )
 SKIP = "# docs-test: skip"
@@ -44,7 +48,7 @@ def python_blocks(page: Path) -> list[str]:
 
 
 def _id(page: Path) -> str:
-    return page.relative_to(DOCS).as_posix()
+    return page.relative_to(ROOT).as_posix()
 
 
 def test_pages_exist_and_have_code() -> None:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lie_nn._src.change_basis import change_of_basis
 from lie_nn._src.groups.generic import GenericRep
 from lie_nn._src.groups.lorentz import SO13
 from lie_nn._src.groups.o3 import O3
@@ -138,8 +139,10 @@ def test_built_from_so3_behaves_like_so3() -> None:
     assert GenericRep(SU2("1/2").algebra()).group_id() == reps[1].group_id()
     with pytest.raises(TypeError):
         reps[1].tensor(GenericRep(SO13(0, "1/2").algebra()))  # 6 generators: another group
-    with pytest.raises(NotImplementedError, match="selection rule"):
-        reps[1] * reps[1]  # type: ignore[operator]
+    # the numeric selection rule: one representative per class, isomorphic to the SO(3) irreps
+    rule = reps[1] * reps[2]
+    assert [(m.mul, m.ir.dim) for m in rule] == [(1, 3), (1, 5), (1, 7)]
+    assert all(len(change_of_basis(m.ir, reps[l])) == 1 for m, l in zip(rule, (1, 2, 3), strict=True))
     with pytest.raises(TypeError):
         reps[1] * SO3(1)  # type: ignore[operator]
 
@@ -235,8 +238,7 @@ def test_clebsch_gordan_in_direct_product() -> None:
     x1, x3 = ir1.algebra(), ir3.algebra()
     lhs = np.einsum("aik,mkjl->amijl", x1, c) + np.einsum("ajk,mikl->amijl", x1, c)
     assert np.abs(lhs - np.einsum("mijk,akl->amijl", c, x3)).max() < 1e-10
-    with pytest.raises(NotImplementedError):
-        ir1 * ir1  # type: ignore[operator]
+    assert sorted(m.ir.dim for m in ir1 * ir1) == [1, 3, 3, 5, 9, 15]  # (0 + 1) x (0 + 1 + 2)
 
 
 def test_finite_group_only() -> None:

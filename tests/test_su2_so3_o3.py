@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.so3 import (
     SO3,
-    _cg_acc,
+    _cg_real_entries,
     _q_columns,
     _real_terms,
     _su2_algebra_entries,
@@ -196,7 +196,7 @@ def test_so3_cg_is_transformed_su2_cg() -> None:
 def test_single_radical_per_entry() -> None:
     """Each real-basis entry is one n*sqrt(r): the basis of the 'correctly rounded' claim."""
     for l1, l2, l3 in SO3_TRIPLES + [(6, 5, 4), (6, 6, 12)]:
-        assert all(len(terms) <= 1 for _, terms in _real_terms(_cg_acc(l1, l2, l3)))
+        assert all(len(terms) <= 1 for _, terms in _cg_real_entries(l1, l2, l3))
     for l in range(10):
         cols = _q_columns(l)
         for entries in _su2_algebra_entries(l):
@@ -281,3 +281,24 @@ def test_so3_o3_labels() -> None:
 def test_bad_input(make, exc) -> None:
     with pytest.raises(exc):
         make()
+
+
+def test_exact_so3_cg_keeps_the_garbage_collector_quiet() -> None:
+    """Issue 17.4: the exact (10, 10, 20) computation must not keep thousands of containers alive
+    (each gen-0 collection can escalate to a full scan of a large process, e.g. one holding torch).
+    Counted, not timed: collections during the call, in a fresh process with default thresholds."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc\n"
+        "from lie_nn._src.groups.so3 import so3_clebsch_gordan\n"
+        "gc.collect(); gc.set_threshold(700, 10, 10)\n"
+        "runs = []\n"
+        "gc.callbacks.append(lambda phase, info: runs.append(info) if phase == 'stop' else None)\n"
+        "so3_clebsch_gordan(10, 10, 20)\n"
+        "print(len(runs))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         check=True)
+    assert int(out.stdout) <= 2, f"{out.stdout.strip()} garbage collections (11 before the fix)"

@@ -113,3 +113,20 @@ def test_universal_checks_catch_a_wrong_dual() -> None:
 
     with pytest.raises(AssertionError, match="dual"):
         check_irrep(BadU1(1))
+
+
+def test_taking_over_a_registered_name_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lie_nn._src import irrep
+
+    monkeypatch.setitem(irrep._REGISTRY, "prefix:U1", U1)  # restored after the test
+    with pytest.warns(UserWarning, match="takes over the registry entry 'prefix:U1'"):
+
+        @dataclass(frozen=True)
+        class OtherU1(U1):
+            prefix = "U1"
+
+    @dataclass(frozen=True)
+    class U1Again(OtherU1):  # a subclass that sets no prefix registers nothing
+        pass
+
+    assert type(irrep_from_string("U1(3)")) is OtherU1

@@ -2,7 +2,8 @@
 
 A *representation* here is anything with ``algebra()`` (``(n_gen, d, d)``) and optionally
 ``discrete_generators()`` (``(n_disc, d, d)``): an :class:`~lie_nn._src.irrep.Irrep`, an
-:class:`~lie_nn._src.irreps.Irreps`, a ``GenericRep``...
+:class:`~lie_nn._src.irreps.Irreps`, a ``GenericRep``..., or anything else ``Irreps(...)`` accepts
+(``"2x0e + 1o"``, a ``MulIrrep``, a list of ``(mul, ir)`` pairs).
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import numpy as np
 
 from lie_nn._src.intertwiner import intertwiners
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
+from lie_nn._src.parse import irrep_from_string
 
 
 def _generators(rep: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     if not callable(getattr(rep, "algebra", None)):
-        raise TypeError(
-            f"{name} must provide algebra() (an Irrep, Irreps or GenericRep), got {type(rep).__name__}"
-        )
+        try:
+            rep = Irreps(rep)
+        except TypeError:
+            raise TypeError(f"{name} must provide algebra() (an Irrep, Irreps or GenericRep) or be "
+                            f"anything Irreps(...) accepts, got {type(rep).__name__}") from None
     X = np.asarray(rep.algebra())
     if X.ndim != 3:
         raise ValueError(f"{name}.algebra() must have shape (n_gen, d, d), got {X.shape}")
@@ -37,7 +42,7 @@ def change_of_basis(rep_from: Any, rep_to: Any, *, real: bool | None = None) -> 
     ``sqrt(d_from)`` so that between equivalent unitary irreps ``Q`` is unitary.
 
     >>> import numpy as np
-    >>> from lie_nn._src.groups.so3 import SO3
+    >>> from lie_nn import SO3
     >>> Q = change_of_basis(SO3(1), SO3(1))
     >>> Q.shape, np.allclose(Q[0], np.eye(3))
     ((1, 3, 3), True)
@@ -63,17 +68,20 @@ def decompose(
     ``rep``'s basis: ``rep.algebra()[a] @ Q == Q @ blockdiag(irreps)[a]`` (same for discrete
     generators).  Each block of ``Q`` is an isometry when the representations are unitary.
 
-    ``candidates`` may be infinite (e.g. ``ir.iterator()``): it is consumed until the dimensions add
+    ``candidates`` may be infinite (e.g. ``ir.iterator()``), or irreps given as a string
+    (``"0e + 1o + 2e"``) or labels: it is consumed until the dimensions add
     up; a candidate larger than the remaining dimension is skipped, and the search stops after
     ``patience`` such candidates in a row or ``max_candidates`` candidates in all.  Raises
     ``ValueError`` when the decomposition is incomplete (``rep`` not completely reducible, or a
     missing candidate) or when candidates are equivalent to each other.
 
-    >>> from lie_nn._src.groups.so3 import SO3
-    >>> from lie_nn._src.irreps import Irreps
+    >>> from lie_nn import SO3
+    >>> from lie_nn import Irreps
     >>> terms, Q = decompose(Irreps([SO3(1), SO3(0), SO3(1)]), SO3(0).iterator())
     >>> [str(t) for t in terms], Q.shape
     (['1xSO3(0)', '2xSO3(1)'], (7, 7))
+    >>> [str(t) for t in decompose("1o + 0e + 1o", "0e + 1o")[0]]
+    ['1xO3(0e)', '2xO3(1o)']
     """
     X, D = _generators(rep, "rep")
     d = X.shape[1]
@@ -83,10 +91,13 @@ def decompose(
     blocks: list[np.ndarray] = []
     seen: set = set()
     remaining, misses = d, 0
+    if isinstance(candidates, str):
+        candidates = [term.ir for term in Irreps(candidates)]
     for examined, cand in enumerate(candidates):
         if remaining <= 0 or examined >= max_candidates or misses >= patience:
             break
-        ir = cand.ir if isinstance(cand, MulIrrep) else cand
+        ir = irrep_from_string(cand) if isinstance(cand, str) else cand
+        ir = ir.ir if isinstance(ir, MulIrrep) else ir
         if not isinstance(ir, Irrep):
             raise TypeError(f"candidates must be irreps, got {type(cand).__name__}")
         if ir in seen:

@@ -49,7 +49,7 @@ def intertwiners(
     forces a complex basis, ``real=True`` requires real inputs.
 
     >>> import numpy as np
-    >>> from lie_nn._src.intertwiner import intertwiners
+    >>> from lie_nn import intertwiners
     >>> J = np.array([[[0.0, -1.0], [1.0, 0.0]]])     # so(2) acting on R^2
     >>> intertwiners(J, J).shape                       # spanned by identity and J itself
     (2, 2, 2)

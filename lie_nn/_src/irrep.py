@@ -32,6 +32,7 @@ solver otherwise.
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,7 +78,10 @@ class Irrep(ABC):
         roles = [f"prefix:{own['prefix']}" if own.get("prefix") else "",
                  "bare" if own.get("bare_labels") else "", "product" if own.get("product") else ""]
         for key in filter(None, roles):
-            _REGISTRY.pop(key, None)  # a redefinition (e.g. a reloaded module) replaces the old class
+            old = _REGISTRY.pop(key, None)  # a redefinition (e.g. a reloaded module) replaces the old class
+            if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+                warnings.warn(f"irrep class {cls.__qualname__} takes over the registry entry {key!r} "
+                              f"from {old.__module__}.{old.__qualname__}", stacklevel=2)
             _REGISTRY[key] = cls
 
     # ----------------------------------------------------------------- required
@@ -121,7 +125,12 @@ class Irrep(ABC):
         return np.zeros((0, self.dim, self.dim))
 
     def short_label(self) -> str:
-        """The label used inside ``Irreps`` strings; ``str(self)`` unless the group has bare labels."""
+        """The label used inside ``Irreps`` strings; ``str(self)`` unless the group has bare labels.
+
+        >>> from lie_nn import O3, SO3
+        >>> O3(1, -1).short_label(), SO3(1).short_label()
+        ('1o', 'SO3(1)')
+        """
         return str(self)
 
     def group_id(self) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, SupportsIndex, overload
 import numpy as np
 
 from lie_nn._src.irrep import Irrep, MulIrrep
-from lie_nn._src.parse import irrep_from_string, mul_irreps_from_string, split_top_level
+from lie_nn._src.parse import irrep_from_string, mul_irreps_from_string
 
 __all__ = ["Irreps"]
 
@@ -105,23 +105,16 @@ class Irreps(tuple):
         """
         if not isinstance(text, str):
             raise TypeError(f"expected a string, got {type(text).__name__}")
-        if parse_ir is None:
-            return cls(text)
-        if not text.strip():
-            return cls()
-        entries = []
-        for term in split_top_level(text, "+"):
-            head, sep, tail = term.partition("x")
-            mul, label = (int(head), tail.strip()) if sep and head.strip().isdigit() else (1, term)
-            if not label:
-                raise ValueError(f"empty irrep label in {text!r}")
-            entries.append(MulIrrep(mul, parse_ir(label)))
-        return cls(entries)
+        return cls(mul_irreps_from_string(text, parse_ir))
 
     # ----------------------------------------------------------------- container protocol
     @property
     def mul_irreps(self) -> tuple[MulIrrep, ...]:
-        """The terms as a plain tuple."""
+        """The terms as a plain tuple.
+
+        >>> [str(term) for term in Irreps("2x0e + 1o").mul_irreps]
+        ['2xO3(0e)', '1xO3(1o)']
+        """
         return tuple(self)
 
     @overload
@@ -134,7 +127,11 @@ class Irreps(tuple):
         return tuple.__getitem__(self, index)
 
     def __contains__(self, item: object) -> bool:
-        """``ir in irreps`` for an irrep (or label string) or a ``MulIrrep`` term."""
+        """``ir in irreps`` for an irrep (or label string) or a ``MulIrrep`` term.
+
+        >>> "1o" in Irreps("2x0e + 1o"), "1e" in Irreps("2x0e + 1o")
+        (True, False)
+        """
         if isinstance(item, str):
             item = irrep_from_string(item)
         if isinstance(item, Irrep):
@@ -189,12 +186,20 @@ class Irreps(tuple):
     # ----------------------------------------------------------------- sizes
     @property
     def dim(self) -> int:
-        """Total dimension ``Σ mul · dim(ir)``."""
+        """Total dimension ``Σ mul · dim(ir)``.
+
+        >>> Irreps("2x0e + 1o").dim
+        5
+        """
         return sum(term.dim for term in self)
 
     @property
     def num_irreps(self) -> int:
-        """Total number of irreducible copies ``Σ mul``."""
+        """Total number of irreducible copies ``Σ mul``.
+
+        >>> Irreps("2x0e + 1o").num_irreps
+        3
+        """
         return sum(term.mul for term in self)
 
     def slices(self) -> list[slice]:
@@ -246,7 +251,11 @@ class Irreps(tuple):
 
     @property
     def is_real(self) -> bool:
-        """True when every irrep has a real basis."""
+        """True when every irrep has a real basis.
+
+        >>> Irreps("2x0e + 1o").is_real, Irreps("SU2(1/2)").is_real
+        (True, False)
+        """
         return all(term.ir.is_real for term in self)
 
     def is_unitary(self) -> bool:

@@ -18,6 +18,7 @@ Grammar::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lie_nn._src.irrep import Irrep, MulIrrep, registered_groups
 
@@ -114,8 +115,12 @@ def irrep_from_string(text: str) -> Irrep:
     return products[-1].from_factors(tuple(_single(part) for part in parts))
 
 
-def mul_irreps_from_string(text: str) -> tuple[MulIrrep, ...]:
+def mul_irreps_from_string(
+    text: str, parse_label: Callable[[str], Irrep] | None = None
+) -> tuple[MulIrrep, ...]:
     """Parse ``"2x0e + 1o"``, ``"2xSU3(2,1,0) + SU3(0,0,0)"``, ... into ``MulIrrep`` terms.
+
+    Labels are parsed by ``parse_label`` (default :func:`irrep_from_string`, the registry).
 
     >>> [str(t) for t in mul_irreps_from_string("2x0e + SO3(1)xSU2(1/2)")]
     Traceback (most recent call last):
@@ -134,7 +139,7 @@ def mul_irreps_from_string(text: str) -> tuple[MulIrrep, ...]:
             raise ValueError(f"empty term in irreps {text!r}")
         match = _MUL.match(term)
         mul, label = (int(match.group(1)), match.group(2)) if match else (1, term)
-        terms.append(MulIrrep(mul, irrep_from_string(label)))
+        terms.append(MulIrrep(mul, (parse_label or irrep_from_string)(label)))
     for term in terms[1:]:
         if term.ir.group_id() != terms[0].ir.group_id():
             raise TypeError(f"Irreps mixes groups: {terms[0].ir} and {term.ir}")

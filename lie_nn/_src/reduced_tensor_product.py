@@ -99,7 +99,7 @@ class ReducedTensorProduct:
 
 
 # ------------------------------------------------------------------------------------ inputs
-def as_rep(value: object) -> Irreps:
+def _nonempty_irreps(value: object) -> Irreps:
     """``Irreps(value)`` without zero multiplicities; ``ValueError`` if the dimension is 0."""
     rep = Irreps(value).remove_zero_multiplicities()
     if not rep:
@@ -186,7 +186,7 @@ def _slot_reps(base: str, irreps: dict, group: set[Signed]) -> tuple[Rep, ...]:
     for key, value in irreps.items():
         if not isinstance(key, str) or not key:
             raise TypeError(f"irreps keys must be non-empty strings of indices, got {key!r}")
-        rep = as_rep(value)
+        rep = _nonempty_irreps(value)
         for c in key:
             if c not in base:
                 raise ValueError(f"index {c!r} of the irreps dict does not appear in the formula {base!r}")
@@ -235,7 +235,7 @@ def reduced_tensor_product(formula: str, irreps: dict, *, filter_ir_out: object 
     representation, which need be given for one of them only.  ``filter_ir_out`` restricts the output
     to the given irreps.  Returns a :class:`ReducedTensorProduct` whose slots follow the first word.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> rtp = reduced_tensor_product("ij=ji", {"i": SU2(1)})
     >>> [str(mi) for mi in rtp.irreps_out]
     ['1xSU2(0)', '1xSU2(2)']
@@ -272,12 +272,12 @@ def reduced_symmetric_tensor_product(irreps: object, order: int, *, filter_ir_ou
     ``Σ_{j ≤ n} (j n)``.  Only the final order is filtered by ``filter_ir_out``; intermediate irreps
     that cannot reach the filter are pruned.  ``Σ mul · dim = C(dim V + n - 1, n)`` without filter.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> rtp = reduced_symmetric_tensor_product([SU2(0), SU2(1)], 2)
     >>> [str(mi) for mi in rtp.irreps_out], rtp.dim_out
     (['2xSU2(0)', '1xSU2(1)', '1xSU2(2)'], 10)
     """
-    rep, order = as_rep(irreps), _check_order(order)
+    rep, order = _nonempty_irreps(irreps), _check_order(order)
     return _build(_power_formula(order, 1), (rep,) * order, symmetric_cosets(order, 1), filter_ir_out,
                   progress)
 
@@ -286,10 +286,10 @@ def reduced_antisymmetric_tensor_product(irreps: object, order: int, *, filter_i
                                          progress: bool = False) -> ReducedTensorProduct:
     r"""Decompose the exterior power ``Λ^order(V)``; ``Σ mul · dim = C(dim V, n)`` without filter.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> [str(mi) for mi in reduced_antisymmetric_tensor_product(SU2(1), 2).irreps_out]
     ['1xSU2(1)']
     """
-    rep, order = as_rep(irreps), _check_order(order)
+    rep, order = _nonempty_irreps(irreps), _check_order(order)
     return _build(_power_formula(order, -1), (rep,) * order, symmetric_cosets(order, -1), filter_ir_out,
                   progress)

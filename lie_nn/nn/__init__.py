@@ -7,13 +7,7 @@ SO(3), O(3), SU(2), SU(N) and the Lorentz group share one code path.
 
 from lie_nn.nn._graph import batch_graphs, edge_vectors, knn_graph, pool, radius_graph
 from lie_nn.nn._interaction import MACEInteraction, MACELayer
-from lie_nn.nn._layout import (
-    as_mul_irreps,
-    block_view,
-    irreps_dim,
-    irreps_slices,
-    irreps_to_tensor_shape,
-)
+from lie_nn.nn._layout import block_view, irreps_to_tensor_shape
 from lie_nn.nn._linear import Linear
 from lie_nn.nn._nonlinearity import Gate, NormActivation
 from lie_nn.nn._radial import BesselBasis, PolynomialCutoff, RadialMLP
@@ -34,12 +28,9 @@ __all__ = [
     "RadialMLP",
     "SymmetricContraction",
     "TensorProduct",
-    "as_mul_irreps",
     "batch_graphs",
     "block_view",
     "edge_vectors",
-    "irreps_dim",
-    "irreps_slices",
     "irreps_to_tensor_shape",
     "knn_graph",
     "pool",

@@ -109,4 +109,4 @@ def compute_dtype(module: CGModule, *xs: torch.Tensor) -> torch.dtype:
     dtype = xs[0].dtype
     for x in xs[1:]:
         dtype = torch.promote_types(dtype, x.dtype)
-    return complex_dtype(dtype) if module.cg_is_complex else dtype
+    return complex_dtype(dtype, type(module).__name__) if module.cg_is_complex else dtype

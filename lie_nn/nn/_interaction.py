@@ -32,6 +32,28 @@ from lie_nn.nn._tensor_product import ChannelwiseTensorProduct
 __all__ = ["MACEInteraction", "MACELayer", "spherical_harmonics"]
 
 
+def check_edge_index(edge_index: object, num_nodes: int, layer: str) -> None:
+    """``edge_index`` must be an integer tensor ``(2, E)`` of node indices in ``[0, num_nodes)``.
+
+    The range check reads the tensor's extremes on the host, so it runs in eager mode only (not
+    while ``torch.compile`` traces: no graph break on the default path).
+    """
+    integer = isinstance(edge_index, torch.Tensor) and not (
+        edge_index.dtype.is_floating_point or edge_index.is_complex() or edge_index.dtype == torch.bool)
+    if not integer:
+        raise TypeError(f"{layer}: edge_index must be an integer tensor (2, num_edges), got "
+                        f"{getattr(edge_index, 'dtype', type(edge_index).__name__)}")
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"{layer}: edge_index must have shape (2, num_edges) = (senders, receivers), got "
+                         f"{tuple(edge_index.shape)}")
+    if torch.compiler.is_compiling() or edge_index.numel() == 0:
+        return
+    low, high = int(edge_index.min()), int(edge_index.max())
+    if low < 0 or high >= num_nodes:
+        raise ValueError(f"{layer}: edge_index holds node indices in [{low}, {high}] but there are "
+                         f"{num_nodes} nodes: indices must lie in [0, {num_nodes}) (no negative indices)")
+
+
 class MACEInteraction(torch.nn.Module):
     r"""Linear up → channel-wise TP with edge attributes (radial-MLP weights) → scatter-sum → Linear.
 
@@ -51,23 +73,30 @@ class MACEInteraction(torch.nn.Module):
         if not avg_num_neighbors > 0:
             raise ValueError(f"MACEInteraction: avg_num_neighbors must be positive, "
                              f"got {avg_num_neighbors!r}")
-        self.irreps_node = as_irreps(irreps_node, "irreps_node")
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
+        self.irreps_node = as_irreps(irreps_node, "irreps_node", "MACEInteraction")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out", "MACEInteraction")
         self.avg_num_neighbors = float(avg_num_neighbors)
         self.linear_up = Linear(self.irreps_node, self.irreps_node, dtype=dtype)
-        keep = {m.ir for m in self.irreps_out}
-        self.tp = ChannelwiseTensorProduct(self.irreps_node, irreps_edge_attr, lambda ir: ir in keep,
+        keep = list(dict.fromkeys(m.ir for m in self.irreps_out))  # explicit: no selection rule needed
+        self.tp = ChannelwiseTensorProduct(self.irreps_node, irreps_edge_attr, keep,
                                            internal_weights=False, dtype=dtype)
         self.irreps_edge_attr = self.tp.irreps_in2
-        self.radial = RadialMLP([num_radial, *radial_hidden, self.tp.weight_numel], act)
+        self.radial = RadialMLP([num_radial, *radial_hidden, self.tp.weight_numel], act, dtype=dtype)
         self.linear = Linear(self.tp.irreps_out, self.irreps_out, dtype=dtype)
 
     def forward(self, node_feats: torch.Tensor, edge_attrs: torch.Tensor, edge_feats: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
-        check_features(node_feats, self.tp.dim_in1, "node_feats", "MACEInteraction")
-        if edge_index.ndim != 2 or edge_index.shape[0] != 2 or edge_index.shape[1] != edge_attrs.shape[0]:
-            raise ValueError(f"MACEInteraction: edge_index must have shape (2, {edge_attrs.shape[0]}), got "
-                             f"{tuple(edge_index.shape)}")
+        name = "MACEInteraction"
+        check_features(node_feats, self.tp.dim_in1, "node_feats", name)
+        check_edge_index(edge_index, node_feats.shape[0], name)
+        n_edges = edge_index.shape[1]
+        check_features(edge_attrs, self.tp.dim_in2, "edge_attrs", name)
+        check_features(edge_feats, self.radial.sizes[0], "edge_feats", name)
+        for label, t in (("edge_attrs", edge_attrs), ("edge_feats", edge_feats)):
+            if t.ndim != 2 or t.shape[0] != n_edges:
+                raise ValueError(f"{name}: {label} must have one row per edge, shape ({n_edges}, "
+                                 f"{t.shape[-1]}) for edge_index of shape {tuple(edge_index.shape)}; got "
+                                 f"{tuple(t.shape)}")
         senders, receivers = edge_index[0], edge_index[1]
         h = self.linear_up(node_feats)
         messages = self.tp(h[senders], edge_attrs, self.radial(edge_feats))
@@ -88,7 +117,7 @@ class MACELayer(torch.nn.Module):
                  correlation: int, num_elements: int, num_radial: int, radial_hidden: Sequence[int] = (64,),
                  avg_num_neighbors: float = 1.0, *, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out", "MACELayer")
         self.interaction = MACEInteraction(irreps_node, irreps_edge_attr, irreps_hidden, num_radial,
                                            radial_hidden, avg_num_neighbors, dtype=dtype)
         hidden = self.interaction.irreps_out

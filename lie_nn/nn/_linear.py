@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from lie_nn._src.descriptors.linear import LinearDescriptor, linear_descriptor
-from lie_nn.nn._layout import as_irreps, check_features, irreps_dim, irreps_slices, real_dtype
+from lie_nn.nn._layout import LOW_PRECISION, check_features, real_dtype
 
 __all__ = ["Linear"]
 
@@ -47,7 +47,7 @@ class Linear(torch.nn.Module):
     to the trivial-irrep output channels only.  Features are ``(..., dim)`` in the mul-major layout of
     :mod:`lie_nn.nn._layout`; complex features are accepted (the real weights are promoted).
 
-    >>> from lie_nn._src.groups.so3 import SO3
+    >>> from lie_nn import SO3
     >>> lin = Linear([(8, SO3(0)), (4, SO3(1))], [(2, SO3(0)), (3, SO3(1)), (1, SO3(2))])
     >>> lin.weight_numel, lin(torch.randn(5, 20)).shape
     (28, torch.Size([5, 16]))
@@ -55,8 +55,7 @@ class Linear(torch.nn.Module):
 
     def __init__(self, irreps_in: Any, irreps_out: Any, *, bias: bool = False,
                  dtype: torch.dtype | None = None) -> None:
-        descriptor = linear_descriptor(as_irreps(irreps_in, "irreps_in"), as_irreps(irreps_out, "irreps_out"),
-                                       bias=bias)
+        descriptor = linear_descriptor(irreps_in, irreps_out, bias=bias)
         self._build(descriptor, dtype)
 
     @classmethod
@@ -73,8 +72,8 @@ class Linear(torch.nn.Module):
         dtype = dtype or torch.get_default_dtype()
         self.descriptor = descriptor
         self.irreps_in, self.irreps_out = descriptor.irreps_in, descriptor.irreps_out
-        self.dim_in, self.dim_out = irreps_dim(self.irreps_in), irreps_dim(self.irreps_out)
-        slices_in, slices_out = irreps_slices(self.irreps_in), irreps_slices(self.irreps_out)
+        self.dim_in, self.dim_out = self.irreps_in.dim, self.irreps_out.dim
+        slices_in, slices_out = self.irreps_in.slices(), self.irreps_out.slices()
         self._groups = [
             _TypePlan(p.ir.dim, tuple((slices_in[k], self.irreps_in[k].mul) for k in p.inputs),
                       tuple((k, self.irreps_out[k].mul) for k in p.outputs), p.weight_offset, *p.weight_shape,
@@ -92,7 +91,10 @@ class Linear(torch.nn.Module):
         shape = x.shape[:-1]
         x = x.reshape(-1, self.dim_in)
         batch = x.shape[0]
-        dtype = torch.promote_types(x.dtype, self.weight.dtype) if not x.is_complex() else x.dtype
+        if x.is_complex() or x.dtype in LOW_PRECISION:  # half precision stays half precision
+            dtype = x.dtype
+        else:
+            dtype = torch.promote_types(x.dtype, self.weight.dtype)
         x = x.to(dtype)
         weight = self.weight.to(real_dtype(dtype))
         blocks: list[torch.Tensor | None] = [None] * len(self.irreps_out)

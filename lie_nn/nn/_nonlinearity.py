@@ -21,16 +21,7 @@ import torch
 from lie_nn._src.cg import clebsch_gordan
 from lie_nn._src.irrep import Irrep, MulIrrep
 from lie_nn._src.irreps import Irreps
-from lie_nn.nn._layout import (
-    as_irreps,
-    check_features,
-    irreps_dim,
-    irreps_slices,
-    irreps_str,
-    is_trivial,
-    sign_character,
-    unitary,
-)
+from lie_nn.nn._layout import as_irreps, check_features, is_trivial, sign_character
 
 __all__ = ["Gate", "NormActivation"]
 
@@ -52,7 +43,7 @@ def _activations(acts: Any, items: tuple[MulIrrep, ...], name: str) -> list[Acti
     """One activation per block: a single callable is broadcast; checks irreps and oddness."""
     acts = [acts] * len(items) if callable(acts) else list(acts)
     if len(acts) != len(items):
-        raise ValueError(f"{name}: got {len(acts)} activations for {len(items)} blocks ({irreps_str(items)})")
+        raise ValueError(f"{name}: got {len(acts)} activations for {len(items)} blocks ({Irreps(items)})")
     for act, item in zip(acts, items, strict=True):
         if not callable(act):
             raise TypeError(f"{name}: activations must be callables, got {type(act).__name__}")
@@ -103,7 +94,7 @@ class Gate(torch.nn.Module):
     a ``0o`` gate flips the parity of its gated channel in ``irreps_out``).  Violations raise
     ``ValueError`` at construction.
 
-    >>> from lie_nn._src.groups.o3 import O3
+    >>> from lie_nn import O3
     >>> gate = Gate([(4, O3(0, 1))], torch.tanh, [(2, O3(0, 1))], torch.sigmoid, [(2, O3(1, -1))])
     >>> [str(m) for m in gate.irreps_out], gate(torch.randn(3, 12)).shape
     (['4xO3(0e)', '2xO3(1o)'], torch.Size([3, 10]))
@@ -112,16 +103,16 @@ class Gate(torch.nn.Module):
     def __init__(self, irreps_scalars: Any, act_scalars: Activation | Sequence[Activation], irreps_gates: Any,
                  act_gates: Activation | Sequence[Activation], irreps_gated: Any) -> None:
         super().__init__()
-        self.irreps_scalars = as_irreps(irreps_scalars, "irreps_scalars")
-        self.irreps_gates = as_irreps(irreps_gates, "irreps_gates")
-        self.irreps_gated = as_irreps(irreps_gated, "irreps_gated")
+        self.irreps_scalars = as_irreps(irreps_scalars, "irreps_scalars", "Gate")
+        self.irreps_gates = as_irreps(irreps_gates, "irreps_gates", "Gate")
+        self.irreps_gated = as_irreps(irreps_gated, "irreps_gated", "Gate")
         self._acts_s = _activations(act_scalars, self.irreps_scalars, "Gate scalars")
         self._acts_g = _activations(act_gates, self.irreps_gates, "Gate gates")
         n_gates = sum(m.mul for m in self.irreps_gates)
         n_gated = sum(m.mul for m in self.irreps_gated)
         if n_gates != n_gated:
-            raise ValueError(f"Gate: {n_gates} gate channels ({irreps_str(self.irreps_gates)}) for {n_gated} "
-                             f"gated channels ({irreps_str(self.irreps_gated)}); they must be equal")
+            raise ValueError(f"Gate: {n_gates} gate channels ({self.irreps_gates}) for {n_gated} "
+                             f"gated channels ({self.irreps_gated}); they must be equal")
         gate_irs = [m.ir for m in self.irreps_gates for _ in range(m.mul)]
         out, index, channel = list(self.irreps_scalars), [], 0
         for item in self.irreps_gated:
@@ -136,13 +127,13 @@ class Gate(torch.nn.Module):
                 channel += 1
             out += runs
         self.irreps_out = Irreps(out)
-        self.dim_s, self.dim_g = irreps_dim(self.irreps_scalars), irreps_dim(self.irreps_gates)
-        self.dim_in = self.dim_s + self.dim_g + irreps_dim(self.irreps_gated)
+        self.dim_s, self.dim_g = self.irreps_scalars.dim, self.irreps_gates.dim
+        self.dim_in = self.dim_s + self.dim_g + self.irreps_gated.dim
         self.irreps_in = self.irreps_scalars + self.irreps_gates + self.irreps_gated
-        self.dim_out = irreps_dim(self.irreps_out)
-        self._runs_s = _act_runs(self._acts_s, irreps_slices(self.irreps_scalars))
+        self.dim_out = self.irreps_out.dim
+        self._runs_s = _act_runs(self._acts_s, self.irreps_scalars.slices())
         shift = self.dim_s
-        gate_slices = [slice(sl.start + shift, sl.stop + shift) for sl in irreps_slices(self.irreps_gates)]
+        gate_slices = [slice(sl.start + shift, sl.stop + shift) for sl in self.irreps_gates.slices()]
         self._runs_g = _act_runs(self._acts_g, gate_slices)
         self.register_buffer("gate_index", torch.tensor(index, dtype=torch.long), persistent=False)
 
@@ -167,7 +158,7 @@ class NormActivation(torch.nn.Module):
     and unitary discrete generators: SO(3), O(3), SU(2), SU(N) in their bases), so non-unitary irreps
     such as the Lorentz group's raise ``ValueError``.  ``normalize=False`` gives ``v · act(|v|)``.
 
-    >>> from lie_nn._src.groups.so3 import SO3
+    >>> from lie_nn import SO3
     >>> na = NormActivation([(2, SO3(0)), (3, SO3(1))], torch.sigmoid)
     >>> na(torch.randn(4, 11)).shape
     torch.Size([4, 11])
@@ -176,15 +167,15 @@ class NormActivation(torch.nn.Module):
     def __init__(self, irreps: Any, act: Activation, *, normalize: bool = True,
                  epsilon: float = 1e-8) -> None:
         super().__init__()
-        self.irreps_in = self.irreps_out = as_irreps(irreps, "irreps")
+        self.irreps_in = self.irreps_out = as_irreps(irreps, "irreps", "NormActivation")
         if not callable(act):
             raise TypeError(f"NormActivation: act must be callable, got {type(act).__name__}")
         for item in self.irreps_in:
-            if not unitary(item.ir):
+            if not item.ir.is_unitary():
                 raise ValueError(f"NormActivation: {item.ir} is not unitary in its basis, so the Euclidean "
                                  "norm is not invariant; use Gate with invariant gates instead")
         self.act, self.normalize, self.epsilon = act, normalize, float(epsilon)
-        self.dim = irreps_dim(self.irreps_in)
+        self.dim = self.irreps_in.dim
         index: list[int] = []
         channel = 0
         for item in self.irreps_in:

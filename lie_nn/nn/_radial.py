@@ -24,11 +24,15 @@ def _check_positive(value: float, name: str) -> float:
 class BesselBasis(torch.nn.Module):
     r"""``e_n(r) = sqrt(2 / r_max) · sin(n π r / r_max) / r`` for ``n = 1..num_basis``.
 
-    Input ``r (...)``, output ``(..., num_basis)``.  ``trainable=True`` makes the frequencies
-    ``n π / r_max`` learnable.  ``r`` must be positive (the ``r → 0`` limit is not special-cased).
+    Input ``r (...)`` (a tensor or a Python number), output ``(..., num_basis)``.  ``trainable=True``
+    makes the frequencies ``ω_n = n π / r_max`` learnable.  At ``r = 0`` (a zero-length edge) the value
+    is the limit ``sqrt(2 / r_max) · ω_n`` and the gradient is the limit ``0`` (the function is even
+    in ``r``), both finite.
 
     >>> BesselBasis(5.0, 8)(torch.tensor([1.0, 2.0])).shape
     torch.Size([2, 8])
+    >>> bool(torch.isfinite(BesselBasis(5.0, 8)(0.0)).all())
+    True
     """
 
     def __init__(self, r_max: float, num_basis: int = 8, *, trainable: bool = False) -> None:
@@ -43,9 +47,16 @@ class BesselBasis(torch.nn.Module):
             self.register_buffer("frequencies", freq)
         self.prefactor = math.sqrt(2.0 / self.r_max)
 
-    def forward(self, r: torch.Tensor) -> torch.Tensor:
+    def forward(self, r: torch.Tensor | float) -> torch.Tensor:
+        if not isinstance(r, torch.Tensor):
+            r = torch.as_tensor(r, dtype=self.frequencies.dtype, device=self.frequencies.device)
+        if not r.dtype.is_floating_point:
+            raise TypeError(f"BesselBasis: r must be a float tensor, got dtype {r.dtype}")
         r = r.unsqueeze(-1)
-        return self.prefactor * torch.sin(self.frequencies.to(r.dtype) * r) / r
+        freq = self.frequencies.to(r.dtype)
+        zero = r == 0
+        safe = torch.where(zero, torch.ones_like(r), r)  # no 0/0 in the unused branch (finite gradients)
+        return self.prefactor * torch.where(zero, freq, torch.sin(freq * safe) / safe)
 
 
 class PolynomialCutoff(torch.nn.Module):
@@ -83,7 +94,7 @@ class RadialMLP(torch.nn.Module):
     """
 
     def __init__(self, sizes: Sequence[int], act: Callable[[torch.Tensor], torch.Tensor], *,
-                 bias: bool = False) -> None:
+                 bias: bool = False, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         sizes = list(sizes)
         if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
@@ -91,10 +102,12 @@ class RadialMLP(torch.nn.Module):
         if not callable(act):
             raise TypeError(f"act must be callable, got {type(act).__name__}")
         self.sizes, self.act = sizes, act
+        dtype = dtype or torch.get_default_dtype()
         self.weights = torch.nn.ParameterList(
-            [torch.nn.Parameter(torch.randn(a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)])
+            [torch.nn.Parameter(torch.randn(a, b, dtype=dtype))
+             for a, b in zip(sizes[:-1], sizes[1:], strict=True)])
         self.biases = torch.nn.ParameterList(
-            [torch.nn.Parameter(torch.zeros(b)) for b in sizes[1:]]) if bias else None
+            [torch.nn.Parameter(torch.zeros(b, dtype=dtype)) for b in sizes[1:]]) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.sizes[0]:

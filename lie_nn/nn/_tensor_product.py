@@ -37,11 +37,10 @@ from lie_nn._src.descriptors.tensor_product import TensorProductDescriptor, tens
 from lie_nn._src.irrep import Irrep
 from lie_nn._src.irreps import Irreps
 from lie_nn.nn._cg_module import CGModule, CoefficientRef, compute_dtype
-from lie_nn.nn._layout import as_irreps, check_features, irreps_dim, irreps_slices, real_dtype
+from lie_nn.nn._layout import as_irreps, check_features, real_dtype
 
 __all__ = ["CGModule", "ChannelwiseTensorProduct", "TensorProduct", "normalised_cg"]
 
-_compute_dtype = compute_dtype  # used by older imports
 
 
 def _output_filter(filter_ir_out: Any, irreps_in1: Irreps, irreps_in2: Irreps) -> Any:
@@ -54,10 +53,10 @@ def _output_filter(filter_ir_out: Any, irreps_in1: Irreps, irreps_in2: Irreps) -
         return [ir for ir in sorted(candidates, key=lambda ir: ir.sort_key()) if filter_ir_out(ir)]
     if isinstance(filter_ir_out, Irrep):
         return [filter_ir_out]
-    if not isinstance(filter_ir_out, Iterable) or isinstance(filter_ir_out, (str, bytes)):
+    if not isinstance(filter_ir_out, (Iterable, str)) or isinstance(filter_ir_out, bytes):
         raise TypeError(f"filter_ir_out must be None, a callable or irreps, "
                         f"got {type(filter_ir_out).__name__}")
-    return as_irreps(list(filter_ir_out), "filter_ir_out")
+    return as_irreps(filter_ir_out, "filter_ir_out", "ChannelwiseTensorProduct")
 
 
 def _weight_setup(module: torch.nn.Module, numel: int, internal: bool, dtype: torch.dtype) -> None:
@@ -143,7 +142,7 @@ class ChannelwiseTensorProduct(CGModule):
     Σ_p mul1_i``, path-major) are internal (``internal_weights=True``, initialised ``N(0, 1)``) or
     passed per sample to ``forward(x1, x2, weight)`` with shape ``(..., weight_numel)``.
 
-    >>> from lie_nn._src.groups.o3 import O3
+    >>> from lie_nn import O3
     >>> tp = ChannelwiseTensorProduct([(4, O3(0, 1)), (4, O3(1, -1))], [O3(0, 1), O3(1, -1)],
     ...                               filter_ir_out=[O3(0, 1), O3(1, -1)], dtype=torch.float64)
     >>> [str(m) for m in tp.irreps_out], tp.weight_numel
@@ -154,8 +153,8 @@ class ChannelwiseTensorProduct(CGModule):
 
     def __init__(self, irreps_in1: Any, irreps_in2: Any, filter_ir_out: Any = None, *,
                  internal_weights: bool = True, dtype: torch.dtype | None = None) -> None:
-        in1 = as_irreps(irreps_in1, "irreps_in1")
-        in2 = as_irreps(irreps_in2, "irreps_in2")
+        in1 = as_irreps(irreps_in1, "irreps_in1", "ChannelwiseTensorProduct")
+        in2 = as_irreps(irreps_in2, "irreps_in2", "ChannelwiseTensorProduct")
         if in1 and in2:
             in1[0].ir.check_same_group(in2[0].ir)
         flt = _output_filter(filter_ir_out, in1, in2) if all(m.mul == 1 for m in in2) else None
@@ -178,9 +177,9 @@ class ChannelwiseTensorProduct(CGModule):
         self.descriptor = descriptor
         self.irreps_in1, self.irreps_in2 = descriptor.irreps_in1, descriptor.irreps_in2
         self.irreps_out = descriptor.irreps_out
-        self.dim_in1, self.dim_in2 = irreps_dim(self.irreps_in1), irreps_dim(self.irreps_in2)
-        self.dim_out = irreps_dim(self.irreps_out)
-        slices1 = irreps_slices(self.irreps_in1)
+        self.dim_in1, self.dim_in2 = self.irreps_in1.dim, self.irreps_in2.dim
+        self.dim_out = self.irreps_out.dim
+        slices1 = self.irreps_in1.slices()
         self._blocks: list[_ChannelwiseBlock] = []
         for i, paths in groupby(descriptor.paths, key=lambda p: p.in1):
             m1 = self.irreps_in1[i]
@@ -206,7 +205,7 @@ class ChannelwiseTensorProduct(CGModule):
 
     def _embedded(self, run: list[ChannelwisePath]) -> np.ndarray:
         """``(n, d1, dim2, d)``: each path's CG placed at its ``irreps_in2`` block."""
-        slices2 = irreps_slices(self.irreps_in2)
+        slices2 = self.irreps_in2.slices()
         out = []
         for p in run:
             c = self.descriptor.coefficients[p.block].array
@@ -261,7 +260,7 @@ class TensorProduct(CGModule):
     mul1 mul2 mul_out``, path-major, each path ``(u, v, w)`` row-major) are internal or passed per
     sample as ``forward(x1, x2, weight)`` with ``internal_weights=False``.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> tp = TensorProduct([(2, SU2("1/2"))], [(1, SU2("1/2"))], [(3, SU2(0)), (1, SU2(1))])
     >>> tp.weight_numel, tp(torch.randn(5, 4, dtype=torch.complex64), torch.randn(5, 2)).dtype
     (8, torch.complex64)
@@ -269,10 +268,7 @@ class TensorProduct(CGModule):
 
     def __init__(self, irreps_in1: Any, irreps_in2: Any, irreps_out: Any, *, internal_weights: bool = True,
                  dtype: torch.dtype | None = None) -> None:
-        descriptor = tensor_product_descriptor(as_irreps(irreps_in1, "irreps_in1"),
-                                               as_irreps(irreps_in2, "irreps_in2"),
-                                               as_irreps(irreps_out, "irreps_out"))
-        self._build(descriptor, internal_weights, dtype)
+        self._build(tensor_product_descriptor(irreps_in1, irreps_in2, irreps_out), internal_weights, dtype)
 
     @classmethod
     def from_descriptor(cls, descriptor: TensorProductDescriptor, *, internal_weights: bool = True,
@@ -291,9 +287,9 @@ class TensorProduct(CGModule):
         self.descriptor = descriptor
         self.irreps_in1, self.irreps_in2 = descriptor.irreps_in1, descriptor.irreps_in2
         self.irreps_out = descriptor.irreps_out
-        self.dim_in1, self.dim_in2 = irreps_dim(self.irreps_in1), irreps_dim(self.irreps_in2)
-        self.dim_out = irreps_dim(self.irreps_out)
-        s1, s2 = irreps_slices(self.irreps_in1), irreps_slices(self.irreps_in2)
+        self.dim_in1, self.dim_in2 = self.irreps_in1.dim, self.irreps_in2.dim
+        self.dim_out = self.irreps_out.dim
+        s1, s2 = self.irreps_in1.slices(), self.irreps_in2.slices()
         self._pairs: list[_PairPlan] = []
         for (i, j), group in groupby(descriptor.paths, key=lambda p: (p.in1, p.in2)):
             paths, plans, col = list(group), [], 0

@@ -168,7 +168,7 @@ def represent(rep: Any, g: GroupElement) -> np.ndarray:
     and complex128 otherwise.  For a tensor product the matrices multiply as Kronecker products,
     which is what makes Clebsch–Gordan coefficients equivariant under finite transformations.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> import numpy as np
     >>> R = represent(SU2(1), GroupElement((0.0, 0.0, np.pi)))
     >>> bool(np.allclose(R @ R.conj().T, np.eye(3)))
@@ -202,7 +202,7 @@ def intertwining_residual(c: np.ndarray, ir1: Any, ir2: Any, ir3: Any) -> float:
     Checks ``(X1 ⊗ 1 + 1 ⊗ X2) C = C X3`` for every generator and ``(D1 ⊗ D2) C = C D3`` for every
     discrete generator; returns ``max |lhs - rhs| / (1 + max|C| · max|X|)``.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> ir = SU2("1/2")
     >>> intertwining_residual(ir.clebsch_gordan(ir, SU2(1)), ir, ir, SU2(1)) < 1e-14
     True
@@ -228,7 +228,7 @@ def assert_intertwines(c: np.ndarray, ir1: Any, ir2: Any, ir3: Any, *, atol: flo
 
     See :func:`intertwining_residual` for the equations and the (relative) error measure.
 
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> ir = SU2(1)
     >>> assert_intertwines(ir.clebsch_gordan(ir, ir), ir, ir, ir)
     """

@@ -65,7 +65,7 @@ def irreps(group: Any, *, max_dim: int = 10) -> st.SearchStrategy[Irrep]:
     together with the example irreps of that group.
 
     >>> from hypothesis import find
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> str(find(irreps(SU2(0), max_dim=4), lambda ir: ir.dim > 3))
     'SU2(3/2)'
     """
@@ -88,7 +88,7 @@ def group_elements(
     discrete generators (O(3) parity) the word has up to ``max_word`` letters.
 
     >>> from hypothesis import find
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> find(group_elements(SU2(1)), lambda g: True)
     GroupElement(algebra_coefficients=(0.0, 0.0, 0.0), discrete=())
     """
@@ -119,7 +119,7 @@ def irreps_triples(group: Any, *, max_dim: int = 10) -> st.SearchStrategy[tuple[
     selection rule ``ir1 * ir2``, or numerically among the candidates for groups without one).
 
     >>> from hypothesis import find
-    >>> from lie_nn._src.groups.su2 import SU2
+    >>> from lie_nn import SU2
     >>> [str(ir) for ir in find(irreps_triples(SU2(0), max_dim=3), lambda t: t[2].dim == 5)]
     ['SU2(1)', 'SU2(1)', 'SU2(2)']
     """

@@ -68,7 +68,12 @@ def hom_dim(xa: np.ndarray, xb: np.ndarray, da: np.ndarray, db: np.ndarray) -> i
 
 
 def products(ir1: Irrep, ir2: Irrep, candidates: Sequence[Irrep]) -> list[tuple[Irrep, int]]:
-    """``(ir3, mul)`` by the selection rule, or every candidate with ``mul = -1`` when it is unknown."""
+    """``(ir3, mul)`` by the selection rule, or every candidate with ``mul = -1`` when it is unknown.
+
+    >>> from lie_nn import SO3
+    >>> [(str(ir), mul) for ir, mul in products(SO3(1), SO3(1), [])]
+    [('SO3(0)', 1), ('SO3(1)', 1), ('SO3(2)', 1)]
+    """
     try:
         return [(term.ir, term.mul) for term in Irreps(ir1 * ir2)]
     except NotImplementedError:
@@ -86,7 +91,11 @@ def _span_coefficients(basis: np.ndarray, targets: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ the group
 def check_group(irreps: Sequence[Irrep]) -> None:
     """One group: shared ``group_id`` and generator counts, one set of structure constants, one
-    action of the discrete generators on the algebra, a total order, an iterator in that order."""
+    action of the discrete generators on the algebra, a total order, an iterator in that order.
+
+    >>> from lie_nn import O3
+    >>> check_group([O3(0, 1), O3(1, -1), O3(1, 1)])
+    """
     irs = list(irreps)
     assert len(set(irs)) == len(irs), "duplicate irreps"
     assert len({ir.group_id() for ir in irs}) == 1, "irreps of several groups"
@@ -122,7 +131,11 @@ def check_group(irreps: Sequence[Irrep]) -> None:
 
 # ------------------------------------------------------------------------------ single irreps
 def check_irrep(ir: Irrep) -> None:
-    """Shapes and fresh copies, irreducibility, trivial and dual irreps, value semantics, strings."""
+    """Shapes and fresh copies, irreducibility, trivial and dual irreps, value semantics, strings.
+
+    >>> from lie_nn import SO13
+    >>> check_irrep(SO13("1/2", 0))
+    """
     x, d = _gens(ir)
     assert isinstance(ir.dim, int) and ir.dim >= 1
     assert x.shape[1:] == (ir.dim, ir.dim) and d.shape[1:] == (ir.dim, ir.dim)
@@ -167,7 +180,11 @@ def _check_strings(ir: Irrep) -> None:
 # ------------------------------------------------------------------------------ pairs and triples
 def check_pair(ir1: Irrep, ir2: Irrep, candidates: Sequence[Irrep], *, hom_limit: int = 800) -> None:
     """Selection rule (dimensions, order, symmetry, commutant), completeness of the CGs, and vanishing
-    CGs for the ``candidates`` outside the rule."""
+    CGs for the ``candidates`` outside the rule.
+
+    >>> from lie_nn import SU2
+    >>> check_pair(SU2("1/2"), SU2(1), [SU2(0), SU2("1/2"), SU2("5/2")])
+    """
     found = products(ir1, ir2, candidates)
     x, d = tensor_generators(ir1, ir2)
     if all(mul >= 0 for _, mul in found):
@@ -199,7 +216,12 @@ def check_pair(ir1: Irrep, ir2: Irrep, candidates: Sequence[Irrep], *, hom_limit
 def check_triple(ir1: Irrep, ir2: Irrep, ir3: Irrep, expected_mul: int = -1, *, hom_limit: int = 800,
                  seed: int = 0) -> np.ndarray:
     """The certified CG of ``ir1 ⊗ ir2 → ir3``: shape, multiplicity (selection rule and an independent
-    solve), intertwining, isometry / normalisation, reality, and equivariance under finite elements."""
+    solve), intertwining, isometry / normalisation, reality, and equivariance under finite elements.
+
+    >>> from lie_nn import SUN
+    >>> check_triple(SUN((1, 0, 0)), SUN((1, 0, 0)), SUN((2, 0, 0)), 1).shape
+    (1, 3, 3, 6)
+    """
     c = clebsch_gordan(ir1, ir2, ir3)
     assert c.shape[1:] == (ir1.dim, ir2.dim, ir3.dim)
     if expected_mul >= 0:

@@ -13,6 +13,7 @@ Only rank 0 writes files.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 from collections.abc import Sequence
@@ -65,7 +66,13 @@ def init(device: str = "cpu") -> Context:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device == "cuda" else "gloo",
                                 timeout=datetime.timedelta(minutes=60))
+        atexit.register(_shutdown)
     return Context(dist.get_rank(), dist.get_world_size(), dev)
+
+
+def _shutdown() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def rank_slice(indices: Sequence[int] | torch.Tensor, ctx: Context) -> Sequence[int] | torch.Tensor:

@@ -239,7 +239,10 @@ class Trainer:
             self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.settings.ema),
                                      use_buffers=True)
         self.epoch, self.batch, self.best = int(state["epoch"]), int(state["batch"]), state["best"]
-        self.partial, self.history = dict(state["partial"]), list(state["history"])
+        self.history = list(state["history"])
+        # the saved sums of a half-done epoch are over all ranks: rank 0 carries them on
+        keep = self.ctx.is_main
+        self.partial = {k: (v if keep or k == "seconds" else 0.0) for k, v in state["partial"].items()}
         restore_rng_states(state["rng"])
         self.log(f"resumed {self.out / 'checkpoint.pt'} at epoch {self.epoch + 1}, batch {self.batch}")
 
@@ -298,12 +301,17 @@ class Trainer:
                     return False
         return True
 
-    def _epoch_means(self) -> dict[str, float]:
-        keys = sorted(k for k in self.partial if k not in ("n", "seconds"))
-        sums = torch.tensor([self.partial[k] for k in keys] + [self.partial["n"]], dtype=torch.float64)
+    def _global_partial(self) -> dict[str, float]:
+        """The epoch's sums over all ranks (``seconds``: this rank's wall time)."""
+        keys = sorted(k for k in self.partial if k != "seconds")
+        sums = torch.tensor([self.partial[k] for k in keys], dtype=torch.float64)
         sums = distributed.all_reduce_sum(sums, self.ctx)
-        means = {f"train_{k}": float(v / sums[-1]) for k, v in zip(keys, sums[:-1], strict=True)}
-        return {**means, "train_seconds": self.partial["seconds"]}
+        return {**dict(zip(keys, sums.tolist(), strict=True)), "seconds": self.partial["seconds"]}
+
+    def _epoch_means(self) -> dict[str, float]:
+        sums = self._global_partial()
+        means = {f"train_{k}": v / sums["n"] for k, v in sums.items() if k not in ("n", "seconds")}
+        return {**means, "train_seconds": sums["seconds"]}
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -357,6 +365,7 @@ class Trainer:
                 status = "stopped"
                 break
             if not self._train_epoch(start):
+                self.partial = self._global_partial()
                 self._save()
                 self.log(f"time budget of {self.options.time_budget} min used up in epoch {self.epoch + 1} "
                          f"(batch {self.batch}); continue with --resume")

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from models.top_tagging.model import check_constituents
+
 __all__ = ["DeepSetsConfig", "DeepSetsTagger", "particle_features"]
 
 N_FEATURES = 7
@@ -28,7 +30,7 @@ def particle_features(p: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) ->
     >>> particle_features(p, torch.tensor([[True, False]]))[0, 1].abs().sum().item()
     0.0
     """
-    p = p.to(torch.float64) * mask[..., None]
+    p = torch.where(mask[..., None], p.to(torch.float64), 0.0)  # not p * mask: NaN * 0 is NaN
     jet = p.sum(1, keepdim=True)
     pt = torch.hypot(p[..., 1], p[..., 2]).clamp_min(eps)
     jet_pt = torch.hypot(jet[..., 1], jet[..., 2]).clamp_min(eps)
@@ -41,7 +43,7 @@ def particle_features(p: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) ->
     feats = torch.stack([torch.log(pt), torch.log(energy), torch.log(pt / jet_pt),
                          torch.log(energy / jet[..., 0].clamp_min(eps)), deta, dphi,
                          torch.hypot(deta, dphi)], -1)
-    return feats * mask[..., None]
+    return torch.where(mask[..., None], feats, 0.0)
 
 
 @dataclass
@@ -68,7 +70,9 @@ class DeepSetsTagger(torch.nn.Module):
     """Particle-flow network ``F(Σ_i Φ(x_i))``; ``forward(p, mask)`` → logits ``(batch,)``.
 
     >>> model = DeepSetsTagger()
-    >>> model(torch.rand(2, 5, 4) + 1, torch.ones(2, 5, dtype=torch.bool)).shape
+    >>> p3 = torch.rand(2, 5, 3) + 1
+    >>> p = torch.cat([p3.norm(dim=-1, keepdim=True), p3], -1)  # massless constituents
+    >>> model(p, torch.ones(2, 5, dtype=torch.bool)).shape
     torch.Size([2])
     """
 
@@ -81,12 +85,7 @@ class DeepSetsTagger(torch.nn.Module):
         self.f = _mlp([cfg.latent + 1] + [cfg.hidden] * (cfg.f_layers - 1) + [1], dtype)
 
     def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if p.ndim != 3 or p.shape[-1] != 4:
-            raise ValueError(f"DeepSetsTagger: p must have shape (batch, n, 4), got {tuple(p.shape)}")
-        if mask.shape != p.shape[:2]:
-            raise ValueError(f"DeepSetsTagger: mask must have shape {tuple(p.shape[:2])}, "
-                             f"got {tuple(mask.shape)}")
-        mask = mask.to(torch.bool)
+        mask = check_constituents(p, mask, "DeepSetsTagger")
         x = particle_features(p, mask).to(self.real_dtype)
         # standardise with running statistics of the real particles only
         flat = self.norm(x[mask]) if self.training else self.norm(x.reshape(-1, N_FEATURES))
@@ -94,6 +93,6 @@ class DeepSetsTagger(torch.nn.Module):
             x = torch.zeros_like(x).index_put((mask,), flat)
         else:
             x = flat.reshape(x.shape)
-        latent = (self.phi(x) * mask[..., None]).sum(1)
+        latent = torch.where(mask[..., None], self.phi(x), 0.0).sum(1)
         count = mask.sum(1, keepdim=True).clamp_min(1).to(self.real_dtype)
         return self.f(torch.cat([latent / 10.0, torch.log(count)], -1)).squeeze(-1)

@@ -170,7 +170,8 @@ def _info(data_dir: Path, check: bool) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m models.top_tagging.data`` (subcommands ``generate`` and ``info``)."""
     parser = argparse.ArgumentParser(prog="python -m models.top_tagging.data",
                                      description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -186,7 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = sub.add_parser("info", help="print the manifest and verify the checksums")
     info.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="data directory")
     info.add_argument("--no-verify", action="store_true", help="skip the sha256 check")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.cmd == "info":
         return _info(args.data, not args.no_verify)
     config = GenerationConfig(mpi=not args.no_mpi)

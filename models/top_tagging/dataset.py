@@ -55,7 +55,28 @@ class DatasetCorruptError(DataError):
 
 
 def generate_command(data_dir: str | os.PathLike[str], n_jets: int = 20000, seed: int = 1) -> str:
+    """The command that generates a data set into ``data_dir`` (which holds none yet)."""
     return f"python -m models.top_tagging.data generate --out {data_dir} --n-jets {n_jets} --seed {seed}"
+
+
+def regenerate_command(data_dir: str | os.PathLike[str], manifest: Mapping[str, Any] | None = None) -> str:
+    """The command that regenerates the data set of ``data_dir`` in place: the settings recorded in its
+    manifest (when readable), ``--out`` the directory as given here, and ``--force`` (the generator
+    refuses to overwrite a data set without it).
+
+    >>> regenerate_command("d", {"n_jets": 8, "seed": 3, "chunk_jets": 2, "config": {"mpi": False}})
+    'python -m models.top_tagging.data generate --out d --n-jets 8 --seed 3 --chunk-jets 2 --no-mpi --force'
+    """
+    m = manifest if isinstance(manifest, Mapping) else {}
+    try:
+        command = generate_command(data_dir, int(m.get("n_jets", 20000)), int(m.get("seed", 1)))
+        if "chunk_jets" in m:
+            command += f" --chunk-jets {int(m['chunk_jets'])}"
+        if not m.get("config", {}).get("mpi", True):
+            command += " --no-mpi"
+    except (TypeError, ValueError, AttributeError):  # a manifest of another format: the defaults
+        command = generate_command(data_dir)
+    return command + " --force"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -184,10 +205,12 @@ def load_manifest(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR) -> dict[s
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise DatasetCorruptError(f"{path} is not valid JSON ({err}); regenerate the data set") from err
+        raise DatasetCorruptError(f"{path} is not valid JSON ({err}); regenerate with\n"
+                                  f"    {regenerate_command(data_dir)}") from err
     if manifest.get("format_version") != FORMAT_VERSION:
         raise DatasetCorruptError(f"{path} has format_version {manifest.get('format_version')!r}, "
-                                  f"this code reads {FORMAT_VERSION}; regenerate the data set")
+                                  f"this code reads {FORMAT_VERSION}; regenerate with\n"
+                                  f"    {regenerate_command(data_dir, manifest)}")
     return manifest
 
 
@@ -199,11 +222,12 @@ def verify(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR) -> dict[str, Any
         path = data_dir / name
         if not path.is_file():
             raise DatasetMissingError(f"{path} is listed in the manifest but missing; regenerate with\n"
-                                      f"    {manifest.get('command', generate_command(data_dir))}")
+                                      f"    {regenerate_command(data_dir, manifest)}")
         digest = sha256_file(path)
         if digest != meta["sha256"]:
             raise DatasetCorruptError(f"{path} is corrupt: sha256 {digest} does not match the manifest's "
-                                      f"{meta['sha256']}; regenerate with\n    {manifest.get('command')}")
+                                      f"{meta['sha256']}; regenerate with\n"
+                                      f"    {regenerate_command(data_dir, manifest)}")
     return manifest
 
 
@@ -219,12 +243,14 @@ def load_jets(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR, split: str | 
     manifest = verify(data_dir) if check else load_manifest(data_dir)
     path = Path(data_dir) / NPZ_NAME
     if not path.is_file():
-        raise DatasetMissingError(f"{path} not found; regenerate with\n    {manifest.get('command')}")
+        raise DatasetMissingError(f"{path} not found; regenerate with\n"
+                                  f"    {regenerate_command(data_dir, manifest)}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise DatasetCorruptError(f"cannot read {path} ({err}); regenerate the data set") from err
+        raise DatasetCorruptError(f"cannot read {path} ({err}); regenerate with\n"
+                                  f"    {regenerate_command(data_dir, manifest)}") from err
     n = validate_arrays(arrays)
     if n != sum(manifest["counts"].values()):
         raise DatasetCorruptError(f"{path} holds {n} jets, the manifest says {manifest['counts']}")

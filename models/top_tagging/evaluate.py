@@ -39,8 +39,8 @@ def evaluate_run(run: str | Path, data: str | Path, split: str | None, batch_siz
     """Score ``split`` (``None`` = every jet) of ``data`` with ``<run>/best.pt``; returns the output
     directory and the metrics written there."""
     run, data = Path(run), Path(data)
+    model = load_model(run)  # checks that run is a run directory
     config = json.loads((run / "config.json").read_text())
-    model = load_model(run)
     jets = load_split(str(data), split, config["train_args"]["n_constituents"], None)
     t0 = time.perf_counter()
     scores = predict(model, jets, batch_size, progress)

@@ -55,11 +55,56 @@ import torch
 from lie_nn import SO13, GenericRep, Irreps, change_of_basis
 from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear, SymmetricContraction
 
-__all__ = ["LorentzTagger", "LorentzTaggerConfig", "count_parameters", "four_vector_generators",
-           "minkowski_dot", "to_rest_frame", "vector_to_so13"]
+__all__ = ["LorentzTagger", "LorentzTaggerConfig", "check_constituents", "count_parameters",
+           "four_vector_generators", "minkowski_dot", "to_rest_frame", "vector_to_so13"]
 
 S, V = SO13(0, 0), SO13("1/2", "1/2")
 METRIC = (1.0, -1.0, -1.0, -1.0)
+ENERGY_TOLERANCE = 1e-4  # relative: |p| may exceed E by float32 rounding, not more
+
+
+def _where(index: torch.Tensor, mask: torch.Tensor) -> str:
+    jet, slot = (int(v) for v in mask.nonzero()[index])
+    return f"constituent {slot} of jet {jet}"
+
+
+def check_constituents(p: torch.Tensor, mask: torch.Tensor, who: str = "tagger") -> torch.Tensor:
+    r"""Validate a batch of jets at a model's boundary; returns the mask as bool.
+
+    ``p`` ``(batch, n, 4)`` real ``(E, px, py, pz)``, ``mask`` ``(batch, n)``.  Every real constituent
+    (``mask`` True) must be finite and physical, ``|p| <= E (1 + 1e-4)`` (massless or massive, positive
+    energy; the tolerance covers float32 rounding).  Padded slots may hold anything, NaN included: the
+    models never read them.
+
+    >>> p = torch.tensor([[[5.0, 3.0, 4.0, 0.0], [1.0, 2.0, 0.0, 0.0]]])
+    >>> check_constituents(p, torch.tensor([[True, False]])).tolist()
+    [[True, False]]
+    >>> check_constituents(p, torch.tensor([[True, True]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: tagger: constituent 1 of jet 0 is unphysical: |p| = 2 GeV > E = 1 GeV (need E >= |p|)
+    """
+    if p.ndim != 3 or p.shape[-1] != 4:
+        raise ValueError(f"{who}: p must have shape (batch, n, 4), got {tuple(p.shape)}")
+    if mask.shape != p.shape[:2]:
+        raise ValueError(f"{who}: mask must have shape {tuple(p.shape[:2])}, got {tuple(mask.shape)}")
+    if p.is_complex():
+        raise ValueError(f"{who}: p must be real 4-momenta, got dtype {p.dtype}")
+    mask = mask.to(torch.bool)
+    real = p[mask].to(torch.float64)
+    if real.numel() == 0:
+        return mask
+    bad = ~torch.isfinite(real).all(-1)
+    if bad.any():
+        k = int(bad.nonzero()[0])
+        raise ValueError(f"{who}: {_where(k, mask)} is not finite: {real[k].tolist()}")
+    energy, momentum = real[:, 0], real[:, 1:].norm(dim=-1)
+    bad = momentum > energy * (1 + ENERGY_TOLERANCE)
+    if bad.any():
+        k = int(bad.nonzero()[0])
+        raise ValueError(f"{who}: {_where(k, mask)} is unphysical: |p| = {float(momentum[k]):.6g} GeV > "
+                         f"E = {float(energy[k]):.6g} GeV (need E >= |p|)")
+    return mask
 
 
 def four_vector_generators() -> np.ndarray:
@@ -217,11 +262,19 @@ class LorentzTagger(torch.nn.Module):
 
     # ------------------------------------------------------------------ invariant geometry
     def _geometry(self, p: torch.Tensor, mask: torch.Tensor):
-        p = p.to(torch.float64) * mask[..., None]
+        keep = mask[..., None]
+        p = torch.where(keep, p.to(torch.float64), 0.0)  # not p * mask: NaN * 0 is NaN
         jet = p.sum(1)
-        mass = minkowski_dot(jet, jet).clamp_min(1e-6).sqrt()
+        m2 = minkowski_dot(jet, jet)
+        light = m2 <= 1e-10 * jet[:, 0] ** 2
+        if light.any():
+            i = int(light.nonzero()[0])
+            raise ValueError(f"LorentzTagger: jet {i} has no rest frame (invariant mass^2 {float(m2[i]):.3g} "
+                             f"GeV^2 at E = {float(jet[i, 0]):.6g} GeV): it needs two or more constituents "
+                             "that are not all collinear")
+        mass = m2.clamp_min(1e-6).sqrt()
         if self.config.rest_frame:
-            p = to_rest_frame(p, jet, mass) * mask[..., None]
+            p = torch.where(keep, to_rest_frame(p, jet, mass), 0.0)
             jet = torch.zeros_like(jet)
             jet[:, 0] = mass
         j2 = (mass**2)[:, None]
@@ -248,19 +301,15 @@ class LorentzTagger(torch.nn.Module):
     def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scal, mask, jet_feat = self.node_invariants(p, mask)
         rd = self.real_dtype
-        pooled = (scal.real * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1).to(rd)
+        count = mask.sum(1, keepdim=True).clamp_min(1).to(rd)
+        pooled = torch.where(mask[..., None], scal.real, 0.0).sum(1) / count
         return self.readout(torch.cat([pooled, jet_feat], -1)).squeeze(-1)
 
     def node_invariants(self, p: torch.Tensor, mask: torch.Tensor
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(scalars, mask, jet_features)``: the complex ``(0,0)`` channels ``(batch, n, C)`` after the last
         layer (real up to rounding, see the module docstring), the bool mask and ``(log m_J, log n)``."""
-        if p.ndim != 3 or p.shape[-1] != 4:
-            raise ValueError(f"LorentzTagger: p must have shape (batch, n, 4), got {tuple(p.shape)}")
-        if mask.shape != p.shape[:2]:
-            raise ValueError(f"LorentzTagger: mask must have shape {tuple(p.shape[:2])}, "
-                             f"got {tuple(mask.shape)}")
-        mask = mask.to(torch.bool)
+        mask = check_constituents(p, mask, "LorentzTagger")
         b, n, _ = p.shape
         p, mass, z, kij, dij = self._geometry(p, mask)
         bi, i, j = self._edges(mask, dij)

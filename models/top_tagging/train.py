@@ -48,10 +48,12 @@ from models.common.memory import keep_freed_memory
 from models.common.progress import progress as progress_bar
 from models.common.training import Trainer, TrainSettings, prepare, torch_dtype
 from models.top_tagging.baseline import DeepSetsConfig, DeepSetsTagger
+from models.top_tagging.generate import GenerationConfig
 from models.top_tagging.metrics import all_metrics, auc
 from models.top_tagging.model import LorentzTagger, LorentzTaggerConfig, count_parameters
 
 MODELS = ("lorentz", "deepsets")
+MAX_CONSTITUENTS = GenerationConfig().max_constituents  # stored per jet by models.top_tagging.data
 DEFAULTS = TrainSettings(epochs=10, batch_size=128, lr=2e-3, weight_decay=1e-4, clip=1.0, warmup=0.02,
                          schedule="cosine", min_lr=0.01, monitor="val_auc", mode="max")
 
@@ -91,12 +93,18 @@ def model_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def load_split(data: str, split: str | None, n_constituents: int,
                limit: int | None) -> dict[str, torch.Tensor]:
     """``p`` (n, N, 4) float32, ``mask`` (n, N) bool, ``label`` (n,) float32 of one split (``None``: all
-    jets); the first
-    ``N`` (leading-pT) constituents; at most ``limit`` jets (a fixed, class-mixed subset)."""
+    jets); the first ``N`` (leading-pT) constituents (fewer if the data store fewer); at most ``limit``
+    jets (a fixed, class-mixed subset).  ValueError if ``N < 1``, ``limit < 1`` or the split is empty."""
     from models.top_tagging.dataset import load_jets
 
+    if not (isinstance(n_constituents, int) and n_constituents >= 1):
+        raise ValueError(f"--n-constituents must be a positive integer, got {n_constituents!r}")
+    if limit is not None and not (isinstance(limit, int) and limit >= 1):
+        raise ValueError(f"the number of jets to use must be a positive integer, got {limit!r}")
     arrays = load_jets(data, split)
     n = len(arrays["label"])
+    if n == 0:
+        raise ValueError(f"the {split or 'whole'} split of {data} holds no jets")
     rows = np.arange(n)
     if limit is not None and limit < n:
         rows = np.sort(np.random.default_rng(12345).permutation(n)[:limit])
@@ -220,7 +228,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--correlation", type=positive_int, default=2, help="lorentz: symmetric-contraction order")
     p.add_argument("--k", type=int, default=8, help="lorentz: neighbours (<= 0: fully connected)")
     p.add_argument("--hidden", type=positive_int, default=64, help="deepsets: hidden / latent width")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.n_constituents > MAX_CONSTITUENTS:
+        p.error(f"argument --n-constituents: jets hold at most {MAX_CONSTITUENTS} constituents, "
+                f"got {args.n_constituents}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -214,14 +214,18 @@ def test_local_loss_scaling_gives_the_global_mean_gradient() -> None:
 # ------------------------------------------------------------------------------------ DDP
 @pytest.mark.slow
 def test_two_process_ddp_equals_single_process(tmp_path: Path) -> None:
-    """torchrun with 2 gloo processes on CPU trains the same weights as one process (float64)."""
+    """torchrun with 2 gloo processes on CPU trains the same weights as one process (float64), also when
+    stopped in the middle of an epoch and resumed."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     flags = ["--epochs", "2", "--batch-size", "8", "--n-train", "21", "--quiet", "--force"]
     subprocess.run([sys.executable, str(WORKER), "--out", str(tmp_path / "one"), *flags], check=True,
                    env=env, cwd=ROOT, timeout=300)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                    str(WORKER), "--out", str(tmp_path / "two"), *flags], check=True, env=env, cwd=ROOT,
-                   timeout=300)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                str(WORKER), "--out", str(tmp_path / "two"), *flags]
+    # interrupted by the time budget after the first batch, then resumed: still the same result
+    subprocess.run([*torchrun, "--time-budget", "1e-9"], check=True, env=env, cwd=ROOT, timeout=300)
+    assert load_checkpoint(tmp_path / "two" / "checkpoint.pt")["batch"] == 1
+    subprocess.run([*torchrun, "--resume"], check=True, env=env, cwd=ROOT, timeout=300)
     one = load_checkpoint(tmp_path / "one" / "checkpoint.pt")
     two = load_checkpoint(tmp_path / "two" / "checkpoint.pt")
     assert two["world"] == 2 and one["world"] == 1

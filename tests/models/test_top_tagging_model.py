@@ -280,7 +280,7 @@ def test_checkpoint_resume_round_trip(tmp_path: Path) -> None:
     from models.top_tagging.train import load_model
 
     data = write_fake_dataset(tmp_path / "data")
-    common = ["--model", "deepsets", "--hidden", "16"]
+    common = ["--model", "deepsets", "--hidden", "16", "--n-constituents", "16"]
     full = _train(tmp_path, data, "full", *common, "--epochs", "2")
     assert _train(tmp_path, data, "split", *common, "--epochs", "2", "--stop-after", "1") == {
         "stopped_after_epoch": 1}
@@ -300,7 +300,8 @@ def test_checkpoint_resume_round_trip(tmp_path: Path) -> None:
     assert 0.0 <= saved["auc"] <= 1.0
     assert len(read_history(tmp_path / "split")) == 2
     with pytest.raises(ValueError, match="resume"):
-        _train(tmp_path, data, "split", "--model", "deepsets", "--hidden", "8", "--epochs", "3", "--resume")
+        _train(tmp_path, data, "split", "--model", "deepsets", "--hidden", "8", "--epochs", "3", "--resume",
+               "--n-constituents", "16")
 
 
 def test_lorentz_training_smoke_and_plot(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import lie_nn as lnn
+import lie_nn.nn as lnn_nn
 from lie_nn.nn import ChannelwiseTensorProduct, Linear, SymmetricContraction, TensorProduct
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,11 +162,27 @@ def test_numpy_backend_matches_torch_layers() -> None:
 
 def test_channelwise_user_group_with_explicit_outputs() -> None:
     vec = lnn.GenericRep(lnn.SO3(1).algebra(), label="vec")
-    with pytest.raises(ValueError, match="filter_ir_out"):
-        lnn.channelwise_tensor_product_descriptor([(2, vec)], [vec])
+    everything = lnn.channelwise_tensor_product_descriptor([(2, vec)], [vec])  # numeric selection rule
+    assert [m.ir.dim for m in everything.irreps_out] == [1, 3, 5] and everything.irreps_out[1].ir == vec
     d = lnn.channelwise_tensor_product_descriptor([(2, vec)], [vec], [vec.trivial(), vec])
     assert [m.ir for m in d.irreps_out] == [vec.trivial(), vec]
     from lie_nn.testing import assert_equivariant
 
     tp = ChannelwiseTensorProduct.from_descriptor(d, dtype=torch.float64)
     assert_equivariant(lambda a, b: tp(a, b), (d.irreps_in1, d.irreps_in2), d.irreps_out)
+
+
+def test_layers_accept_everything_irreps_accepts() -> None:
+    """Strings (e3nn labels), (mul, ir) pairs and Irreps give the same layer."""
+    as_pairs = [(4, lnn.O3(0, 1)), (2, lnn.O3(1, -1))]
+    for form in ("4x0e + 2x1o", as_pairs, lnn.Irreps(as_pairs)):
+        assert Linear(form, "3x1o").descriptor == Linear(as_pairs, [(3, lnn.O3(1, -1))]).descriptor
+        assert TensorProduct(form, "1o", "2x1e").descriptor.irreps_in1 == lnn.Irreps(as_pairs)
+        cw = ChannelwiseTensorProduct(form, "0e + 1o", filter_ir_out="0e + 1o")
+        assert cw.irreps_in1 == lnn.Irreps(as_pairs) and {m.ir for m in cw.irreps_out} == {
+            lnn.O3(0, 1), lnn.O3(1, -1)}
+    sc = SymmetricContraction("2x0e + 2x1o", "0e + 1o", 2)
+    assert sc.descriptor == lnn.symmetric_contraction_descriptor([(2, lnn.O3(0, 1)), (2, lnn.O3(1, -1))],
+                                                                 [lnn.O3(0, 1), lnn.O3(1, -1)], 2)
+    gate = lnn_nn.Gate("2x0e", torch.tanh, "1x0e", torch.sigmoid, "1x1o")
+    assert gate.dim_in == 6

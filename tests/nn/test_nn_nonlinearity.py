@@ -12,7 +12,6 @@ from lie_nn._src.groups.so3 import SO3
 from lie_nn._src.groups.su2 import SU2
 from lie_nn._src.groups.sun import SUN
 from lie_nn._src.irreps import Irreps
-from lie_nn.nn._layout import unitary
 from lie_nn.nn._nonlinearity import Gate, NormActivation
 from lie_nn.testing import assert_equivariant
 
@@ -77,7 +76,7 @@ def test_gate_validation() -> None:
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_norm_activation_equivariant(group: str) -> None:
-    irreps = Irreps([m for m in layer_case(group).in1 if unitary(m.ir)])
+    irreps = Irreps([m for m in layer_case(group).in1 if m.ir.is_unitary()])
     if not irreps:
         pytest.skip(f"{group}: no unitary example irreps")
     na = NormActivation(irreps, torch.nn.functional.softplus)

@@ -47,14 +47,14 @@ def check_equivariant(sc: SymmetricContraction, y: torch.Tensor | None, dtype=to
 def reference(sc: SymmetricContraction, x: torch.Tensor, y: torch.Tensor | None) -> np.ndarray:
     """Explicit ``Σ_{ν,k} W · U^ν_k · x_c^{⊗ν}`` with the full (unreduced) bases."""
     x = x.detach().numpy().astype(np.complex128)
-    batch = x.shape[0]
-    xc = np.concatenate([x[:, s : s + MUL * ir.dim].reshape(batch, MUL, ir.dim) for ir, s in zip(
-        sc.channel_irreps, np.cumsum([0] + [MUL * ir.dim for ir in sc.channel_irreps]), strict=False)], -1)
+    batch, mul = x.shape[0], sc.mul
+    xc = np.concatenate([x[:, s : s + mul * ir.dim].reshape(batch, mul, ir.dim) for ir, s in zip(
+        sc.channel_irreps, np.cumsum([0] + [mul * ir.dim for ir in sc.channel_irreps]), strict=False)], -1)
     w = sc.weight.detach().numpy()
     w = w[np.zeros(batch, int) if y is None else y.numpy()]  # (batch, K, mul)
     outs = []
     for j, mir in enumerate(sc.irreps_out):
-        total = np.zeros((batch, MUL, mir.ir.dim), dtype=np.complex128)
+        total = np.zeros((batch, mul, mir.ir.dim), dtype=np.complex128)
         paths = [p for p in sc.paths if p[0] == j]
         n_paths = sum(p[2] for p in paths)
         for _, nu, k, off in paths:
@@ -193,3 +193,74 @@ def test_bad_inputs() -> None:
         sc(x, torch.full((4,), 3))
     with pytest.raises(ValueError, match="shared weights"):
         make("SO3", 2, elements=None)(x, torch.zeros(4, dtype=torch.long))
+
+
+# ------------------------------------------------------------------ gaps found by mutation testing
+@pytest.mark.parametrize("correlation", [1, 2, 3])
+def test_multiplicity_one_inputs(correlation: int) -> None:
+    torch.manual_seed(1)
+    irreps_in = [(1, O3(0, 1)), (1, O3(1, -1)), (1, O3(2, 1))]
+    sc = SymmetricContraction(irreps_in, [O3(0, 1), O3(1, -1)], correlation, 2, dtype=torch.float64)
+    assert sc.mul == 1 and [m.mul for m in sc.irreps_out] == [1, 1]
+    x = features(sc.irreps_in, 5, torch.float64, seed=8)
+    y = torch.tensor([1, 0, 0, 1, 1])
+    np.testing.assert_allclose(sc(x, y).detach().numpy(), reference(sc, x, y), atol=1e-12)
+    torch.testing.assert_close(sc(x.view(5, 1, 9), y), sc(x, y))  # channel-major with one channel
+    check_equivariant(sc, y)
+
+
+def test_single_element() -> None:
+    torch.manual_seed(2)
+    sc = SymmetricContraction([(2, SO3(0)), (2, SO3(1))], [SO3(0), SO3(1)], 3, num_elements=1,
+                              dtype=torch.float64)
+    assert sc.weight.shape[0] == 1
+    x = features(sc.irreps_in, 4, torch.float64, seed=9)
+    zeros = torch.zeros(4, dtype=torch.long)
+    out = sc(x, zeros)
+    np.testing.assert_allclose(out.detach().numpy(), reference(sc, x, zeros), atol=1e-12)
+    torch.testing.assert_close(sc(x, torch.ones(4, 1, dtype=torch.float64)), out)
+    with pytest.raises(ValueError, match=r"element indices must lie in \[0, 1\)"):
+        sc(x, torch.tensor([0, 1, 0, 0]))
+    with pytest.raises(ValueError, match="y must be"):
+        sc(x, torch.ones(4, 2, dtype=torch.float64))
+    check_equivariant(sc, zeros)
+
+
+def test_three_dimensional_input_with_wrong_trailing_shape() -> None:
+    sc = make("SO3", 2, elements=None)  # mul 2, channel dim 1 + 3 + 5 = 9
+    good = torch.randn(4, 2, 9, dtype=torch.float64)
+    assert sc(good).shape == (4, sc.dim_out)
+    for bad in (torch.randn(4, 2, 8, dtype=torch.float64), torch.randn(4, 3, 9, dtype=torch.float64),
+                torch.randn(4, 9, 2, dtype=torch.float64), torch.randn(2, 4, 2, 9, dtype=torch.float64)):
+        with pytest.raises(ValueError, match=r"x must have shape \(batch, 18\) or \(batch, 2, 9\)"):
+            sc(bad)
+
+
+# ------------------------------------------------------------------ correlation 1 fast path
+def test_first_order_fast_path_general_coefficients() -> None:
+    """A descriptor whose copies are mixed (``Ũ R``, still a valid basis) takes the contraction branch of
+    the correlation-1 path; it must equal the plain layer with weights ``R W``."""
+    import dataclasses
+
+    import lie_nn as lnn
+
+    irs = [O3(0, 1), O3(1, -1), O3(0, 1)]
+    d = lnn.symmetric_contraction_descriptor([(3, ir) for ir in irs], [O3(0, 1)], 1)
+    u = d.coefficients[0].array  # (M, K=2, 1)
+    c, s = np.cos(0.5), np.sin(0.5)
+    rot = np.array([[c, -s], [s, c]])
+    mixed = dataclasses.replace(d, coefficients=(lnn.CoefficientBlock(np.einsum("mkd,kq->mqd", u, rot)),))
+    torch.manual_seed(0)
+    fast = SymmetricContraction.from_descriptor(d, 2, dtype=torch.float64)
+    general = SymmetricContraction.from_descriptor(mixed, 2, dtype=torch.float64)
+    assert all(t.cg is None for t in fast._first_order[0].terms)
+    assert all(t.cg is not None for t in general._first_order[0].terms)
+    with torch.no_grad():
+        fast.weight.copy_(torch.einsum("kq,eqc->ekc", torch.from_numpy(rot), general.weight))
+    x = features(fast.irreps_in, 6, torch.float64, seed=10)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    torch.testing.assert_close(general(x, y), fast(x, y), rtol=1e-12, atol=1e-12)
+    check_equivariant(general, y)
+    onehot = torch.nn.functional.one_hot(y, 2).double()
+    torch.testing.assert_close(general(x, onehot), general(x, y), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast(x, y).detach().numpy(), reference(fast, x, y), atol=1e-12)

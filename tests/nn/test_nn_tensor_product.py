@@ -172,8 +172,8 @@ def test_bad_inputs() -> None:
         ChannelwiseTensorProduct(in1, [(2, SO3(1))])
     with pytest.raises(TypeError, match="different groups"):
         ChannelwiseTensorProduct(in1, [O3(0, 1)])
-    with pytest.raises(TypeError, match="Irreps or a sequence"):
-        TensorProduct("1x0e", in2, in1)
+    with pytest.raises(TypeError, match="TensorProduct: irreps of different groups"):
+        TensorProduct("1x0e", in2, in1)  # O(3) label, SO(3) irreps
     with pytest.raises(TypeError, match="torch.Tensor"):
         tp([0.0] * 19, torch.randn(9))
 

@@ -23,19 +23,28 @@ descriptor.  Features use lie_nn's mul-major layout: block ``mul × ir`` is a ro
 from lie_nn._src.descriptors.channelwise import (
     ChannelwisePath,
     ChannelwiseTensorProductDescriptor,
+    _channelwise_descriptor,
     channelwise_tensor_product_descriptor,
 )
-from lie_nn._src.descriptors.coefficients import CoefficientBlock, normalised_cg
-from lie_nn._src.descriptors.linear import BiasSlot, LinearDescriptor, LinearPath, linear_descriptor
+from lie_nn._src.descriptors.coefficients import CoefficientBlock, _normalised_cg, normalised_cg
+from lie_nn._src.descriptors.linear import (
+    BiasSlot,
+    LinearDescriptor,
+    LinearPath,
+    _linear_descriptor,
+    linear_descriptor,
+)
 from lie_nn._src.descriptors.symmetric_contraction import (
     MonomialLevel,
     SymmetricContractionDescriptor,
     SymmetricContractionPath,
+    _symmetric_contraction_descriptor,
     symmetric_contraction_descriptor,
 )
 from lie_nn._src.descriptors.tensor_product import (
     TensorProductDescriptor,
     TensorProductPath,
+    _tensor_product_descriptor,
     tensor_product_descriptor,
 )
 
@@ -62,15 +71,6 @@ __all__ = [
 
 def clear_descriptor_cache() -> None:
     """Forget every cached descriptor (the CG / tensor-product caches are cleared by ``clear_cache``)."""
-    from lie_nn._src.descriptors import (
-        channelwise,
-        coefficients,
-        linear,
-        symmetric_contraction,
-        tensor_product,
-    )
-
-    for fn in (channelwise._channelwise_descriptor, coefficients._normalised_cg, linear._linear_descriptor,
-               symmetric_contraction._symmetric_contraction_descriptor,
-               tensor_product._tensor_product_descriptor):
+    for fn in (_channelwise_descriptor, _normalised_cg, _linear_descriptor, _symmetric_contraction_descriptor,
+               _tensor_product_descriptor):
         fn.cache_clear()

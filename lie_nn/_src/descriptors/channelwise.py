@@ -86,7 +86,7 @@ def channelwise_tensor_product_descriptor(irreps_in1: Any, irreps_in2: Any, filt
     >>> d = channelwise_tensor_product_descriptor([(4, O3(0, 1)), (4, O3(1, -1))], [O3(0, 1), O3(1, -1)],
     ...                                           [O3(0, 1), O3(1, -1)])
     >>> str(d.irreps_out), d.weight_numel
-    ('4xO3(0e)+4xO3(1o)+4xO3(0e)+4xO3(1o)', 16)
+    ('4x0e+4x1o+4x0e+4x1o', 16)
     """
     owner = "ChannelwiseTensorProduct"
     irreps_in1 = as_irreps(irreps_in1, "irreps_in1", owner)

@@ -119,7 +119,7 @@ def symmetric_contraction_descriptor(irreps_in: Any, irreps_out: Any, correlatio
     >>> from lie_nn import O3
     >>> d = symmetric_contraction_descriptor([(4, O3(0, 1)), (4, O3(1, -1))], [O3(0, 1), O3(1, -1)], 3)
     >>> str(d.irreps_out), d.weight_numel, [(p.out, p.order, p.num_copies) for p in d.paths][:3]
-    ('4xO3(0e)+4xO3(1o)', 9, [(0, 1, 1), (0, 2, 2), (0, 3, 2)])
+    ('4x0e+4x1o', 9, [(0, 1, 1), (0, 2, 2), (0, 3, 2)])
     """
     irreps_in = as_irreps(irreps_in, "irreps_in", _OWNER)
     mul, channel = _channel_irreps(irreps_in)

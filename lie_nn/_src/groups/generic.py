@@ -19,12 +19,16 @@ rule ``ir1 * ir2`` is unknown for a user-defined group and raises ``NotImplement
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from lie_nn._src.commutant import burnside_irreducible, real_irreducible, split_generators
+from lie_nn._src.groups.generic_classes import note, representative
+from lie_nn._src.intertwiner import intertwiners
 from lie_nn._src.irrep import Irrep, MulIrrep
 
 _CLOSURE_TOL = 1e-8
@@ -145,35 +149,6 @@ def _check_discrete(x: np.ndarray, d_mats: np.ndarray) -> None:
             raise ValueError(f"discrete generator {b} does not normalise the algebra (D X D^-1 not in span)")
 
 
-def _orthonormal_rows(cand: np.ndarray, basis: np.ndarray, cutoff: float) -> np.ndarray:
-    """Orthonormal rows spanning the part of ``cand``'s row space orthogonal to ``basis``'s rows.
-
-    Components of norm below ``cutoff`` are numerical noise.  Uses a Gram matrix and ``eigh`` on
-    whichever side is smaller (cheap and robust to BLAS oversubscription, unlike a large SVD).
-    """
-    for _ in range(2):
-        cand = cand - (cand @ basis.conj().T) @ basis
-    if cand.shape[0] <= cand.shape[1]:
-        vals, vecs = np.linalg.eigh(cand @ cand.conj().T)
-        keep = vals > cutoff**2
-        return (vecs[:, keep].conj().T @ cand) / np.sqrt(vals[keep])[:, None]
-    vals, vecs = np.linalg.eigh(cand.conj().T @ cand)
-    return vecs[:, vals > cutoff**2].conj().T
-
-
-def _closure_dim(gens: np.ndarray, start: np.ndarray, cutoff: float) -> int:
-    """Dimension of the smallest space containing ``start`` ``(k, d, r)`` and stable under ``g @ .``."""
-    k, d, r = start.shape
-    empty = np.zeros((0, d * r), dtype=np.complex128)
-    basis = _orthonormal_rows(start.reshape(k, d * r).astype(np.complex128), empty, cutoff)
-    new = basis
-    while new.shape[0] and basis.shape[0] < d * r:
-        cand = np.einsum("gij,kjr->gkir", gens, new.reshape(-1, d, r)).reshape(-1, d * r)
-        new = _orthonormal_rows(cand, basis, cutoff)
-        basis = np.concatenate([basis, new])
-    return basis.shape[0]
-
-
 @dataclass(frozen=True, init=False, repr=False)
 class GenericRep(Irrep):
     """Representation given by generators ``algebra`` ``(n, d, d)`` and ``discrete`` ``(k, d, d)``.
@@ -183,7 +158,7 @@ class GenericRep(Irrep):
     (``label`` is cosmetic and excluded from ``==`` and ``hash``).
 
     >>> import numpy as np
-    >>> from lie_nn._src.groups.generic import GenericRep
+    >>> from lie_nn import GenericRep
     >>> eps = np.zeros((3, 3, 3)); eps[0, 1, 2] = eps[1, 2, 0] = eps[2, 0, 1] = 1
     >>> eps[0, 2, 1] = eps[2, 1, 0] = eps[1, 0, 2] = -1
     >>> rot = GenericRep(-eps, label="vec")            # (L_a)_bc = -ε_abc, [L_x, L_y] = L_z
@@ -197,6 +172,7 @@ class GenericRep(Irrep):
     _discrete: _FrozenArray
     _structure: _FrozenArray
     label: str = field(default="", compare=False)
+    numeric_selection_rule = True  # ir1 * ir2 names one representative per isomorphism class
 
     def __init__(self, algebra: Any, discrete: Any = None, label: str = "", structure_constants: Any = None):
         x = _as_matrices(algebra, "algebra generators")
@@ -211,6 +187,7 @@ class GenericRep(Irrep):
             f = _check_structure_constants(x, structure_constants)
         _check_discrete(x, disc)
         self._set(x, disc, label, f)
+        note(self)
 
     def _set(self, x: np.ndarray, disc: np.ndarray, label: str, f: np.ndarray) -> None:
         object.__setattr__(self, "_algebra", _FrozenArray.of(x))
@@ -237,21 +214,23 @@ class GenericRep(Irrep):
         return (GenericRep, self._discrete.shape[0], self._structure)
 
     def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+        """Numeric selection rule: ``self ⊗ other`` decomposed, one representative per class.
+
+        See :mod:`lie_nn._src.groups.generic_classes` (irreps are identified when an intertwiner
+        exists; the representative is the first of its class created in this process).
+        """
         self.check_same_group(other)
-        raise NotImplementedError(
-            "the selection rule of a user-defined group is unknown: name the target irrep explicitly "
-            "(clebsch_gordan(ir1, ir2, ir3)) or decompose ir1.tensor(ir2) numerically"
-        )
+        return _product_rule(self, other)
 
     def trivial(self) -> GenericRep:
         n, k = self._algebra.shape[0], self._discrete.shape[0]
-        return self._derived(np.zeros((n, 1, 1)), np.ones((k, 1, 1)), "1")
+        return note(self._derived(np.zeros((n, 1, 1)), np.ones((k, 1, 1)), "1"))
 
     def dual(self) -> GenericRep:
         """Contragredient: ``-X^T`` and ``D^{-T}``."""
         x = -self.algebra().transpose(0, 2, 1)
         disc = np.linalg.inv(self.discrete_generators()).transpose(0, 2, 1)
-        return self._derived(x, disc, f"{self.label}*" if self.label else "")
+        return note(self._derived(x, disc, f"{self.label}*" if self.label else ""))
 
     def sort_key(self) -> tuple:
         """``(dim, non-trivial, matrix bytes)``: a total order with the trivial irrep first."""
@@ -304,27 +283,24 @@ class GenericRep(Irrep):
         label = f"{self.label}⊕{other.label}" if self.label and other.label else ""
         return self._derived(x, disc, label)
 
-    def is_irreducible(self, tol: float = 1e-7) -> bool:
-        """Irreducible over C, decided by Burnside's theorem.
+    def is_irreducible(self, field: str = "complex", tol: float = 1e-7) -> bool:
+        """Irreducible over ℂ (default, ``field="complex"``) or over ℝ (``field="real"``).
 
-        A representation on ``C^d`` is irreducible iff the associative algebra generated by the
-        identity, the ``X_a`` and the ``D_b`` is all of ``M_d(C)`` (dimension ``d²``).  This also
-        handles representations that are not completely reducible, where a one-dimensional
-        commutant would not suffice.  A cheap pre-check first spins two eigenvectors of a random
-        element: a proper invariant subspace proves reducibility.  ``tol`` is the relative size
-        below which a new direction counts as numerically zero.
+        Over ℂ: Burnside's theorem, the associative algebra generated by the identity, the ``X_a``
+        and the ``D_b`` is all of ``M_d(ℂ)`` (``tol``: relative size of a numerically zero
+        direction); this also catches representations that are not completely reducible.  Over ℝ
+        (real generators only): ℂ-irreducible, or of complex / quaternionic type (a completely
+        reducible complexification and a real commutant ℂ or ℍ).  The rotations of the plane are
+        irreducible over ℝ but split over ℂ into the characters ``e^{±iθ}``.
         """
-        d = self.dim
-        gens = np.concatenate([self.algebra(), self.discrete_generators()]).astype(np.complex128)
-        if gens.shape[0] == 0:
-            return d == 1
-        scale = max(1.0, float(np.abs(gens).max()))
-        coef = np.random.default_rng(0).normal(size=(gens.shape[0], 2)) @ np.array([1.0, 1j])
-        _, vecs = np.linalg.eig(np.einsum("a,aij->ij", coef, gens))
-        for v in vecs.T[:2]:
-            if _closure_dim(gens, v.reshape(1, d, 1), tol * scale) < d:
-                return False
-        return _closure_dim(gens, np.eye(d).reshape(1, d, d), tol * scale) == d * d
+        x, disc = self.algebra(), self.discrete_generators()
+        if field == "complex":
+            return burnside_irreducible(x, disc, tol)
+        if field != "real":
+            raise ValueError(f"field must be 'complex' or 'real', got {field!r}")
+        if not self.is_real:
+            raise ValueError("is_irreducible(field='real') needs real generators")
+        return real_irreducible(x, disc)
 
     # ----------------------------------------------------------------- display
     def __str__(self) -> str:
@@ -333,3 +309,20 @@ class GenericRep(Irrep):
 
     def __repr__(self) -> str:
         return f"GenericRep(n_gen={self._algebra.shape[0]}, dim={self.dim}, label={self.label!r})"
+
+
+@functools.lru_cache(maxsize=1024)
+def _product_rule(a: GenericRep, b: GenericRep) -> tuple[MulIrrep, ...]:
+    note(a)
+    note(b)
+    note(a.trivial())
+    prod = a.tensor(b)
+    real = prod.is_real
+    blocks, _ = split_generators(prod.algebra(), prod.discrete_generators(), real=real)
+    counts: dict[GenericRep, int] = {}
+    for block in blocks:
+        ir = representative(prod._derived(block.x, block.disc, ""))
+        x, disc = ir.algebra(), ir.discrete_generators()
+        copies = len(intertwiners(x, x, disc, disc)) if real else 1  # dim End(ir) over the field
+        counts[ir] = counts.get(ir, 0) + block.mul * copies
+    return tuple(MulIrrep(mul, ir) for ir, mul in sorted(counts.items(), key=lambda t: t[0].sort_key()))

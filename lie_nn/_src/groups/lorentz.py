@@ -54,7 +54,7 @@ class SO13(Irrep):
     ``m`` and ``n`` are non-negative half-integers given as ``int``, ``Fraction``, a float such as
     ``0.5`` or a string such as ``"1/2"``; they are stored as ``Fraction``.
 
-    >>> from lie_nn._src.groups.lorentz import SO13
+    >>> from lie_nn import SO13
     >>> ir = SO13("1/2", 0.5)
     >>> str(ir), ir.dim, ir.algebra().shape
     ('SO13(1/2,1/2)', 4, (6, 4, 4))

@@ -36,7 +36,7 @@ def _embed(mats: np.ndarray, dims: list[int], slot: int) -> np.ndarray:
 class DirectProduct(Irrep):
     """Irrep ``ρ1 ⊠ ρ2 ⊠ ...`` of ``G1 × G2 × ...``, given by a tuple of (at least two) irreps.
 
-    >>> from lie_nn._src.groups.lorentz import SO13
+    >>> from lie_nn import SO13
     >>> ir = DirectProduct((SO13(0.5, 0), SO13(1, 0)))
     >>> str(ir), ir.dim, ir.algebra().shape
     ('SO13(1/2,0)xSO13(1,0)', 6, (12, 6, 6))

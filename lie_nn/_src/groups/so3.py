@@ -136,14 +136,55 @@ def _to_sympy(terms: _Terms) -> sympy.Expr:
     return sympy.Add(*[n * sympy.sqrt(sympy.Rational(num, den)) for n, num, den in terms])
 
 
-def _cg_acc(l1: int, l2: int, l3: int) -> dict:
-    entries = [
-        ((i1, i2, i3), 0 if sign > 0 else 2, num, den)
-        for i1, i2, i3, sign, num, den in su2_cg_entries(l1, l2, l3)
-        if sign != 0
-    ]
-    axes = [(_q_columns(l1), False), (_q_columns(l2), False), (_q_columns(l3), True)]
-    return _transform(entries, axes)
+def _su2_table(l1: int, l2: int, l3: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact ``<l1 m1; l2 m2 | l3 m1+m2> = sign sqrt(num/den)`` as dense ``(d1, d2)`` arrays.
+
+    ``num`` and ``den`` are object arrays of Python ints (not tracked by the garbage collector,
+    unlike one tuple per entry), ``sign`` is int8 (0 where ``|m1 + m2| > l3``).
+    """
+    d1, d2 = 2 * l1 + 1, 2 * l2 + 1
+    sign = np.zeros((d1, d2), dtype=np.int8)
+    num, den = np.zeros((d1, d2), dtype=object), np.ones((d1, d2), dtype=object)
+    for i1, i2, _, s, n, d in su2_cg_entries(l1, l2, l3):
+        sign[i1, i2], num[i1, i2], den[i1, i2] = s, n, d
+    return sign, num, den
+
+
+def _rows(l: int) -> list[list[tuple[int, int, int]]]:
+    """Sparse rows of ``Q_l``: ``rows[a] = [(i, p, k)]`` meaning ``Q[a, i] = i^p 2^(-k/2)``."""
+    rows: list[list[tuple[int, int, int]]] = [[] for _ in range(2 * l + 1)]
+    for i, column in enumerate(_q_columns(l)):
+        for a, p, k in column:
+            rows[a].append((i, p, k))
+    return rows
+
+
+def _cg_real_entries(l1: int, l2: int, l3: int) -> Iterator[tuple[tuple[int, int, int], _Terms]]:
+    """Yield ``((a, b, c), terms)`` of ``C_SO3 = (Q1 ⊗ Q2) C_SU2 Q3^†``, value ``Σ n sqrt(num/den)``.
+
+    Real entries are produced one ``(a, b)`` pair at a time (at most two complex indices per real
+    one on each axis), so only a handful of small containers are alive at once: the computation
+    stays clear of the garbage collector even in a process holding many objects (e.g. torch).
+    """
+    sign, num, den = _su2_table(l1, l2, l3)
+    rows1, rows2, cols3 = _rows(l1), _rows(l2), _q_columns(l3)
+    shift = l3 - l1 - l2  # complex index of m3 = m1 + m2 is i + j + shift
+    for a, row_a in enumerate(rows1):
+        for b, row_b in enumerate(rows2):
+            acc: dict[int, dict[tuple[int, int, int], list[int]]] = {}
+            for i, p1, k1 in row_a:
+                for j, p2, k2 in row_b:
+                    s, kk = int(sign[i, j]), i + j + shift
+                    if s == 0 or not 0 <= kk <= 2 * l3:
+                        continue
+                    key0, p0 = (num[i, j], den[i, j]), p1 + p2 + (0 if s > 0 else 2)
+                    for c, p3, k3 in cols3[kk]:  # conj(Q3)[c, kk] = i^(-p3) 2^(-k3/2)
+                        re, im = _UNIT[(p0 - p3) % 4]
+                        slot = acc.setdefault(c, {}).setdefault((*key0, k1 + k2 + k3), [0, 0])
+                        slot[0] += re
+                        slot[1] += im
+            for c, terms in acc.items():
+                yield from _real_terms({(a, b, c): terms})
 
 
 def so3_clebsch_gordan(l1: int, l2: int, l3: int) -> np.ndarray:
@@ -157,7 +198,7 @@ def so3_clebsch_gordan(l1: int, l2: int, l3: int) -> np.ndarray:
     """
     l1, l2, l3 = validate_l(l1, "l1"), validate_l(l2, "l2"), validate_l(l3, "l3")
     out = np.zeros((2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1))
-    for idx, terms in _real_terms(_cg_acc(l1, l2, l3)):
+    for idx, terms in _cg_real_entries(l1, l2, l3):
         if terms:
             out[idx] = _to_float(terms)
     return out
@@ -173,7 +214,7 @@ def so3_clebsch_gordan_exact(l1: int, l2: int, l3: int) -> sympy.Array:
     import sympy
 
     out = sympy.MutableDenseNDimArray.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1)
-    for idx, terms in _real_terms(_cg_acc(l1, l2, l3)):
+    for idx, terms in _cg_real_entries(l1, l2, l3):
         if terms:
             out[idx] = _to_sympy(terms)
     return sympy.ImmutableDenseNDimArray(out)

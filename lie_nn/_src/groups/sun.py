@@ -68,7 +68,7 @@ class SUN(Irrep):
     The weight is normalised by subtracting its last entry (SU(N) irreps depend only on the
     differences ``l_i - l_{i+1}``), so ``SUN((3, 2, 1)) == SUN((2, 1, 0))``.
 
-    >>> from lie_nn._src.groups.sun import SUN
+    >>> from lie_nn import SUN
     >>> ir = SUN((2, 1, 0))
     >>> ir.dim, ir.N, str(ir), str(ir.dual())
     (8, 3, 'SU3(2,1,0)', 'SU3(2,1,0)')
