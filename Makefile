@@ -76,3 +76,92 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build site *.egg-info .pytest_cache
+
+# ---- MACE potential (models/mace_potential, docs/mace_potential.md) -------------------------------
+# GFN2-xTB benchmark (aspirin, ethanol, 3BPA); the lie_nn MACE potential and mace-torch (own venv,
+# it pins e3nn 0.4.4) trained on the same splits with the same CPU-time budget (one thread each),
+# test errors, NVE MD, the one-process speed benchmark and the plots of the docs page.
+CHEM_PINS ?= ase tblite rdkit vesin tqdm matplotlib
+MACE_DATA ?= data/mace
+MACE_VENV ?= $(VENV)/mace-peer
+MACE_MOLECULES ?= aspirin 3bpa ethanol
+MACE_CPU_MIN_aspirin ?= 2
+MACE_CPU_MIN_3bpa ?= 1.5
+MACE_CPU_MIN_ethanol ?= 1
+MACE_MD_PS ?= 0.5
+MACE_PY = OMP_NUM_THREADS=1 $(BIN)/python
+MACE_PEER_PY = OMP_NUM_THREADS=1 PYTHONPATH=. $(MACE_VENV)/bin/python
+# train set / test sets of a molecule
+mace_train = $(if $(filter 3bpa,$(1)),3bpa_train_300K,$(1)_train)
+mace_tests = $(if $(filter 3bpa,$(1)),3bpa_test_300K 3bpa_test_600K 3bpa_test_1200K,$(1)_test)
+
+.PHONY: install-chem mace-data mace-train mace-peer mace-eval mace-md mace-bench mace-docs
+
+install-chem: install
+	$(BIN)/pip install -q $(CHEM_PINS)
+
+mace-data: install-chem
+	$(MACE_PY) -m models.mace_potential.data --out $(MACE_DATA)
+
+mace-train: mace-data
+	$(foreach m,$(MACE_MOLECULES),(test -f runs/mace_$(m)/model.pt || $(MACE_PY) -m models.mace_potential.train \
+	  --data $(MACE_DATA) --train-set $(call mace_train,$(m)) --out runs/mace_$(m) --epochs 30 \
+	  --cpu-budget $(MACE_CPU_MIN_$(m)) --force) &&) true
+
+$(MACE_VENV)/bin/mace_run_train:
+	$(PY) -m venv $(MACE_VENV)
+	$(MACE_VENV)/bin/pip install -q $(TORCH_PIN) mace-torch vesin
+
+mace-peer: mace-data $(MACE_VENV)/bin/mace_run_train
+	$(foreach m,$(MACE_MOLECULES),(test -f runs/peer_$(m)/peer.model || $(MACE_PY) -m models.mace_potential.peer \
+	  --data $(MACE_DATA) --train-set $(call mace_train,$(m)) --out runs/peer_$(m) \
+	  --cpu-budget $(MACE_CPU_MIN_$(m)) --mace-bin $(MACE_VENV)/bin) &&) true
+
+mace-eval: mace-train mace-peer
+	$(foreach m,$(MACE_MOLECULES),$(MACE_PY) -m models.mace_potential.evaluate --kind lie \
+	  --model runs/mace_$(m)/model.pt --data $(MACE_DATA) --sets $(call mace_tests,$(m)) --out runs/mace_$(m)/eval.json && \
+	  $(MACE_PEER_PY) -m models.mace_potential.evaluate --kind mace --model runs/peer_$(m)/peer.model \
+	  --data $(MACE_DATA) --sets $(call mace_tests,$(m)) --out runs/peer_$(m)/eval.json &&) true
+
+mace-md: mace-train mace-peer
+	$(MACE_PY) -m models.mace_potential.md --kind lie --model runs/mace_aspirin/model.pt --data $(MACE_DATA) \
+	  --set aspirin_test --ps $(MACE_MD_PS) --out runs/mace_aspirin/nve.json
+	$(MACE_PEER_PY) -m models.mace_potential.md --kind mace --model runs/peer_aspirin/peer.model --data $(MACE_DATA) \
+	  --set aspirin_test --ps $(MACE_MD_PS) --out runs/peer_aspirin/nve.json
+
+mace-bench: mace-train mace-peer
+	$(MACE_PEER_PY) -m models.mace_potential.benchmark --ours runs/mace_aspirin/model.pt \
+	  --peer runs/peer_aspirin/peer.model --data $(MACE_DATA) --set aspirin_test --out runs/bench_aspirin.json
+
+mace-docs: mace-eval mace-md mace-bench
+	$(MACE_PY) -m models.mace_potential.report --runs runs --docs docs
+
+# ---- shape recognition (models/shape_recognition, docs/shape_recognition.md) ----
+# KiCad component meshes (Debian kicad-packages3d via apt-get download), VTK for VRML, trimesh sampling.
+SHAPES_PINS ?= vtk trimesh matplotlib tqdm
+SHAPES_DATA ?= data/shapes
+SHAPES_RUNS ?= runs/shapes
+
+.PHONY: install-shapes shapes-data shapes-train
+
+install-shapes: install
+	$(BIN)/pip install -q $(SHAPES_PINS)
+
+shapes-data: install-shapes
+	test -f $(SHAPES_DATA)/manifest.json || OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.data \
+		generate --out $(SHAPES_DATA) --cache data/cache/kicad
+	$(BIN)/python -m models.shape_recognition.data info --data $(SHAPES_DATA)
+
+# The runs of the table (15 epochs each; an interrupted run continues bit-exactly), the long PointNet
+# run (100 epochs), the pose evaluation, the figures and the table of docs/shape_recognition.md.
+SHAPES_TRAIN = OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.train --data $(SHAPES_DATA) --resume
+
+shapes-train: shapes-data
+	$(SHAPES_TRAIN) --model equivariant --out $(SHAPES_RUNS)_equivariant_none --epochs 15
+	$(SHAPES_TRAIN) --model equivariant --global-readout --out $(SHAPES_RUNS)_equivariant_global_none --epochs 15
+	for m in pointnet dgcnn; do for a in none so3; do \
+		$(SHAPES_TRAIN) --model $$m --augment $$a --out $(SHAPES_RUNS)_$${m}_$$a --epochs 15 || exit 1; \
+	done; done
+	$(SHAPES_TRAIN) --model pointnet --augment so3 --out $(SHAPES_RUNS)_long_pointnet_so3 --epochs 100
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_*/
+	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_*/ --data $(SHAPES_DATA) --docs docs

@@ -24,6 +24,8 @@ EXECUTED = sorted(
         DOCS / "irreps.md",
         DOCS / "generic_rep.md",
         DOCS / "index.md",
+        DOCS / "geometry.md",
+        DOCS / "reduced_tensor_products.md",
         ROOT / "README.md",
     ]
 )

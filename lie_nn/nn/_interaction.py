@@ -77,8 +77,8 @@ class MACEInteraction(torch.nn.Module):
         self.irreps_out = as_irreps(irreps_out, "irreps_out", "MACEInteraction")
         self.avg_num_neighbors = float(avg_num_neighbors)
         self.linear_up = Linear(self.irreps_node, self.irreps_node, dtype=dtype)
-        keep = {m.ir for m in self.irreps_out}
-        self.tp = ChannelwiseTensorProduct(self.irreps_node, irreps_edge_attr, lambda ir: ir in keep,
+        keep = list(dict.fromkeys(m.ir for m in self.irreps_out))  # explicit: no selection rule needed
+        self.tp = ChannelwiseTensorProduct(self.irreps_node, irreps_edge_attr, keep,
                                            internal_weights=False, dtype=dtype)
         self.irreps_edge_attr = self.tp.irreps_in2
         self.radial = RadialMLP([num_radial, *radial_hidden, self.tp.weight_numel], act, dtype=dtype)

@@ -131,6 +131,64 @@ def _trig_rows(x: torch.Tensor, y: torch.Tensor, lmax: int) -> tuple[list[torch.
     return cos, sin
 
 
+# torch threads at sphericart's first call: sphericart-torch 2.0.4 corrupts the heap (segfault) when
+# the thread count grows after its first call in a process (measured on this project's CPU machine)
+_SPHERICART_THREADS: list[int] = []
+
+
+@functools.cache
+def _sphericart_solid(lmax: int) -> torch.nn.Module:
+    try:
+        import sphericart.torch as sct
+    except ImportError as err:
+        raise ImportError("spherical_harmonics: backend='sphericart' needs sphericart-torch "
+                          "(pip install sphericart-torch)") from err
+    return sct.SolidHarmonics(lmax)
+
+
+def _check_sphericart_threads() -> None:
+    threads = torch.get_num_threads()
+    if not _SPHERICART_THREADS:
+        _SPHERICART_THREADS.append(threads)
+    elif threads > _SPHERICART_THREADS[0]:
+        raise RuntimeError(f"spherical_harmonics: backend='sphericart' was first used with "
+                           f"{_SPHERICART_THREADS[0]} torch threads and now runs with {threads}; "
+                           f"sphericart-torch corrupts memory when the thread count grows after its first "
+                           f"call. Set torch.set_num_threads before the first call, or use backend='torch'")
+
+
+@functools.cache
+def _sphericart_map(ls: tuple[int, ...], normalization: Normalization
+                    ) -> tuple[np.ndarray | None, np.ndarray]:
+    """Columns of sphericart's ``l ≤ lmax`` output for ``ls`` (None: all, in order) and per-column factors.
+
+    sphericart's solid harmonics are ``"integral"``-normalised standard real harmonics (``z`` polar,
+    ``m = -l..l``): lie_nn's ``Y_l`` is ``ε_l`` times them, rescaled to the requested normalisation.
+    """
+    per_l = {Normalization.COMPONENT: lambda l: math.sqrt(4 * math.pi),
+             Normalization.NORM: lambda l: math.sqrt(4 * math.pi / (2 * l + 1)),
+             Normalization.INTEGRAL: lambda l: 1.0}[normalization]
+    cols = None
+    if ls != tuple(range(max(ls) + 1)):
+        cols = np.concatenate([np.arange(l * l, (l + 1) ** 2) for l in ls])
+    return cols, np.concatenate([np.full(2 * l + 1, harmonic_sign(l) * per_l(l)) for l in ls])
+
+
+def _via_sphericart(ls: tuple[int, ...], v: torch.Tensor, normalize: bool, norm: Normalization
+                    ) -> torch.Tensor:
+    """``spherical_harmonics`` of ``v (n, 3)`` from sphericart-torch's solid harmonics."""
+    if normalize:  # unit vectors; 0 at v = 0, where the solid harmonics vanish for l ≥ 1 (finite gradient)
+        length = torch.linalg.vector_norm(v, dim=1, keepdim=True)
+        v = v * ((length > 0) / torch.where(length > 0, length, 1.0))
+    _check_sphericart_threads()
+    y = _sphericart_solid(max(ls)).compute(v.contiguous())
+    cols, factor = _sphericart_map(ls, norm)
+    if cols is not None:
+        y = y.index_select(1, torch.as_tensor(cols, device=y.device))
+    factor = torch.as_tensor(factor, dtype=y.dtype, device=y.device)
+    return y * factor if y.requires_grad else y.mul_(factor)  # in place only outside autograd
+
+
 class _Transpose(torch.autograd.Function):
     """``x.T`` made contiguous, with a contiguous gradient too (so the per-row backward reads rows)."""
 
@@ -144,7 +202,7 @@ class _Transpose(torch.autograd.Function):
 
 
 def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, normalize: bool = True,
-                        normalization: str = "component") -> torch.Tensor:
+                        normalization: str = "component", backend: str = "torch") -> torch.Tensor:
     r"""Real spherical harmonics ``Y_l`` of ``vectors (..., 3)`` (Cartesian ``x, y, z``), ``l`` in ``ls``.
 
     Output ``(..., Σ_l (2l+1))`` in lie_nn's ``SO3(l)`` basis (see module docstring: ``m = -l..l``,
@@ -154,6 +212,8 @@ def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, norma
     homogeneous polynomials ``|r|^l Y_l(\hat r)``.  ``normalization`` is ``"component"``
     (``|Y_l(\hat r)|² = 2l+1``), ``"norm"`` (``= 1``) or ``"integral"`` (orthonormal on the sphere).
     float16/bfloat16 inputs are computed in float32 and returned in their own dtype.
+    ``backend="sphericart"`` computes the same values with sphericart-torch's solid harmonics (an
+    optional extra; its basis differs from lie_nn's by the sign ``ε_l`` and a per-``l`` scale).
 
     >>> y = spherical_harmonics([0, 1, 2], torch.tensor([[0.0, 0.0, 2.0]], dtype=torch.float64))
     >>> y.shape, [round(float(y[0, s].square().sum()), 10) for s in (slice(0, 1), slice(1, 4), slice(4, 9))]
@@ -164,6 +224,11 @@ def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, norma
     ls, norm = _check(ls, vectors, normalization)
     low_precision = vectors.dtype in (torch.float16, torch.bfloat16)
     v = vectors.reshape(-1, 3).float() if low_precision else vectors.reshape(-1, 3)
+    if backend == "sphericart":
+        out = _via_sphericart(ls, v, normalize, norm).reshape(*vectors.shape[:-1], -1)
+        return out.to(vectors.dtype) if low_precision else out
+    if backend != "torch":
+        raise ValueError(f"spherical_harmonics: backend must be 'torch' or 'sphericart', got {backend!r}")
     lmax = max(ls)
     if normalize:
         v, r2 = _unit(v)  # (3, n): every row contiguous

@@ -9,7 +9,7 @@ multiplicity ``mul``, e.g. ``128x0e + 128x1o + 128x2e + 128x3o``), so channel ``
           x_{c a_1} \cdots x_{c a_\nu}
 
 where ``U^ν`` is the canonical basis of the ``ir`` components of ``Sym^ν(V)``
-(:func:`~lie_nn._src.reduced_tensor_product.reduced_symmetric_tensor_product`), ``N`` the correlation
+(:func:`~lie_nn.reduced_symmetric_tensor_product`), ``N`` the correlation
 order, ``K_ir = Σ_ν K_{ν, ir}`` and ``z`` the chemical element of the sample (weights shared when
 ``num_elements is None``).
 
@@ -22,7 +22,14 @@ index; a gather of ``x`` would need a colliding scatter-add in backward), so the
 ``C(D+N-1, N)``.  The weights are folded into the reduced ``U`` once per call
 (``V(z, c) = Σ_k W_k(z, c) Ũ_k``, cheap: it does not depend on the batch), and the batch is
 contracted with one batched matrix product per element and order (the monomials of different orders
-are never concatenated).
+are never concatenated).  All of this structure comes from a
+:class:`~lie_nn.SymmetricContractionDescriptor` (torch-free); this module only executes it.
+
+Correlation 1 skips the monomials: each output reads the input blocks of its irrep (a scaled
+identity by Schur's lemma, else a small contraction) times per-sample weight rows.
+
+Element indices are range-checked and grouped per element in eager mode; while ``torch.compile``
+traces they become one-hot weights, so the default path has no graph break.
 """
 
 from __future__ import annotations

@@ -41,7 +41,6 @@ from lie_nn.nn._layout import as_irreps, check_features, real_dtype
 
 __all__ = ["CGModule", "ChannelwiseTensorProduct", "TensorProduct", "normalised_cg"]
 
-_compute_dtype = compute_dtype  # used by older imports
 
 
 def _output_filter(filter_ir_out: Any, irreps_in1: Irreps, irreps_in2: Irreps) -> Any:

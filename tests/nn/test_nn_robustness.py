@@ -164,3 +164,25 @@ def test_symmetric_contraction_indices_trace_in_one_graph(correlation: int) -> N
     torch._dynamo.reset()
     compiled = torch.compile(sc, backend="eager", fullgraph=True)
     torch.testing.assert_close(compiled(x, z), sc(x, z), rtol=1e-12, atol=1e-12)
+
+
+def test_interaction_on_a_user_defined_group() -> None:
+    """MACEInteraction names its outputs explicitly, so a group given only by generators works."""
+    from nn_helpers import layer_case
+
+    from lie_nn.testing import assert_equivariant
+
+    case = layer_case("GenericSO3")
+    assert not case.has_selection_rule
+    torch.manual_seed(0)
+    block = lnn.MACEInteraction(case.in1, case.in2, case.out, 3, (4,), dtype=torch.float64)
+    edge_index = torch.tensor([[0, 1, 2, 3, 0], [1, 2, 3, 0, 2]])
+    radial = torch.randn(5, 3, dtype=torch.float64)
+
+    def fn(nodes: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        return block(nodes, edges, radial, edge_index)
+
+    nodes = torch.randn(4, block.irreps_node.dim, dtype=torch.float64)
+    edges = torch.randn(5, block.irreps_edge_attr.dim, dtype=torch.float64)
+    assert_equivariant(fn, (block.irreps_node, block.irreps_edge_attr), block.irreps_out,
+                       inputs=(nodes, edges))

@@ -84,6 +84,35 @@ def test_matches_sphericart_up_to_documented_basis_change() -> None:
     torch.testing.assert_close(ours, signs(10) * theirs, rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("normalization", ["component", "norm", "integral"])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_sphericart_backend_gives_the_same_values_and_gradients(normalization: str, normalize: bool) -> None:
+    pytest.importorskip("sphericart.torch")
+    x = torch.cat([vectors(20), torch.zeros(1, 3, dtype=torch.float64)]).requires_grad_()
+    for ls in (list(range(9)), [3, 0, 2]):
+        kwargs = {"normalize": normalize, "normalization": normalization}
+        ours = spherical_harmonics(ls, x, **kwargs)
+        theirs = spherical_harmonics(ls, x, **kwargs, backend="sphericart")
+        torch.testing.assert_close(theirs, ours, rtol=1e-10, atol=1e-10)
+        with torch.no_grad():  # the in-place rescaling path
+            torch.testing.assert_close(spherical_harmonics(ls, x, **kwargs, backend="sphericart"), ours)
+        weights = torch.linspace(-1, 1, ours.shape[1], dtype=ours.dtype)
+        g_ours, g_theirs = (torch.autograd.grad((y * weights).sum(), x)[0] for y in (ours, theirs))
+        torch.testing.assert_close(g_theirs, g_ours, rtol=1e-9, atol=1e-9)
+    f = lambda v: spherical_harmonics([0, 1, 3], v, normalize=normalize, backend="sphericart")  # noqa: E731
+    assert torch.autograd.gradgradcheck(f, (vectors(3).requires_grad_(),))
+
+
+def test_sphericart_backend_refuses_a_grown_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sphericart-torch 2.0.4 segfaults when the thread count grows after its first call: refuse it."""
+    pytest.importorskip("sphericart.torch")
+    from lie_nn.nn import _spherical_harmonics as module
+
+    monkeypatch.setattr(module, "_SPHERICART_THREADS", [0])  # as if first used with fewer threads
+    with pytest.raises(RuntimeError, match="thread count grows"):
+        spherical_harmonics(1, vectors(2), backend="sphericart")
+
+
 def rotation(seed: int, lmax: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """A random rotation: Cartesian ``R`` and lie_nn's ``D_l = exp(θ · X_l)`` for ``l ≤ lmax``."""
     theta = torch.randn(3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2
@@ -197,5 +226,7 @@ def test_bad_input() -> None:
         spherical_harmonics([1, -1], x)
     with pytest.raises(ValueError, match="ls must be"):
         spherical_harmonics([], x)
+    with pytest.raises(ValueError, match="backend must be"):
+        spherical_harmonics(1, x, backend="cuda")
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 3\)"):
         spherical_harmonics(1, x[:, :2])

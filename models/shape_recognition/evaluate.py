@@ -1,0 +1,101 @@
+r"""Test accuracy of trained runs in four poses: canonical, random SO(3) rotation, mirror ``z → -z``,
+and rotation times mirror (a random improper orthogonal matrix).
+
+    python -m models.shape_recognition.evaluate runs/shapes_eq runs/shapes_pointnet --data data/shapes
+
+For each run, writes ``evaluation.json`` into the run directory: overall and class-mean accuracy per
+pose (random poses: mean ± std over ``--draws`` independent draws, one random matrix per test cloud
+per draw), confusion matrices, parameter count and mean seconds per training epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.common.cli import run_cli
+from models.common.io import write_json_atomic
+from models.common.training import torch_dtype
+from models.shape_recognition.data import load_shapes
+from models.shape_recognition.poses import POSES, pose_matrices, transform
+from models.shape_recognition.train import load_run, predict
+
+__all__ = ["accuracies", "confusion_matrix", "evaluate_run"]
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """``M[t, p]`` = number of test clouds of class ``t`` predicted as ``p``.
+
+    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 0, 1]), 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    m = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(m, (labels, predicted), 1)
+    return m
+
+
+def accuracies(confusion: np.ndarray) -> tuple[float, float]:
+    """``(overall, class-mean)`` accuracy of a confusion matrix (classes without samples skipped).
+
+    >>> accuracies(np.array([[3, 1], [0, 1]]))
+    (0.8, 0.875)
+    """
+    totals = confusion.sum(axis=1)
+    per_class = np.diag(confusion)[totals > 0] / totals[totals > 0]
+    return float(np.trace(confusion) / confusion.sum()), float(per_class.mean())
+
+
+def evaluate_run(run: Path, data: str | None, draws: int, seed: int = 1234) -> dict:
+    """Evaluate one run directory (see the module docstring); returns the dictionary it writes."""
+    settings, train_settings, model, identity, history = load_run(run)
+    classes = identity["classes"]
+    shapes = load_shapes(data or identity["data"])
+    if list(shapes.classes) != classes:
+        raise ValueError(f"{run} was trained on classes {classes}, the data has {list(shapes.classes)}")
+    test_x, test_y = shapes.part(test=True)
+    clouds = torch.from_numpy(test_x[:, : settings.points]).to(torch_dtype(train_settings.dtype))
+    result: dict = {"run": str(run), "model": settings.model, "augment": settings.augment,
+                    "parameters": sum(p.numel() for p in model.parameters()),
+                    "epochs": len(history), "epochs_planned": train_settings.epochs,
+                    "seconds_per_epoch": float(np.mean([h["train_seconds"] for h in history])),
+                    "train_minutes": float(sum(h["train_seconds"] for h in history) / 60), "poses": {}}
+    for pose in POSES:
+        n_draws = draws if pose.startswith("rotated") else 1
+        overall, class_mean, total = [], [], np.zeros((len(classes), len(classes)), dtype=np.int64)
+        for d in range(n_draws):
+            gen = torch.Generator().manual_seed(seed + 1000 * d)
+            moved = transform(clouds, pose_matrices(pose, len(clouds), gen, clouds.dtype))
+            confusion = confusion_matrix(test_y, predict(model, moved).argmax(-1).numpy(), len(classes))
+            total += confusion
+            a, c = accuracies(confusion)
+            overall.append(a)
+            class_mean.append(c)
+        result["poses"][pose] = {"accuracy": float(np.mean(overall)), "accuracy_std": float(np.std(overall)),
+                                 "class_mean_accuracy": float(np.mean(class_mean)),
+                                 "class_mean_accuracy_std": float(np.std(class_mean)),
+                                 "draws": n_draws, "confusion": total.tolist()}
+    write_json_atomic(Path(run) / "evaluation.json", result)
+    return result
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m models.shape_recognition.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="run directories written by train")
+    parser.add_argument("--data", default=None, help="data directory (default: the one the run used)")
+    parser.add_argument("--draws", type=int, default=3, help="random draws for the rotated poses")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    for run in args.runs:
+        r = evaluate_run(Path(run), args.data, args.draws)
+        cells = "  ".join(f"{p} {r['poses'][p]['accuracy']:.3f}" for p in POSES)
+        print(f"{run}: {cells}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run_cli(main)
