@@ -57,12 +57,18 @@ def _load(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _set_order(name: str) -> tuple[str, int]:
+    """``3bpa_test_300K`` < ``3bpa_test_600K`` < ``3bpa_test_1200K``."""
+    match = re.search(r"(\d+)K$", name)
+    return (name.split("_")[0], int(match.group(1)) if match else 0)
+
+
 def error_table(runs: Path, molecules: list[str]) -> str:
     lines = ["| test set | model | E MAE (meV) | E RMSE (meV) | F MAE (meV/Å) | F RMSE (meV/Å) |",
              "|---|---|---|---|---|---|"]
     for m in molecules:
         evals = {k: _load(runs / f"{k}_{m}" / "eval.json") for k in NAMES}
-        sets = sorted({s for e in evals.values() if e for s in e["results"]})
+        sets = sorted({s for e in evals.values() if e for s in e["results"]}, key=_set_order)
         for s in sets:
             for k, e in evals.items():
                 if e and s in e["results"]:
@@ -73,21 +79,19 @@ def error_table(runs: Path, molecules: list[str]) -> str:
 
 
 def cost_table(runs: Path, molecules: list[str]) -> str:
-    lines = ["| train set | model | epochs in budget | s / epoch | peak RSS (MiB) |", "|---|---|---|---|---|"]
+    lines = ["| train set | model | CPU budget (s) | epochs finished | wall-clock (s) | peak RSS (MiB) |",
+             "|---|---|---|---|---|---|"]
     for m in molecules:
-        ours, peer = runs / f"mace_{m}", runs / f"peer_{m}"
-        if (ours / "history.jsonl").is_file():
-            h = ours_history(ours)
-            timing = runs / f"mace_{m}.time"
-            rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing.read_text()) \
-                if timing.is_file() else None
-            peak = f"{int(rss.group(1)) / 1024:.0f}" if rss else "–"
-            lines.append(f"| {m} | {NAMES['mace']} | {len(h)} | {h[-1]['seconds'] / len(h):.0f} | {peak} |")
-        if (peer / "train.log").is_file():
-            h = peer_history(peer / "train.log")
-            info = _load(peer / "peer.json") or {}
-            per = f"{h[-1]['seconds'] / len(h):.0f}" if h else "–"
-            lines.append(f"| {m} | {NAMES['peer']} | {len(h)} | {per} | {info.get('peak_rss_MiB', '–')} |")
+        for k, info_name in (("mace", "budget.json"), ("peer", "peer.json")):
+            info = _load(runs / f"{k}_{m}" / info_name)
+            if not info:
+                continue
+            if k == "mace":
+                epochs = len(ours_history(runs / f"mace_{m}"))
+            else:
+                epochs = len(peer_history(runs / f"peer_{m}" / "train.log"))
+            lines.append(f"| {m} | {NAMES[k]} | {info['cpu_seconds_training']:.0f} | {epochs} | "
+                         f"{info['wall_seconds']:.0f} | {info['peak_rss_MiB']:.0f} |")
     return "\n".join(lines)
 
 
@@ -115,7 +119,7 @@ def plots(runs: Path, docs: Path, molecules: list[str]) -> list[Path]:
     parity = [(k, f) for m in molecules for k in NAMES
               for f in sorted((runs / f"{k}_{m}").glob("eval_*_parity.npz"))]
     if parity:
-        sets = sorted({f.name for _, f in parity})
+        sets = sorted({f.name for _, f in parity}, key=lambda n: _set_order(n[5:-11]))
         fig, axes = plt.subplots(2, len(sets), figsize=(3.2 * len(sets), 6.4), squeeze=False)
         for j, name in enumerate(sets):
             for i, k in enumerate(NAMES):
