@@ -110,7 +110,7 @@ mace-train: mace-data
 
 $(MACE_VENV)/bin/mace_run_train:
 	$(PY) -m venv $(MACE_VENV)
-	$(MACE_VENV)/bin/pip install -q $(TORCH_PIN) mace-torch vesin
+	$(MACE_VENV)/bin/pip install -q $(TORCH_PIN) mace-torch vesin rdkit
 
 mace-peer: mace-data $(MACE_VENV)/bin/mace_run_train
 	$(foreach m,$(MACE_MOLECULES),(test -f runs/peer_$(m)/peer.model || $(MACE_PY) -m models.mace_potential.peer \

@@ -97,7 +97,7 @@ def cost_table(runs: Path, molecules: list[str]) -> str:
 
 def md_table(runs: Path, molecules: list[str]) -> str:
     lines = ["| molecule | model | simulated (ps) | drift (meV/atom/ps) | max bond (Å) | intact | "
-             "MD steps/s |",
+             "MD steps/s (wall, loaded machine) |",
              "|---|---|---|---|---|---|---|"]
     for m in molecules:
         for k in NAMES:
