@@ -4,8 +4,8 @@ r"""Classify a mesh file with a trained run.
 
 Reads the mesh (VRML through VTK; STL / OBJ / PLY / OFF through trimesh), samples and normalises
 1,024 surface points like the data set (seeded, ``--seed``), keeps the run's number of them, and
-prints the predicted class and its probability (``--top`` more with ``--top N``).  The equivariant model gives the same
-answer for the part in any orientation or mirrored.
+prints the predicted class and its probability (``--top`` more with ``--top N``).  The equivariant
+model gives the same answer for the part in any orientation or mirrored.
 """
 
 from __future__ import annotations
