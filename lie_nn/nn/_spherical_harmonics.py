@@ -21,8 +21,8 @@ Algorithm.  With ``C_m + i S_m = (x + i y)^m`` and the associated Legendre recur
 ``p_m^m = 1``, ``p_{m+1}^m = z``, ``p_l^m = z p_{l-1}^m - β_{lm} r² p_{l-2}^m`` with
 ``β_{lm} = (l+m-1)(l-m-1) / ((2l-1)(2l-3))``, every component is one product
 ``Y_{l,±m} = c_{lm} p_l^m (S_m, C_m)``: ``O(L²)`` vectorised torch operations on ``n``-vectors, linear
-memory, differentiated by autograd to any order (rows are assembled contiguously, so the backward
-pass also reads contiguous rows).
+memory, differentiated by autograd to any order (rows are assembled contiguously, then transposed
+and scaled in one pass, so the backward pass also reads contiguous rows).
 """
 
 from __future__ import annotations
@@ -189,16 +189,22 @@ def _via_sphericart(ls: tuple[int, ...], v: torch.Tensor, normalize: bool, norm:
     return y * factor if y.requires_grad else y.mul_(factor)  # in place only outside autograd
 
 
-class _Transpose(torch.autograd.Function):
-    """``x.T`` made contiguous, with a contiguous gradient too (so the per-row backward reads rows)."""
+class _ScaledTranspose(torch.autograd.Function):
+    """``x (K, n) ↦ x^T · diag(f)`` in one contiguous pass; its gradient is the transposed map (rows)."""
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
-        return x.T.contiguous()
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, factor: torch.Tensor,
+                rows_in: bool) -> torch.Tensor:
+        ctx.save_for_backward(factor)
+        ctx.rows_in = rows_in
+        out = x.new_empty(x.shape[::-1])
+        return torch.mul(x.T, factor if rows_in else factor[:, None], out=out)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
-        return _Transpose.apply(grad)
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+                 ) -> tuple[torch.Tensor, None, None]:
+        (factor,) = ctx.saved_tensors
+        return _ScaledTranspose.apply(grad, factor, not ctx.rows_in), None, None
 
 
 def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, normalize: bool = True,
@@ -243,6 +249,6 @@ def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, norma
             base, trig = p[l][abs(m)], (sin[-m - 1] if m < 0 else cos[m - 1] if m > 0 else None)
             rows.append(base if trig is None else trig if base is None else base * trig)
     rows = [torch.ones_like(r2) if row is None else row for row in rows]
-    out = torch.stack(rows).mul_(_torch_factors(ls, norm, v.dtype, v.device)[:, None])
-    out = _Transpose.apply(out).reshape(*vectors.shape[:-1], len(rows))
+    out = _ScaledTranspose.apply(torch.stack(rows), _torch_factors(ls, norm, v.dtype, v.device), True)
+    out = out.reshape(*vectors.shape[:-1], len(rows))
     return out.to(vectors.dtype) if low_precision else out
