@@ -48,8 +48,11 @@ def realify(x: np.ndarray) -> np.ndarray:
 
 
 def scramble(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random basis change of condition number at most e^2 (not orthogonal)."""
     rng = np.random.default_rng(seed)
-    q = np.eye(x.shape[1]) + 0.4 * rng.normal(size=x.shape[1:])
+    u, _ = np.linalg.qr(rng.normal(size=x.shape[1:]))
+    v, _ = np.linalg.qr(rng.normal(size=x.shape[1:]))
+    q = u @ np.diag(np.exp(rng.uniform(-1, 1, size=x.shape[1]))) @ v
     return np.einsum("ij,ajk,kl->ail", q, x, np.linalg.inv(q)), q
 
 
@@ -187,6 +190,15 @@ def test_not_completely_reducible() -> None:
     with pytest.raises(lnn.DecompositionError, match="reducible|independent"):
         lnn.decompose_generators(x)
     assert not lnn.GenericRep(x).is_irreducible("real")
+
+
+def test_ill_conditioned_basis_is_a_clear_error() -> None:
+    irreps = lnn.Irreps([(2, lnn.SO3(1)), (1, lnn.SO3(0)), (3, lnn.SO3(2)), (1, lnn.SO3(1))])
+    rng = np.random.default_rng(9728222)
+    q = np.eye(25) + 0.4 * rng.normal(size=(25, 25))  # condition number 3.4e3: the solver refuses
+    x = np.einsum("ij,ajk,kl->ail", q, irreps.algebra(), np.linalg.inv(q))
+    with pytest.raises(lnn.DecompositionError, match="ill-conditioned"):
+        lnn.decompose_generators(x, real=True)
 
 
 def test_not_a_representation() -> None:

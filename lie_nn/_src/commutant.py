@@ -92,7 +92,11 @@ def _split_retrying(X: np.ndarray, D: np.ndarray, real: bool) -> tuple[list[Bloc
 
 
 def _split_once(X: np.ndarray, D: np.ndarray, real: bool, seed: int) -> tuple[list[Block], np.ndarray]:
-    basis = intertwiners(X, X, D, D, real=True if real else False)
+    try:
+        basis = intertwiners(X, X, D, D, real=True if real else False)
+    except RuntimeError as err:
+        raise DecompositionError(f"the commutant could not be computed reliably ({err}); the basis may be "
+                                 "too ill-conditioned (an orthonormal basis helps)") from err
     element = _random_element(basis, _is_unitary(X, D), real, seed)
     spaces, blocks = _refine(X, D, _eigenspaces(element, real), real)
     classes = _group_isomorphic(blocks, real)
