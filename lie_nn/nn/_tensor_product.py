@@ -229,6 +229,13 @@ class ChannelwiseTensorProduct(CGModule):
         Returns the broadcast batch shape and the blocks, flattened to 2-d rows.  A caller that reduces
         the rows next (a scatter-sum over edges) reduces each block and concatenates the much smaller
         results, instead of concatenating the per-edge output (the largest tensor of a MACE layer).
+
+        >>> from lie_nn import O3
+        >>> tp = ChannelwiseTensorProduct([(2, O3(0, 1))], [O3(0, 1), O3(1, -1)], dtype=torch.float64)
+        >>> shape, pieces = tp.output_pieces(torch.ones(3, 2, dtype=torch.float64),
+        ...                                  torch.ones(3, 4, dtype=torch.float64))
+        >>> tuple(shape), [tuple(p.shape) for p in pieces]
+        ((3,), [(3, 2), (3, 6)])
         """
         check_features(x1, self.dim_in1, "x1", "ChannelwiseTensorProduct")
         check_features(x2, self.dim_in2, "x2", "ChannelwiseTensorProduct")
