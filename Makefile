@@ -64,6 +64,7 @@ bench: install
 	test -x $(ORIG_VENV)/bin/python || ($(PY) -m venv $(ORIG_VENV) && $(ORIG_VENV)/bin/pip install -q lie-nn)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_cg.py --orig-python $(ORIG_VENV)/bin/python
 	$(BIN)/python benchmarks/bench_nn_tensor_product.py
+	$(BIN)/python benchmarks/bench_interaction.py
 
 # SymmetricContraction vs mace-torch (mace-torch without its training-stack dependencies).
 bench-sc: install

@@ -99,8 +99,14 @@ class MACEInteraction(torch.nn.Module):
                                  f"{tuple(t.shape)}")
         senders, receivers = edge_index[0], edge_index[1]
         h = self.linear_up(node_feats)
-        messages = self.tp(h[senders], edge_attrs, self.radial(edge_feats))
-        return self.linear(scatter_sum(messages, receivers, node_feats.shape[0]) / self.avg_num_neighbors)
+        _, messages = self.tp.output_pieces(h[senders], edge_attrs, self.radial(edge_feats))
+        n_nodes = node_feats.shape[0]
+        if not messages:
+            return self.linear(h.new_zeros(n_nodes, 0))
+        # sum each block of the per-edge messages on its receivers, then concatenate per node (the
+        # per-edge concatenation would copy the layer's largest tensor once more)
+        summed = torch.cat([scatter_sum(m, receivers, n_nodes) for m in messages], dim=1)
+        return self.linear(summed / self.avg_num_neighbors)
 
 
 class MACELayer(torch.nn.Module):

@@ -217,6 +217,26 @@ class ChannelwiseTensorProduct(CGModule):
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """``x1 (..., dim1)``, ``x2 (..., dim2)``, optional ``weight (..., weight_numel)`` →
         ``(..., dim_out)`` (batch shapes broadcast)."""
+        shape, pieces = self.output_pieces(x1, x2, weight)
+        if not pieces:
+            return x1.new_zeros(*shape, 0)
+        return torch.cat(pieces, dim=-1).reshape(*shape, self.dim_out)
+
+    def output_pieces(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None
+                      ) -> tuple[torch.Size, list[torch.Tensor]]:
+        """The output as consecutive column blocks ``(batch, ·)`` (their concatenation is ``forward``).
+
+        Returns the broadcast batch shape and the blocks, flattened to 2-d rows.  A caller that reduces
+        the rows next (a scatter-sum over edges) reduces each block and concatenates the much smaller
+        results, instead of concatenating the per-edge output (the largest tensor of a MACE layer).
+
+        >>> from lie_nn import O3
+        >>> tp = ChannelwiseTensorProduct([(2, O3(0, 1))], [O3(0, 1), O3(1, -1)], dtype=torch.float64)
+        >>> shape, pieces = tp.output_pieces(torch.ones(3, 2, dtype=torch.float64),
+        ...                                  torch.ones(3, 4, dtype=torch.float64))
+        >>> tuple(shape), [tuple(p.shape) for p in pieces]
+        ((3,), [(3, 2), (3, 6)])
+        """
         check_features(x1, self.dim_in1, "x1", "ChannelwiseTensorProduct")
         check_features(x2, self.dim_in2, "x2", "ChannelwiseTensorProduct")
         shape = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
@@ -241,9 +261,7 @@ class ChannelwiseTensorProduct(CGModule):
                     z = torch.matmul(x, mg) * wg
                 pieces.append(z.reshape(batch, n * mul * d))  # (batch, n, mul, d): mul-major blocks
                 col += n * d1 * d
-        if not pieces:
-            return x1.new_zeros(*shape, 0)
-        return torch.cat(pieces, dim=-1).reshape(*shape, self.dim_out)
+        return shape, pieces
 
 
 class TensorProduct(CGModule):
