@@ -12,3 +12,10 @@ if "LIE_NN_CACHE_DIR" not in os.environ:
     import tempfile
 
     os.environ["LIE_NN_CACHE_DIR"] = tempfile.mkdtemp(prefix="lie_nn_test_cache_")
+
+# CI runs every property test on the same, derandomized examples: a red CI run is reproducible.
+from hypothesis import settings  # noqa: E402  (after the thread settings above)
+
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
