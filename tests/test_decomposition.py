@@ -8,39 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lie_nn as lnn
+from lie_nn.testing import so_generators, sp_generators
 
 
 def so4() -> np.ndarray:
-    """Basis L_ij = E_ji - E_ij (i < j) of so(4) on R^4."""
-    out = []
-    for i in range(4):
-        for j in range(i + 1, 4):
-            m = np.zeros((4, 4))
-            m[i, j], m[j, i] = -1.0, 1.0
-            out.append(m)
-    return np.array(out)
+    return so_generators(4)
 
 
 def sp4() -> np.ndarray:
-    """Basis of the compact sp(2) = {X anti-Hermitian 4x4 : X^T J + J X = 0}, acting on C^4."""
-    J = np.block([[np.zeros((2, 2)), np.eye(2)], [-np.eye(2), np.zeros((2, 2))]])
-    herm = []
-    for i in range(4):
-        for j in range(4):
-            e = np.zeros((4, 4), complex)
-            if i == j:
-                e[i, i] = 1j
-            elif i < j:
-                e[i, j], e[j, i] = 1, -1
-            else:
-                e[i, j], e[j, i] = 1j, 1j
-            herm.append(e)
-    u4 = np.array(herm)  # a real basis of u(4)
-    cond = np.einsum("aji,jk->aik", u4, J) + np.einsum("ij,ajk->aik", J, u4)
-    flat = cond.reshape(16, -1)
-    _, s, vh = np.linalg.svd(np.concatenate([flat.real, flat.imag], axis=1).T)
-    null = vh[np.sum(s > 1e-10):]
-    return np.einsum("ka,aij->kij", null, u4)
+    return sp_generators(2)
 
 
 def realify(x: np.ndarray) -> np.ndarray:

@@ -6,6 +6,8 @@
   given only the representations (random inputs and group elements are generated);
 * :func:`assert_intertwines`, :func:`intertwining_residual`: check Clebsch–Gordan coefficients;
 * hypothesis strategies :func:`irreps`, :func:`group_elements`, :func:`irreps_triples`;
+* :func:`so_generators`, :func:`sp_generators`: classical Lie algebras by generators (user-group
+  examples);
 * :func:`example_irreps`: the list of example irreps per group run by the universal tests;
 * :func:`check_irreps` (and its parts ``check_group``, ``check_irrep``, ``check_pair``,
   ``check_triple``): the universal checks, to run on the irreps of a group you define.
@@ -18,6 +20,7 @@ assertions work without it.
 
 from typing import Any
 
+from lie_nn.testing._classical import so_generators, sp_generators
 from lie_nn.testing._equivariance import (
     GroupElement,
     assert_equivariant,
@@ -45,6 +48,8 @@ __all__ = [
     "irreps",
     "irreps_triples",
     "represent",
+    "so_generators",
+    "sp_generators",
     "unavailable_groups",
 ]
 

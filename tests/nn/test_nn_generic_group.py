@@ -13,37 +13,15 @@ import torch
 
 import lie_nn as lnn
 import lie_nn.nn as lnn_nn
-from lie_nn.testing import assert_equivariant
+from lie_nn.testing import assert_equivariant, so_generators, sp_generators
 
 
 def so4() -> np.ndarray:
-    out = []
-    for i in range(4):
-        for j in range(i + 1, 4):
-            m = np.zeros((4, 4))
-            m[i, j], m[j, i] = -1.0, 1.0
-            out.append(m)
-    return np.array(out)
+    return so_generators(4)
 
 
 def sp4() -> np.ndarray:
-    """The compact sp(2): anti-Hermitian 4x4 X with X^T J + J X = 0 (10 generators, on C^4)."""
-    J = np.block([[np.zeros((2, 2)), np.eye(2)], [-np.eye(2), np.zeros((2, 2))]])
-    u4 = []
-    for i in range(4):
-        for j in range(4):
-            e = np.zeros((4, 4), complex)
-            if i == j:
-                e[i, i] = 1j
-            elif i < j:
-                e[i, j], e[j, i] = 1, -1
-            else:
-                e[i, j], e[j, i] = 1j, 1j
-            u4.append(e)
-    u4 = np.array(u4)
-    cond = (np.einsum("aji,jk->aik", u4, J) + np.einsum("ij,ajk->aik", J, u4)).reshape(16, -1)
-    _, s, vh = np.linalg.svd(np.concatenate([cond.real, cond.imag], axis=1).T)
-    return np.einsum("ka,aij->kij", vh[np.sum(s > 1e-10):], u4)
+    return sp_generators(2)
 
 
 VEC4 = lnn.GenericRep(so4(), label="4")
