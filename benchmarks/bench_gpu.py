@@ -85,7 +85,7 @@ def channelwise_candidates(args, dtype) -> tuple[dict, list]:
         compiled = torch.compile(ours)
         cands["lie_nn compiled"] = lambda: compiled(x1, x2, w)
     if optional("cuequivariance_torch"):
-        twin = to_cuequivariance(ours)
+        twin = to_cuequivariance(ours).to(dev)
         cands["lie_nn->cue"] = lambda: twin(x1, x2, w)
         cands.update(_cue_native_tp(args, dtype, x1, x2, ours.weight_numel))
     if optional("e3nn"):
@@ -122,7 +122,7 @@ def contraction_candidates(args, dtype) -> tuple[dict, list]:
     if optional("cuequivariance_torch"):
         import cuequivariance as cue
         import cuequivariance_torch as cuet
-        twin = to_cuequivariance(ours)
+        twin = to_cuequivariance(ours).to(dev)
         cands["lie_nn->cue"] = lambda: twin(x, y)
         irr = cue.Irreps("O3", f"{mul}x0e+{mul}x1o+{mul}x2e+{mul}x3o")
         sc = cuet.SymmetricContraction(irr, cue.Irreps("O3", f"{mul}x0e+{mul}x1o"), 3, elements,
@@ -154,7 +154,7 @@ def interaction_candidates(args, dtype) -> tuple[dict, list]:
         cands["lie_nn compiled"] = lambda: compiled(h, sh, radial, index)
     if optional("cuequivariance_torch"):
         twin = copy.deepcopy(ours)
-        twin.tp = to_cuequivariance(twin.tp)
+        twin.tp = to_cuequivariance(twin.tp).to(dev)
         cands["lie_nn->cue"] = lambda: twin(h, sh, radial, index)
     return cands, [h]
 

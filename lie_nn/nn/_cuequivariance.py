@@ -66,13 +66,15 @@ class _CueModule(torch.nn.Module):
                ) -> None:
         self.layer_name = type(layer).__name__
         self.descriptor = layer.descriptor
-        self.polynomial = _cuet().SegmentedPolynomial(polynomial, method=method)
+        tensors = [*layer.parameters(), *layer.buffers()]
+        device = tensors[0].device if tensors else None
+        self.polynomial = _cuet().SegmentedPolynomial(polynomial, method=method).to(device)
         self.method = self.polynomial.method
         for k, irreps in enumerate(ins):
-            perm = torch.as_tensor(ir_mul_permutation(irreps))
+            perm = torch.as_tensor(ir_mul_permutation(irreps), device=device)
             self.register_buffer(f"_perm_in{k}", perm, persistent=False)
-        self.register_buffer("_perm_out", torch.argsort(torch.as_tensor(ir_mul_permutation(out))),
-                             persistent=False)
+        perm = torch.argsort(torch.as_tensor(ir_mul_permutation(out), device=device))
+        self.register_buffer("_perm_out", perm, persistent=False)
 
     def _run(self, w: torch.Tensor, xs: list[torch.Tensor], w_index: torch.Tensor | None = None
              ) -> torch.Tensor:
