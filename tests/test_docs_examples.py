@@ -23,6 +23,7 @@ EXECUTED = sorted(
         DOCS / "getting_started.md",
         DOCS / "irreps.md",
         DOCS / "generic_rep.md",
+        DOCS / "decomposition.md",
         DOCS / "index.md",
         DOCS / "geometry.md",
         DOCS / "reduced_tensor_products.md",

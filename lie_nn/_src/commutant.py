@@ -67,8 +67,20 @@ def split_generators(X: np.ndarray, D: np.ndarray, *, real: bool = False) -> tup
     [(1, 1), (1, 1)]
     """
     X, D = np.asarray(X), np.asarray(D)
-    if real and (np.iscomplexobj(X) and np.any(X.imag) or np.iscomplexobj(D) and np.any(D.imag)):
+    is_real = not (np.iscomplexobj(X) and np.any(X.imag) or np.iscomplexobj(D) and np.any(D.imag))
+    if real and not is_real:
         raise ValueError("a real decomposition needs real generators")
+    if is_real and not real:  # real generators: a real basis whenever every real block is ℂ-irreducible
+        try:
+            blocks, Q = _split_retrying(X, D, True)
+        except DecompositionError:
+            blocks = []
+        if blocks and all(burnside_irreducible(b.x, b.disc) for b in blocks):
+            return blocks, Q
+    return _split_retrying(X, D, real)
+
+
+def _split_retrying(X: np.ndarray, D: np.ndarray, real: bool) -> tuple[list[Block], np.ndarray]:
     last: DecompositionError | None = None
     for seed in _SEEDS:
         try:
@@ -80,14 +92,13 @@ def split_generators(X: np.ndarray, D: np.ndarray, *, real: bool = False) -> tup
 
 
 def _split_once(X: np.ndarray, D: np.ndarray, real: bool, seed: int) -> tuple[list[Block], np.ndarray]:
-    basis = intertwiners(X, X, D, D, real=True if real else False)
+    try:
+        basis = intertwiners(X, X, D, D, real=True if real else False)
+    except RuntimeError as err:
+        raise DecompositionError(f"the commutant could not be computed reliably ({err}); the basis may be "
+                                 "too ill-conditioned (an orthonormal basis helps)") from err
     element = _random_element(basis, _is_unitary(X, D), real, seed)
-    spaces = _eigenspaces(element, real)
-    Q = np.concatenate(spaces, axis=1)
-    _check_condition(Q)
-    Qinv = np.linalg.inv(Q)
-    starts = np.cumsum([0] + [s.shape[1] for s in spaces])
-    blocks = [_restrict(X, D, Qinv[starts[i] : starts[i + 1]], s) for i, s in enumerate(spaces)]
+    spaces, blocks = _refine(X, D, _eigenspaces(element, real), real)
     classes = _group_isomorphic(blocks, real)
     out, columns = [], []
     for members in classes:
@@ -101,6 +112,35 @@ def _split_once(X: np.ndarray, D: np.ndarray, real: bool, seed: int) -> tuple[li
         out = [Block(b.mul, b.x.real.copy(), b.disc.real.copy()) for b in out]
     _certify(X, D, out, Q, real)
     return out, Q
+
+
+def _restricted(X: np.ndarray, D: np.ndarray, spaces: list[np.ndarray]) -> list[Pair]:
+    Q = np.concatenate(spaces, axis=1)
+    _check_condition(Q)
+    Qinv = np.linalg.inv(Q)
+    starts = np.cumsum([0] + [s.shape[1] for s in spaces])
+    return [_restrict(X, D, Qinv[starts[i] : starts[i + 1]], s) for i, s in enumerate(spaces)]
+
+
+def _refine(X: np.ndarray, D: np.ndarray, spaces: list[np.ndarray], real: bool
+            ) -> tuple[list[np.ndarray], list[Pair]]:
+    """Split further every eigenspace that is still reducible (over ℝ a complex eigenvalue pair of
+    the random element spans two copies of a real-type irrep)."""
+    out: list[np.ndarray] = []
+    for space, (x, disc) in zip(spaces, _restricted(X, D, spaces), strict=True):
+        if (real_irreducible(x, disc) if real else burnside_irreducible(x, disc)):
+            out.append(space)
+            continue
+        if space.shape[1] == X.shape[1]:
+            raise DecompositionError("certification failed: the representation is reducible but its "
+                                     "commutant does not split it (it is not completely reducible)")
+        sub, subQ = _split_retrying(x, disc, real)
+        col = 0
+        for b in sub:
+            for _ in range(b.mul):
+                out.append(space @ subQ[:, col : col + b.dim])
+                col += b.dim
+    return out, _restricted(X, D, out)
 
 
 def _is_unitary(X: np.ndarray, D: np.ndarray) -> bool:

@@ -21,8 +21,8 @@ Algorithm.  With ``C_m + i S_m = (x + i y)^m`` and the associated Legendre recur
 ``p_m^m = 1``, ``p_{m+1}^m = z``, ``p_l^m = z p_{l-1}^m - β_{lm} r² p_{l-2}^m`` with
 ``β_{lm} = (l+m-1)(l-m-1) / ((2l-1)(2l-3))``, every component is one product
 ``Y_{l,±m} = c_{lm} p_l^m (S_m, C_m)``: ``O(L²)`` vectorised torch operations on ``n``-vectors, linear
-memory, differentiated by autograd to any order (rows are assembled contiguously, so the backward
-pass also reads contiguous rows).
+memory, differentiated by autograd to any order (rows are assembled contiguously, then transposed
+and scaled in one pass, so the backward pass also reads contiguous rows).
 """
 
 from __future__ import annotations
@@ -50,12 +50,21 @@ def harmonic_sign(l: int) -> int:
 
 
 def _factor(l: int, m: int, normalization: Normalization) -> float:
-    """``c_lm`` with ``Y_{l,±m} = c_lm p_l^m × (r^m \\sin^m θ) (\\sin mφ, \\cos mφ)`` (see :func:`_beta`)."""
+    """``c_lm`` with ``Y_{l,±m} = c_lm p_l^m × (r^m \\sin^m θ) (\\sin mφ, \\cos mφ)`` (see :func:`_beta`).
+
+    Plain loops (no generators), so that torch.compile folds it to a constant.
+    """
     scale = {Normalization.COMPONENT: math.sqrt(2 * l + 1), Normalization.NORM: 1.0,
              Normalization.INTEGRAL: math.sqrt((2 * l + 1) / (4 * math.pi))}[normalization]
-    n_lm = math.sqrt((2 - (m == 0)) * math.factorial(l - m) / math.factorial(l + m))
-    s_lm = math.prod((2 * k - 1) / (k - m) for k in range(m + 1, l + 1))  # \\hat q_l^m = s_lm p_l^m
-    return harmonic_sign(l) * scale * n_lm * math.prod(range(2 * m - 1, 0, -2)) * s_lm
+    ratio = 1.0  # (l-m)! / (l+m)!
+    for k in range(l - m + 1, l + m + 1):
+        ratio /= k
+    c = harmonic_sign(l) * scale * math.sqrt((2 - (m == 0)) * ratio)
+    for k in range(1, 2 * m, 2):  # (2m-1)!!
+        c *= k
+    for k in range(m + 1, l + 1):  # s_lm, with \\hat q_l^m = s_lm p_l^m
+        c *= (2 * k - 1) / (k - m)
+    return c
 
 
 def _beta(l: int, m: int) -> float:
@@ -66,15 +75,22 @@ def _beta(l: int, m: int) -> float:
     return (l + m - 1) * (l - m - 1) / ((2 * l - 1) * (2 * l - 3))
 
 
-@functools.cache
-def _factors(ls: tuple[int, ...], normalization: Normalization) -> np.ndarray:
-    return np.array([_factor(l, abs(m), normalization) for l in ls for m in range(-l, l + 1)])
+def _factors_of(ls: tuple[int, ...], normalization: Normalization) -> list[float]:
+    out = []
+    for l in ls:
+        for m in range(-l, l + 1):
+            out.append(_factor(l, abs(m), normalization))
+    return out
 
 
-@functools.cache
-def _torch_factors(ls: tuple[int, ...], normalization: Normalization, dtype: torch.dtype,
-                   device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(_factors(ls, normalization), dtype=dtype, device=device)
+_cached_factors = functools.cache(_factors_of)
+
+
+def _factors(ls: tuple[int, ...], normalization: Normalization) -> list[float]:
+    """Cached in eager mode; traced (folded to constants) by torch.compile, which skips caches."""
+    if torch.compiler.is_compiling():
+        return _factors_of(ls, normalization)
+    return _cached_factors(ls, normalization)
 
 
 def _check(ls: Sequence[int] | int, vectors: torch.Tensor, normalization: str) -> tuple[tuple[int, ...],
@@ -189,16 +205,22 @@ def _via_sphericart(ls: tuple[int, ...], v: torch.Tensor, normalize: bool, norm:
     return y * factor if y.requires_grad else y.mul_(factor)  # in place only outside autograd
 
 
-class _Transpose(torch.autograd.Function):
-    """``x.T`` made contiguous, with a contiguous gradient too (so the per-row backward reads rows)."""
+class _ScaledTranspose(torch.autograd.Function):
+    """``x (K, n) ↦ x^T · diag(f)`` in one contiguous pass; its gradient is the transposed map (rows)."""
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
-        return x.T.contiguous()
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, factor: torch.Tensor,
+                rows_in: bool) -> torch.Tensor:
+        ctx.save_for_backward(factor)
+        ctx.rows_in = rows_in
+        out = x.new_empty(x.shape[::-1])
+        return torch.mul(x.T, factor if rows_in else factor[:, None], out=out)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
-        return _Transpose.apply(grad)
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+                 ) -> tuple[torch.Tensor, None, None]:
+        (factor,) = ctx.saved_tensors
+        return _ScaledTranspose.apply(grad, factor, not ctx.rows_in), None, None
 
 
 def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, normalize: bool = True,
@@ -243,6 +265,7 @@ def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, norma
             base, trig = p[l][abs(m)], (sin[-m - 1] if m < 0 else cos[m - 1] if m > 0 else None)
             rows.append(base if trig is None else trig if base is None else base * trig)
     rows = [torch.ones_like(r2) if row is None else row for row in rows]
-    out = torch.stack(rows).mul_(_torch_factors(ls, norm, v.dtype, v.device)[:, None])
-    out = _Transpose.apply(out).reshape(*vectors.shape[:-1], len(rows))
+    factors = torch.tensor(_factors(ls, norm), dtype=v.dtype, device=v.device)
+    out = _ScaledTranspose.apply(torch.stack(rows), factors, True)
+    out = out.reshape(*vectors.shape[:-1], len(rows))
     return out.to(vectors.dtype) if low_precision else out

@@ -112,14 +112,36 @@ def train(data: Path, train_set: str, config: MACEConfig, settings: TrainSetting
 
 
 def export_from_run(run: Path) -> Path:
-    """``<run>/model.pt`` from ``best.pt`` and the configuration recorded in ``run.json``."""
+    """``<run>/model.pt``: the configuration of ``run.json`` with the weights of lower validation loss
+    among ``best.pt`` (EMA weights of the best epoch) and the raw weights of ``checkpoint.pt`` (end of
+    the last finished epoch).
+
+    The common trainer's EMA has no warm-up, so after a few hundred steps an EMA of decay 0.99 still
+    holds ``0.99^steps`` of the random initial weights; in short (budgeted) runs the raw weights are
+    often better.  The choice uses the validation frames only, and is recorded in ``model.pt``.
+    """
     run = Path(run)
     info = json.loads((run / "run.json").read_text())
-    config = MACEConfig.from_dict(info["identity"]["model"])
+    identity = info["identity"]
+    config = MACEConfig.from_dict(identity["model"])
     dtype = info["settings"]["dtype"]
+    candidates = {"ema-best": load_checkpoint(run / "best.pt", expect_format=None)}
+    if (run / "checkpoint.pt").is_file():
+        candidates["raw-last-epoch"] = load_checkpoint(run / "checkpoint.pt", expect_format=None)["model"]
+    frames = load_set(identity["data"], identity["train_set"])
+    _, valid_idx = split_train_valid(len(frames), identity["valid_fraction"], info["settings"]["seed"])
+    batch = make_batch(samples_from_atoms([frames[i] for i in valid_idx], config), torch_dtype(dtype))
+    compute = loss_fn(LossWeights(**identity["loss_weights"]))
+    losses = {}
+    for name, state in candidates.items():
+        model = MACEPotential(config, dtype=torch_dtype(dtype))
+        model.load_state_dict(state)
+        losses[name] = float(compute(model.eval(), batch)[0])
+    chosen = min(losses, key=losses.get)
     model = MACEPotential(config, dtype=torch_dtype(dtype))
-    model.load_state_dict(load_checkpoint(run / "best.pt", expect_format=None))
-    extra = {"statistics": info["identity"]["statistics"], "train_set": info["identity"]["train_set"]}
+    model.load_state_dict(candidates[chosen])
+    extra = {"statistics": identity["statistics"], "train_set": identity["train_set"], "weights": chosen,
+             "val_losses": losses}
     return export_model(model, run / "model.pt", dtype, extra)
 
 

@@ -2,10 +2,10 @@ r"""Classify a mesh file with a trained run.
 
     python -m models.shape_recognition.classify part.wrl --model runs/shapes_equivariant_none
 
-Reads the mesh (VRML through VTK; STL / OBJ / PLY / OFF through trimesh), samples the run's number of
-surface points (seeded, ``--seed``), normalises them like the training data, and prints the predicted
-class and its probability (``--top`` more with ``--top N``).  The equivariant model gives the same
-answer for the part in any orientation or mirrored.
+Reads the mesh (VRML through VTK; STL / OBJ / PLY / OFF through trimesh), samples and normalises
+1,024 surface points like the data set (seeded, ``--seed``), keeps the run's number of them, and
+prints the predicted class and its probability (``--top`` more with ``--top N``).  The equivariant
+model gives the same answer for the part in any orientation or mirrored.
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ from models.shape_recognition.train import load_run
 
 __all__ = ["classify_mesh"]
 
+SAMPLES = 1024  # surface samples per mesh in the data set (data.py --points)
+
 
 def classify_mesh(path: str | Path, run: str | Path, *, seed: int = 0) -> list[tuple[str, float]]:
     """``[(class, probability), ...]`` for the mesh at ``path``, most probable first."""
     settings, train_settings, model, identity, _ = load_run(run)
     vertices, faces = read_mesh(path)
-    cloud = mesh_to_cloud(vertices, faces, settings.points, seed)
+    # like the data set: sample SAMPLES points, normalise them, the model sees the first `points`
+    cloud = mesh_to_cloud(vertices, faces, max(SAMPLES, settings.points), seed)[: settings.points]
     x = torch.from_numpy(cloud).to(torch_dtype(train_settings.dtype)).unsqueeze(0)
     with torch.no_grad():
         probabilities = torch.softmax(model.eval()(x), dim=-1)[0].double().numpy()

@@ -50,19 +50,20 @@ def markdown_table(evaluations: list[dict]) -> str:
 
     >>> pose = {"accuracy": 0.5, "accuracy_std": 0.0, "class_mean_accuracy": 0.4,
     ...         "class_mean_accuracy_std": 0.0, "draws": 1}
-    >>> row = {"model": "pointnet", "augment": "none", "parameters": 10, "epochs": 2, "epochs_planned": 2,
-    ...        "seconds_per_epoch": 1.0, "train_minutes": 0.03, "poses": {p: pose for p in POSES}}
-    >>> markdown_table([row]).splitlines()[2].startswith("| pointnet | none | 50.0 (40.0)")
+    >>> row = {"run": "runs/pn", "model": "pointnet", "augment": "none", "parameters": 10, "epochs": 2,
+    ...        "epochs_planned": 2, "seconds_per_epoch": 1.0, "train_minutes": 0.03,
+    ...        "poses": {p: pose for p in POSES}}
+    >>> markdown_table([row]).splitlines()[2].startswith("| pn | pointnet | none | 50.0 (40.0)")
     True
     """
-    head = ["model", "augmentation", *(f"{POSE_TITLES[p]} % (class-mean)" for p in POSES), "parameters",
-            "epochs", "s / epoch"]
+    head = ["run", "model", "augmentation", *(f"{POSE_TITLES[p]} % (class-mean)" for p in POSES),
+            "parameters", "epochs", "s / epoch"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in evaluations:
         cells = [f"{_cell(e['poses'][p], 'accuracy')} ({_cell(e['poses'][p], 'class_mean_accuracy')})"
                  for p in POSES]
         epochs = f"{e['epochs']}/{e['epochs_planned']}"
-        lines.append(f"| {e['model']} | {e['augment']} | " + " | ".join(cells)
+        lines.append(f"| {Path(e['run']).name} | {e['model']} | {e['augment']} | " + " | ".join(cells)
                      + f" | {e['parameters']:,} | {epochs} | {e['seconds_per_epoch']:.0f} |")
     return "\n".join(lines)
 
@@ -93,19 +94,19 @@ def plot_gallery(shapes: ShapeSet, path: Path, per_class: int = 3, seed: int = 0
     plt.close(fig)
 
 
-def plot_curves(runs: list[str], evaluations: list[dict], path: Path) -> None:
+def plot_curves(runs: list[str], path: Path) -> None:
     """Training loss and canonical-pose test accuracy per epoch of every run."""
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for run, e in zip(runs, evaluations, strict=True):
+    for run in runs:
         history = read_history(run)
         epochs = [h["epoch"] for h in history]
-        label = f"{e['model']} ({e['augment']})"
+        label = Path(run).name.removeprefix("shapes_")
         ax1.plot(epochs, [h["train_loss"] for h in history], marker=".", label=label)
         ax2.plot(epochs, [100 * h["val_acc"] for h in history], marker=".", label=label)
-    ax1.set(xlabel="epoch", ylabel="training loss", yscale="log")
-    ax2.set(xlabel="epoch", ylabel="test accuracy, canonical pose (%)")
+    ax1.set(xlabel="epoch", ylabel="training loss", yscale="log", xscale="log")
+    ax2.set(xlabel="epoch", ylabel="test accuracy, canonical pose (%)", xscale="log")
     ax2.legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)
@@ -146,14 +147,17 @@ def main(argv: list[str]) -> None:
     shapes = load_shapes(args.data)
     docs = Path(args.docs)
     plot_gallery(shapes, docs / "shape_recognition_gallery.png")
-    plot_curves(args.runs, evaluations, docs / "shape_recognition_curves.png")
+    plot_curves(args.runs, docs / "shape_recognition_curves.png")
     equivariant = [e for e in evaluations if e["model"] == "equivariant"]
     baselines = [e for e in evaluations if e["model"] != "equivariant"]
-    panels = [(f"equivariant, {POSE_TITLES['rotated']} test", np.array(e["poses"]["rotated"]["confusion"]))
-              for e in equivariant[:1]]
+    panels = []
+    if equivariant:
+        best = max(equivariant, key=lambda e: e["poses"]["rotated"]["accuracy"])
+        panels.append((f"{Path(best['run']).name}, {POSE_TITLES['rotated']} test",
+                       np.array(best["poses"]["rotated"]["confusion"])))
     if baselines:
         best = max(baselines, key=lambda e: e["poses"]["canonical"]["accuracy"])
-        panels.append((f"{best['model']} ({best['augment']}), canonical test",
+        panels.append((f"{Path(best['run']).name}, canonical test",
                        np.array(best["poses"]["canonical"]["confusion"])))
     plot_confusions(panels, list(shapes.classes), docs / "shape_recognition_confusion.png")
     print(markdown_table(evaluations))

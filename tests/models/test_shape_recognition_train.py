@@ -85,7 +85,7 @@ def test_report(runs, data_dir, tmp_path, capsys) -> None:
         evaluate.evaluate_run(run, None, draws=1)
     report.main([*map(str, runs), "--data", str(data_dir), "--docs", str(tmp_path / "docs")])
     table = capsys.readouterr().out
-    assert "| equivariant | none |" in table and "| pointnet | none |" in table
+    assert "| eq | equivariant | none |" in table and "| pn | pointnet | none |" in table
     assert {p.name for p in (tmp_path / "docs").iterdir()} == {
         "shape_recognition_gallery.png", "shape_recognition_curves.png", "shape_recognition_confusion.png"}
 

@@ -207,6 +207,18 @@ def test_gradients_match_finite_differences() -> None:
         assert torch.autograd.gradgradcheck(f, (x,))  # forces in a loss need second derivatives
 
 
+def test_compiles_without_graph_breaks() -> None:
+    # dynamo only (backend="eager"): fullgraph=True fails on any graph break
+    f = torch.compile(lambda v: spherical_harmonics([0, 1, 2], v, normalization="norm"), fullgraph=True,
+                      backend="eager")
+    x = vectors(7).requires_grad_()
+    y = f(x)
+    torch.testing.assert_close(y, spherical_harmonics([0, 1, 2], x, normalization="norm"))
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    expected = torch.autograd.grad(spherical_harmonics([0, 1, 2], x, normalization="norm").sum(), x)[0]
+    torch.testing.assert_close(grad, expected)
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_inputs_keep_their_dtype(dtype: torch.dtype) -> None:
     x = vectors(10, dtype=torch.float32)

@@ -72,6 +72,8 @@ class CoefficientBlock:
 @functools.lru_cache(maxsize=1024)
 def _normalised_cg(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
     c = clebsch_gordan(ir1, ir2, ir3)
+    if np.iscomplexobj(c) and all(ir.is_unitary() for ir in (ir1, ir2, ir3)):
+        c = c.conj()  # z_k = Σ C_abk x_a y_b is equivariant for C^T = C^† (the adjoint of V3 → V1 ⊗ V2)
     if c.shape[0]:
         norms = np.sqrt(np.sum(np.abs(c.reshape(c.shape[0], -1)) ** 2, axis=1))
         c = c * (np.sqrt(ir3.dim) / norms)[:, None, None, None]
@@ -81,6 +83,10 @@ def _normalised_cg(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
 
 def normalised_cg(ir1: Irrep, ir2: Irrep, ir3: Irrep) -> np.ndarray:
     r"""Certified CG ``(mul, d1, d2, d3)`` with each copy rescaled to ``|C_m|_F^2 = d3``.
+
+    The layers contract ``z_k = Σ_ab C_abk x_a y_b``: for unitary irreps with complex coefficients
+    (a complex basis, e.g. a user group's) the block is ``conj(clebsch_gordan(...))``, whose
+    transpose ``C^†`` is the equivariant projection ``V1 ⊗ V2 → V3``; real blocks are unchanged.
 
     For unitary irreps each copy of :func:`~lie_nn.clebsch_gordan` is already an isometry, so this
     is a no-op there; for non-unitary ones (Lorentz) it fixes the scale so that one path maps

@@ -142,6 +142,8 @@ def _reduced_bases(channel: tuple[Irrep, ...], ir: Irrep, tuples: list[list[tupl
     for nu, level in enumerate(tuples, start=1):
         rtp = reduced_symmetric_tensor_product(channel, nu, filter_ir_out=[ir])
         q = rtp[ir] if any(m.ir == ir for m in rtp.irreps_out) else np.zeros((0,) + (dim,) * nu + (ir.dim,))
+        if np.iscomplexobj(q) and all(c.is_unitary() for c in (*channel, ir)):
+            q = q.conj()  # contracted with x: the adjoint of V_ir → Sym^ν(V) (as in normalised_cg)
         weights = np.array([_orderings(t) for t in level], dtype=np.float64)
         out.append(q[(slice(None), *np.array(level).T)] * weights[None, :, None])
     return out

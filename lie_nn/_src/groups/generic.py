@@ -30,6 +30,7 @@ from lie_nn._src.commutant import burnside_irreducible, real_irreducible, split_
 from lie_nn._src.groups.generic_classes import note, representative
 from lie_nn._src.intertwiner import intertwiners
 from lie_nn._src.irrep import Irrep, MulIrrep
+from lie_nn._src.irreps import Irreps
 
 _CLOSURE_TOL = 1e-8
 _ROUND = 8
@@ -213,14 +214,14 @@ class GenericRep(Irrep):
     def group_id(self) -> Any:
         return (GenericRep, self._discrete.shape[0], self._structure)
 
-    def __mul__(self, other: Irrep) -> tuple[MulIrrep, ...]:
+    def __mul__(self, other: Irrep) -> Irreps:
         """Numeric selection rule: ``self ⊗ other`` decomposed, one representative per class.
 
         See :mod:`lie_nn._src.groups.generic_classes` (irreps are identified when an intertwiner
         exists; the representative is the first of its class created in this process).
         """
         self.check_same_group(other)
-        return _product_rule(self, other)
+        return Irreps(_product_rule(self, other))
 
     def trivial(self) -> GenericRep:
         n, k = self._algebra.shape[0], self._discrete.shape[0]
