@@ -5,6 +5,7 @@ and docs/nn.md.  Every layer is written once against the certified Clebsch–Gor
 SO(3), O(3), SU(2), SU(N) and the Lorentz group share one code path.
 """
 
+from lie_nn.nn._cuequivariance import to_cuequivariance
 from lie_nn.nn._graph import batch_graphs, edge_vectors, knn_graph, pool, radius_graph
 from lie_nn.nn._interaction import MACEInteraction, MACELayer
 from lie_nn.nn._layout import block_view, irreps_to_tensor_shape
@@ -37,4 +38,5 @@ __all__ = [
     "radius_graph",
     "scatter_sum",
     "spherical_harmonics",
+    "to_cuequivariance",
 ]
