@@ -357,8 +357,23 @@ def _is_cache_file(stem: str) -> bool:
     return stem.startswith(".tmp-") or (len(stem) == 64 and all(c in "0123456789abcdef" for c in stem))
 
 
+_MEMORY_HOOKS: list[Callable[[], None]] = []
+
+
+def on_clear_memory(hook: Callable[[], None]) -> Callable[[], None]:
+    """Register ``hook`` to run whenever :func:`clear_cache` empties the memory layer.
+
+    In-process caches built on top of this one (e.g. the layer descriptors' ``lru_cache``s) register
+    their own clearing here, so one ``clear_cache()`` forgets everything.  Returns ``hook``.
+    """
+    _MEMORY_HOOKS.append(hook)
+    return hook
+
+
 def clear_cache(memory: bool = True, disk: bool = False) -> None:
     """Empty the memory layer (and reset counters) and/or delete this library's files on disk.
+
+    Emptying the memory layer also runs the hooks registered with :func:`on_clear_memory`.
 
     Only files of the form ``<dir>/v<N>/<name>/<sha256>.npz`` (and leftover temporary files) are
     removed, so pointing ``LIE_NN_CACHE_DIR`` at a shared directory is safe.
@@ -368,6 +383,8 @@ def clear_cache(memory: bool = True, disk: bool = False) -> None:
             _STATE.memory.clear()
             _STATE.reset_counters()
             _STATE.unwritable.clear()
+        for hook in _MEMORY_HOOKS:
+            hook()
     root = cache_dir()
     if disk and root is not None and root.is_dir():
         for version_dir in root.glob("v*"):

@@ -186,3 +186,12 @@ def test_layers_accept_everything_irreps_accepts() -> None:
                                                                  [lnn.O3(0, 1), lnn.O3(1, -1)], 2)
     gate = lnn_nn.Gate("2x0e", torch.tanh, "1x0e", torch.sigmoid, "1x1o")
     assert gate.dim_in == 6
+
+
+def test_clear_cache_also_forgets_descriptors() -> None:
+    """``lnn.clear_cache()`` also clears the descriptor caches: a rebuilt descriptor is a new object."""
+    first = lnn.linear_descriptor(lnn.Irreps("2x0e + 1x1o"), lnn.Irreps("1x0e + 2x1o"))
+    assert lnn.linear_descriptor(lnn.Irreps("2x0e + 1x1o"), lnn.Irreps("1x0e + 2x1o")) is first
+    lnn.clear_cache()
+    again = lnn.linear_descriptor(lnn.Irreps("2x0e + 1x1o"), lnn.Irreps("1x0e + 2x1o"))
+    assert again is not first and again == first

@@ -20,6 +20,7 @@ descriptor.  Features use lie_nn's mul-major layout: block ``mul × ir`` is a ro
 (True, True)
 """
 
+from lie_nn._src.cache import on_clear_memory
 from lie_nn._src.descriptors.channelwise import (
     ChannelwisePath,
     ChannelwiseTensorProductDescriptor,
@@ -69,8 +70,9 @@ __all__ = [
 ]
 
 
+@on_clear_memory
 def clear_descriptor_cache() -> None:
-    """Forget every cached descriptor (the CG / tensor-product caches are cleared by ``clear_cache``)."""
+    """Forget every cached descriptor; ``lie_nn.clear_cache()`` calls this too."""
     for fn in (_channelwise_descriptor, _normalised_cg, _linear_descriptor, _symmetric_contraction_descriptor,
                _tensor_product_descriptor):
         fn.cache_clear()
