@@ -28,6 +28,7 @@ from lie_nn._src.descriptors.channelwise import (
     channelwise_tensor_product_descriptor,
 )
 from lie_nn._src.descriptors.coefficients import CoefficientBlock, _normalised_cg, normalised_cg
+from lie_nn._src.descriptors.cuequivariance import to_cue
 from lie_nn._src.descriptors.linear import (
     BiasSlot,
     LinearDescriptor,
@@ -67,6 +68,7 @@ __all__ = [
     "normalised_cg",
     "symmetric_contraction_descriptor",
     "tensor_product_descriptor",
+    "to_cue",
 ]
 
 
