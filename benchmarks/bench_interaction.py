@@ -35,7 +35,7 @@ from e3nn import nn as e3nn_nn
 from e3nn import o3
 
 from lie_nn import O3
-from lie_nn.nn import BesselBasis, MACEInteraction, PolynomialCutoff, spherical_harmonics
+from lie_nn.nn import BesselBasis, MACEInteraction, PolynomialCutoff, scatter_sum, spherical_harmonics
 
 R_MAX, NUM_RADIAL, RADIAL_HIDDEN = 5.0, 8, (64, 64, 64)
 NOTES = "## Diagnosis"  # everything from this heading on is kept when the table is rewritten
@@ -86,6 +86,18 @@ class LieInteraction(torch.nn.Module):
         return self.block(h, spherical_harmonics(self.ls, vec), radial, edge_index)
 
 
+class LieInteractionConcat(LieInteraction):
+    """The same modules, summed the way MACEInteraction did before: one per-edge concatenation of the
+    tensor product's output, then ``scatter_sum`` (the ablation of ``--concat-ablation``)."""
+
+    def forward(self, h: torch.Tensor, vec: torch.Tensor, radial: torch.Tensor,
+                edge_index: torch.Tensor) -> torch.Tensor:
+        b, senders, receivers = self.block, edge_index[0], edge_index[1]
+        x = b.linear_up(h)
+        messages = b.tp(x[senders], spherical_harmonics(self.ls, vec), b.radial(radial))
+        return b.linear(scatter_sum(messages, receivers, h.shape[0]) / b.avg_num_neighbors)
+
+
 def to_lie(irreps: o3.Irreps) -> list:
     return [(mul, O3(ir.l, ir.p)) for mul, ir in irreps]
 
@@ -110,8 +122,9 @@ def timeit(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def speed(models: dict[str, torch.nn.Module], inputs: tuple, rounds: int) -> dict[str, list[float]]:
-    """Per-round ratios e3nn / lie_nn for forward and forward+backward (rounds interleaved)."""
+def speed(models: dict[str, torch.nn.Module], inputs: tuple, rounds: int,
+          reference: str = "e3nn") -> dict[str, list[float]]:
+    """Per-round ratios reference / lie_nn for forward and forward+backward (rounds interleaved)."""
     h, vec, edge_index = inputs
     radial = radial_features(vec)
 
@@ -133,7 +146,7 @@ def speed(models: dict[str, torch.nn.Module], inputs: tuple, rounds: int) -> dic
         for kind, make in (("forward", fwd), ("forward+backward", bwd)):
             t = {name: timeit(make(m)) for name, m in models.items()}
             if r:
-                ratios[kind].append(t["e3nn"] / t["lie_nn"])
+                ratios[kind].append(t[reference] / t["lie_nn"])
                 for name in models:
                     times[f"{kind} {name}"].append(t[name])
     return ratios | {k: v for k, v in times.items()}
@@ -198,6 +211,8 @@ def main() -> None:
     parser.add_argument("--rotations", type=int, default=5)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--concat-ablation", action="store_true",
+                        help="only time MACEInteraction against its per-edge-concatenation variant")
     args = parser.parse_args()
     c = args.channels
     node = o3.Irreps("+".join(f"{c}x{ir}" for _, ir in o3.Irreps(args.node_irreps)))
@@ -207,6 +222,9 @@ def main() -> None:
     models = {"e3nn": E3nnInteraction(node, sh, out, float(args.neighbors)),
               "lie_nn": LieInteraction(node, sh, out, float(args.neighbors))}
     pos, edge_index = graph(args.nodes, args.neighbors)
+    if args.concat_ablation:
+        concat_ablation(models["lie_nn"], pos, edge_index, node, args)
+        return
     vec = (pos[edge_index[1]] - pos[edge_index[0]])
     h = torch.randn(args.nodes, node.dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     errors = {name: equivariance(m, node, out, (h, vec, edge_index), args.rotations)
@@ -227,6 +245,24 @@ def main() -> None:
                   f"lie_nn {1e3 * statistics.median(results[threads][f'{kind} lie_nn']):.0f})", flush=True)
     if not args.no_write:
         write(args, errors, results)
+
+
+def concat_ablation(lie: LieInteraction, pos: torch.Tensor, edge_index: torch.Tensor, node: o3.Irreps,
+                    args: argparse.Namespace) -> None:
+    """concatenated / per-block time of the same weights (float32), interleaved rounds."""
+    concat = LieInteractionConcat.__new__(LieInteractionConcat)
+    torch.nn.Module.__init__(concat)
+    concat.ls, concat.block = lie.ls, lie.block  # shared modules and weights
+    vec = (pos[edge_index[1]] - pos[edge_index[0]]).float()
+    h = torch.randn(args.nodes, node.dim, generator=torch.Generator().manual_seed(1))
+    lie.float()
+    torch.testing.assert_close(concat(h, vec, radial_features(vec), edge_index),
+                               lie(h, vec, radial_features(vec), edge_index), rtol=1e-4, atol=1e-4)
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        result = speed({"concat": concat, "lie_nn": lie}, (h, vec, edge_index), args.rounds, "concat")
+        for kind in ("forward", "forward+backward"):
+            print(f"threads={threads} {kind:17s} concatenated/per-block min/median/max {stats(result[kind])}")
 
 
 def write(args: argparse.Namespace, errors: dict, results: dict) -> None:
