@@ -10,7 +10,7 @@
 
 Flags: ``--epochs --batch-size --lr --weight-decay --clip --warmup --schedule --min-lr --ema --seed
 --dtype`` (:class:`~models.common.training.TrainSettings`; a resumed run must keep them) and ``--out
---resume --force --threads --time-budget --stop-after --device --quiet``
+--resume --force --threads --time-budget --cpu-budget --stop-after --device --quiet``
 (:class:`~models.common.training.RunOptions`).
 """
 
@@ -94,6 +94,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, defaults: TrainSetti
     r.add_argument("--threads", type=positive_int, default=1, help="torch threads per process (default 1)")
     r.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
                    help="stop (with a checkpoint) after this much training time; continue with --resume")
+    r.add_argument("--cpu-budget", type=positive_float, default=None, metavar="CPU_MINUTES",
+                   help="like --time-budget, counting this process's CPU time (fair on a shared machine)")
     r.add_argument("--stop-after", type=positive_int, default=None, metavar="EPOCHS",
                    help="train at most this many epochs in this invocation (the schedule spans --epochs)")
     r.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(default cpu)")
@@ -112,5 +114,5 @@ def settings_from_args(args: argparse.Namespace, defaults: TrainSettings | None 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """The :class:`RunOptions` of parsed flags."""
     return RunOptions(out=Path(args.out), resume=args.resume, force=args.force, threads=args.threads,
-                      time_budget=args.time_budget, stop_after=args.stop_after, quiet=args.quiet,
-                      device=args.device)
+                      time_budget=args.time_budget, cpu_budget=args.cpu_budget,
+                      stop_after=args.stop_after, quiet=args.quiet, device=args.device)

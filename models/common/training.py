@@ -117,6 +117,7 @@ class RunOptions:
     force: bool = False
     threads: int | None = 1
     time_budget: float | None = None  # minutes of training in this invocation
+    cpu_budget: float | None = None  # CPU minutes (this process, all threads) of training
     stop_after: int | None = None  # epochs to train in this invocation
     quiet: bool = False
     device: str = "cpu"
@@ -260,11 +261,19 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------ training
     def _out_of_time(self, start: float) -> bool:
-        if self.options.time_budget is None:
+        wall, cpu = self.options.time_budget, self.options.cpu_budget
+        if wall is None and cpu is None:
             return False
-        late = time.perf_counter() - start > 60.0 * self.options.time_budget
+        late = ((wall is not None and time.perf_counter() - start > 60.0 * wall)
+                or (cpu is not None and time.process_time() - self._cpu_start > 60.0 * cpu))
         flag = distributed.all_reduce_sum(torch.tensor([float(late)]), self.ctx)
         return bool(flag.item() > 0)
+
+    def _budget_text(self) -> str:
+        o = self.options
+        parts = ([f"time budget of {o.time_budget} min"] if o.time_budget is not None else []) + (
+            [f"CPU budget of {o.cpu_budget} CPU-min"] if o.cpu_budget is not None else [])
+        return " / ".join(parts)
 
     def _train_epoch(self, start: float) -> bool:
         """Train from ``(self.epoch, self.batch)`` to the end of the epoch; False if stopped early."""
@@ -359,6 +368,7 @@ class Trainer:
         ``{"status": "finished" | "stopped", "epochs": completed epochs, "best": ..., "history": ...}``."""
         self.start()
         start, first = time.perf_counter(), self.epoch
+        self._cpu_start = time.process_time()
         status = "finished"
         while self.epoch < self.settings.epochs:
             if self.options.stop_after is not None and self.epoch - first >= self.options.stop_after:
@@ -367,7 +377,7 @@ class Trainer:
             if not self._train_epoch(start):
                 self.partial = self._global_partial()
                 self._save()
-                self.log(f"time budget of {self.options.time_budget} min used up in epoch {self.epoch + 1} "
+                self.log(f"{self._budget_text()} used up in epoch {self.epoch + 1} "
                          f"(batch {self.batch}); continue with --resume")
                 status = "stopped"
                 break
@@ -384,7 +394,7 @@ class Trainer:
             self.log(f"epoch {entry['epoch']}: " + ", ".join(
                 f"{k} {v:.4g}" for k, v in entry.items() if k != "epoch" and isinstance(v, float)))
             if self.epoch < self.settings.epochs and self._out_of_time(start):
-                self.log(f"time budget of {self.options.time_budget} min used up; continue with --resume")
+                self.log(f"{self._budget_text()} used up; continue with --resume")
                 status = "stopped"
                 break
         if status == "stopped" and self.options.stop_after is not None:

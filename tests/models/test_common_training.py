@@ -93,11 +93,12 @@ def test_settings_validation_and_cli_flags() -> None:
         TrainSettings(dtype="float16")
     parser = add_training_arguments(argparse.ArgumentParser(), TrainSettings(epochs=7, monitor="val_auc"))
     args = parser.parse_args(["--out", "r", "--lr", "0.5", "--dtype", "float64", "--time-budget", "2",
-                              "--resume", "--force"])
+                              "--cpu-budget", "3", "--resume", "--force"])
     settings = settings_from_args(args, TrainSettings(monitor="val_auc", mode="max"))
     assert (settings.epochs, settings.lr, settings.dtype, settings.monitor) == (7, 0.5, "float64", "val_auc")
     options = options_from_args(args)
     assert options.resume and options.force and options.time_budget == 2.0 and options.out == Path("r")
+    assert options.cpu_budget == 3.0
     with pytest.raises(SystemExit):
         parser.parse_args(["--out", "r", "--epochs", "0"])
 
@@ -143,8 +144,18 @@ def test_resume_is_bit_exact(tmp_path: Path, ema: float) -> None:
     assert_same_state(a["optimizer"]["state"][0], b["optimizer"]["state"][0])
     if ema:
         assert_same_state(a["ema"], b["ema"])
+
         best = torch.load(tmp_path / "part" / "best.pt", weights_only=True)
         assert best.keys() == model.state_dict().keys()  # EMA weights, loadable into the model
+
+
+def test_cpu_budget_stops_mid_epoch_and_resumes_exactly(tmp_path: Path) -> None:
+    full, model = fit(tmp_path / "full")
+    mid, _ = fit(tmp_path / "part", cpu_budget=1e-9)
+    assert mid["status"] == "stopped" and load_checkpoint(tmp_path / "part" / "checkpoint.pt")["batch"] == 1
+    done, resumed = fit(tmp_path / "part", model=make_model(), resume=True)
+    assert done["status"] == "finished"
+    assert_same_state(resumed.state_dict(), model.state_dict())
 
 
 def test_resume_refuses_changed_settings_unless_forced(tmp_path: Path) -> None:
