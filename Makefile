@@ -166,3 +166,44 @@ shapes-train: shapes-data
 	$(SHAPES_TRAIN) --model pointnet --augment so3 --out $(SHAPES_RUNS)_long_pointnet_so3 --epochs 100
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_*/
 	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_*/ --data $(SHAPES_DATA) --docs docs
+
+# ---- molecule generation (models/molecule_generation, docs/molecule_generation.md) ----
+# QM9 from the qm9pack 1.0.3 wheel (~104 MB, the [qm9] extra, not in dev), Symphony-style generator and
+# a non-equivariant MLP peer trained in CPU-time chunks (each chunk leaves a snapshot = a point of the
+# learning curve), samples from every snapshot, metrics, figures.
+QM9_DATA ?= data/qm9
+QM9_RUNS ?= runs/qm9gen
+QM9_CHUNK ?= 2.5
+QM9_CHUNKS ?= 3
+QM9_PEER_CHUNKS ?= 2
+QM9_CURVE_N ?= 500
+QM9_FINAL_N ?= 2000
+QM9_PY = OMP_NUM_THREADS=1 $(BIN)/python
+QM9_TRAIN = $(QM9_PY) -m models.molecule_generation.train --data $(QM9_DATA) --samples 64000 --lr 3e-3 \
+	--cpu-budget $(QM9_CHUNK) --resume --threads 1
+
+.PHONY: install-qm9 qm9-data qm9-train qm9-generate
+
+install-qm9: install
+	$(BIN)/pip install -q -e ".[torch,dev,qm9]" $(TORCH_PIN)
+
+qm9-data: install-qm9
+	test -f $(QM9_DATA)/manifest.json || $(QM9_PY) -m models.molecule_generation.data --out $(QM9_DATA) \
+		--seed 0 --n-train 100000 --n-valid 10000
+
+qm9-train: qm9-data
+	for k in $$(seq $(QM9_CHUNKS)); do $(QM9_TRAIN) --out $(QM9_RUNS) || exit 1; done
+	for k in $$(seq $(QM9_PEER_CHUNKS)); do $(QM9_TRAIN) --kind mlp --out $(QM9_RUNS)_mlp || exit 1; done
+
+# Samples from every snapshot (learning curve) and QM9_FINAL_N from the last one of each model.
+qm9-generate: qm9-train
+	for s in $(QM9_RUNS)/snapshots/cpu_*.pt $(QM9_RUNS)_mlp/snapshots/cpu_*.pt; do \
+		$(QM9_PY) -m models.molecule_generation.generate $$s --n $(QM9_CURVE_N) --seed 1 \
+			--out $${s%.pt}.sdf || exit 1; done
+	for r in $(QM9_RUNS) $(QM9_RUNS)_mlp; do $(QM9_PY) -m models.molecule_generation.generate $$r \
+		--n $(QM9_FINAL_N) --seed 2 --out $$r/samples.sdf || exit 1; done
+	$(QM9_PY) -m models.molecule_generation.evaluate --data $(QM9_DATA) --out $(QM9_RUNS)/metrics.json \
+		--sdf $(QM9_RUNS)/samples.sdf $(QM9_RUNS)_mlp/samples.sdf $(QM9_RUNS)/snapshots/*.sdf \
+		$(QM9_RUNS)_mlp/snapshots/*.sdf
+	$(QM9_PY) -m models.molecule_generation.report --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
+		--docs docs
