@@ -176,8 +176,8 @@ QM9_RUNS ?= runs/qm9gen
 QM9_CHUNK ?= 2.5
 QM9_CHUNKS ?= 3
 QM9_PEER_CHUNKS ?= 2
-QM9_CURVE_N ?= 500
-QM9_FINAL_N ?= 2000
+QM9_CURVE_N ?= 300
+QM9_FINAL_N ?= 1000
 QM9_PY = OMP_NUM_THREADS=1 $(BIN)/python
 QM9_TRAIN = $(QM9_PY) -m models.molecule_generation.train --data $(QM9_DATA) --samples 64000 --lr 3e-3 \
 	--cpu-budget $(QM9_CHUNK) --resume --threads 1

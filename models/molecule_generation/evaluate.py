@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
         results[str(sdf)] = evaluate_structures(read_sdf(sdf), reference, train_smiles, sdf.name)
     write_json_atomic(args.out, results)
     for name, r in results.items():
-        print(f"{name}: n {r['n']:.0f}, validity {r['validity']:.3f}, uniqueness {r['uniqueness']:.3f}, "
+        print(f"{name}: n {r['n']:.0f}, validity {r['validity']:.3f} (strict {r['strict']:.3f}), "
+              f"uniqueness {r['uniqueness']:.3f}, "
               f"novelty {r['novelty']:.3f}, atom-type JS {r['atom_type_js']:.4f}, "
               f"bond-length JS {r['bond_length_js']:.4f}")
 

@@ -3,6 +3,8 @@ r"""Symphony's metrics for generated 3D molecules: validity, uniqueness, novelty
 * **validity**: RDKit ``DetermineBonds`` (connectivity from the covalent radii, bond orders by
   ``xyz2mol`` for a neutral molecule) succeeds and ``SanitizeMol`` accepts the result.  On the real QM9
   geometries this check passes for ~95 % of the molecules: that is the metric's ceiling.
+  Stricter, also reported: ``strict`` = valid, one connected piece and no formal charges (``xyz2mol``
+  may satisfy the valences of a strained geometry with a ``+/-`` pair of charges).
 * **uniqueness**: distinct canonical SMILES (no stereo, hydrogens implicit) / valid molecules.
 * **novelty**: unique valid SMILES not among the training set's SMILES / unique valid SMILES.
 * **distribution distances** vs the test set: the Jensen–Shannon divergence (base 2, in [0, 1])
@@ -37,6 +39,7 @@ class MoleculeCheck:
     fragments: int
     bonds: tuple[tuple[str, float], ...]
     elements: tuple[str, ...]
+    neutral: bool = True  # no atom carries a formal charge (xyz2mol may place +/- pairs)
 
     @property
     def valid(self) -> bool:
@@ -96,7 +99,8 @@ def check_molecule(numbers: Sequence[int], positions: np.ndarray) -> MoleculeChe
         a, b = sorted((symbols[i], symbols[j]), key=_ELEMENT_RANK.get)
         order = {1.0: "-", 1.5: ":", 2.0: "=", 3.0: "#"}.get(bond.GetBondTypeAsDouble(), "?")
         bonds.append((f"{a}{order}{b}", float(np.linalg.norm(pos[i] - pos[j]))))
-    return MoleculeCheck(smiles or "", fragments, tuple(bonds), symbols)
+    neutral = all(atom.GetFormalCharge() == 0 for atom in mol.GetAtoms())
+    return MoleculeCheck(smiles or "", fragments, tuple(bonds), symbols, neutral)
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
@@ -149,7 +153,8 @@ def distribution_metrics(generated: Sequence[MoleculeCheck], reference: Sequence
 
 
 def summarize(checks: Sequence[MoleculeCheck], train_smiles: set[str] | None = None) -> dict[str, float]:
-    """``n``, ``validity``, ``connected`` (valid and one piece, / n), ``uniqueness`` and ``novelty``.
+    """``n``, ``validity``, ``connected`` (valid and one piece, / n), ``strict`` (valid, one piece and
+    no formal charges, / n), ``uniqueness`` and ``novelty``.
 
     >>> ok = MoleculeCheck("CO", 1, (), ("C", "O"))
     >>> summarize([ok, ok, MoleculeCheck("", 0, (), ("C",))], {"CO"})["uniqueness"]
@@ -160,6 +165,7 @@ def summarize(checks: Sequence[MoleculeCheck], train_smiles: set[str] | None = N
     unique = {c.smiles for c in valid}
     out = {"n": float(n), "validity": len(valid) / n if n else float("nan"),
            "connected": sum(c.fragments == 1 for c in valid) / n if n else float("nan"),
+           "strict": sum(c.fragments == 1 and c.neutral for c in valid) / n if n else float("nan"),
            "uniqueness": len(unique) / len(valid) if valid else float("nan")}
     if train_smiles is not None:
         out["novelty"] = len(unique - train_smiles) / len(unique) if unique else float("nan")

@@ -41,8 +41,8 @@ def _label(run: Path) -> str:
     return "lie_nn equivariant" if config["kind"] == "equivariant" else "MLP + rotation augmentation"
 
 
-def _curve(metrics: dict, run: Path) -> tuple[list[float], list[float]]:
-    points = sorted((float(_CPU.search(k).group(1)), v["validity"]) for k, v in metrics.items()
+def _curve(metrics: dict, run: Path, key: str = "validity") -> tuple[list[float], list[float]]:
+    points = sorted((float(_CPU.search(k).group(1)), v[key]) for k, v in metrics.items()
                     if k.startswith(str(run / "snapshots")) and _CPU.search(k))
     return [p[0] for p in points], [100 * p[1] for p in points]
 
@@ -50,9 +50,10 @@ def _curve(metrics: dict, run: Path) -> tuple[list[float], list[float]]:
 def plot_curve(metrics: dict, runs: list[Path], path: Path) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for run in runs:
-        x, y = _curve(metrics, run)
-        ax.plot(x, y, "o-", label=_label(run))
+    for run, color in zip(runs, ("C0", "C1", "C2", "C3"), strict=False):
+        ax.plot(*_curve(metrics, run), "o-", color=color, label=f"{_label(run)}: valid")
+        ax.plot(*_curve(metrics, run, "strict"), "s--", color=color, ms=4,
+                label=f"{_label(run)}: valid, connected, neutral")
     ax.axhline(100 * metrics["qm9_test"]["validity"], color="k", ls=":",
                label="QM9 test geometries (ceiling)")
     for (name, (validity, _)), ls in zip(ANCHORS.items(), ("--", "-.", (0, (1, 3))), strict=True):
@@ -121,22 +122,23 @@ def table(metrics: dict, runs: list[Path]) -> str:
     def fmt(v):
         return "–" if v is None or v != v else f"{100 * v:.1f}"
 
-    lines = ["| model | training | samples | validity % | uniqueness % | novelty % | atom-type JS | "
-             "bond-length JS |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | training | samples | validity % | strict % | uniqueness % | novelty % | "
+             "atom-type JS | bond-length JS |", "|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         m = metrics[str(run / "samples.sdf")]
         cpu = json.loads((run / "cpu.json").read_text())["cpu_minutes"]
         side = json.loads((run / "samples.json").read_text())
         lines.append(f"| {_label(run)} | {cpu:.1f} CPU-min | {m['n']:.0f} ({side['cpu_seconds'] / 60:.1f} "
-                     f"CPU-min) | {fmt(m['validity'])} | {fmt(m['uniqueness'])} | {fmt(m['novelty'])} | "
+                     f"CPU-min) | {fmt(m['validity'])} | {fmt(m['strict'])} | {fmt(m['uniqueness'])} | "
+                     f"{fmt(m['novelty'])} | "
                      f"{m['atom_type_js']:.4f} | {m['bond_length_js']:.3f} |")
     q = metrics["qm9_test"]
     lines.append(f"| QM9 test geometries (real) | – | {q['n']:.0f} | {fmt(q['validity'])} | "
-                 f"{fmt(q['uniqueness'])} | {fmt(q['novelty'])} | {q['atom_type_js']:.4f} | "
-                 f"{q['bond_length_js']:.3f} |")
+                 f"{fmt(q['strict'])} | {fmt(q['uniqueness'])} | {fmt(q['novelty'])} | "
+                 f"{q['atom_type_js']:.4f} | {q['bond_length_js']:.3f} |")
     for name, (validity, unique) in ANCHORS.items():
         u = "–" if unique is None else f"{unique:.2f}"
-        lines.append(f"| {name}, published | GPU, days | 10,000 | {validity:.2f} | {u} | – | – | – |")
+        lines.append(f"| {name}, published | GPU, days | 10,000 | {validity:.2f} | – | {u} | – | – | – |")
     return "\n".join(lines)
 
 
