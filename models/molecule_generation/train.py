@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     identity = {"model": config.to_dict(), "data": manifest["files"], "samples": args.samples}
     trainer = Trainer(model, loss_fn, train, settings, options, val_data=val, identity=identity, ctx=ctx)
     trainer.start()
+    if trainer.ctx.is_main and trainer.epoch == 0 and trainer.batch == 0:  # a fresh run: no old snapshots
+        (options.out / "cpu.json").unlink(missing_ok=True)
+        for old in (options.out / "snapshots").glob("cpu_*.pt"):
+            old.unlink()
     cpu0 = time.process_time()
     result = trainer.fit()
     if trainer.ctx.is_main and time.process_time() - cpu0 > 1.0:  # not for an already finished run
