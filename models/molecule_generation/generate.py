@@ -99,7 +99,7 @@ def generate(model: MoleculeGenerator, n: int, *, temperature: float = 1.0, focu
     >>> from models.molecule_generation.grid import GridConfig
     >>> model = MoleculeGenerator(GeneratorConfig(channels=4, grid=GridConfig(n_radii=8, n_basis=4)))
     >>> mols = generate(model, 2, max_atoms=4, n_radii=8, n_beta=8, n_alpha=16, show_progress=False)
-    >>> [len(z) <= 4 and z[0] > 1 for z, x in mols]
+    >>> [bool(len(z) <= 4 and z[0] > 1) for z, x in mols]
     [True, True]
     """
     if not (isinstance(n, int) and n >= 1):

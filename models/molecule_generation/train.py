@@ -110,9 +110,9 @@ def main(argv: list[str] | None = None) -> None:
         (options.out / "cpu.json").unlink(missing_ok=True)
         for old in (options.out / "snapshots").glob("cpu_*.pt"):
             old.unlink()
-    cpu0 = time.process_time()
+    cpu0, position = time.process_time(), (trainer.epoch, trainer.batch)
     result = trainer.fit()
-    if trainer.ctx.is_main and time.process_time() - cpu0 > 1.0:  # not for an already finished run
+    if trainer.ctx.is_main and (trainer.epoch, trainer.batch) != position:  # it trained in this call
         _snapshot(options.out, model, time.process_time() - cpu0, config)
     print(f"{result['status']} after {result['epochs']} epoch(s); run directory {options.out}")
 
