@@ -176,6 +176,8 @@ QM9_RUNS ?= runs/qm9gen
 QM9_CHUNK ?= 2.5
 QM9_CHUNKS ?= 3
 QM9_PEER_CHUNKS ?= 2
+QM9_TOTAL ?= 7.5
+QM9_PEER_TOTAL ?= 5.0
 QM9_CURVE_N ?= 300
 QM9_FINAL_N ?= 1000
 QM9_PY = OMP_NUM_THREADS=1 $(BIN)/python
@@ -192,18 +194,22 @@ qm9-data: install-qm9
 		--seed 0 --n-train 100000 --n-valid 10000
 
 qm9-train: qm9-data
-	for k in $$(seq $(QM9_CHUNKS)); do $(QM9_TRAIN) --out $(QM9_RUNS) || exit 1; done
-	for k in $$(seq $(QM9_PEER_CHUNKS)); do $(QM9_TRAIN) --kind mlp --out $(QM9_RUNS)_mlp || exit 1; done
+	for k in $$(seq $(QM9_CHUNKS)); do $(QM9_TRAIN) --out $(QM9_RUNS) \
+		--total-cpu-budget $(QM9_TOTAL) || exit 1; done
+	for k in $$(seq $(QM9_PEER_CHUNKS)); do $(QM9_TRAIN) --kind mlp --out $(QM9_RUNS)_mlp \
+		--total-cpu-budget $(QM9_PEER_TOTAL) || exit 1; done
 
 # Samples from every snapshot (learning curve) and QM9_FINAL_N from the last one of each model.
 qm9-generate: qm9-train
 	for s in $(QM9_RUNS)/snapshots/cpu_*.pt $(QM9_RUNS)_mlp/snapshots/cpu_*.pt; do \
-		$(QM9_PY) -m models.molecule_generation.generate $$s --n $(QM9_CURVE_N) --seed 1 \
-			--out $${s%.pt}.sdf || exit 1; done
-	for r in $(QM9_RUNS) $(QM9_RUNS)_mlp; do $(QM9_PY) -m models.molecule_generation.generate $$r \
-		--n $(QM9_FINAL_N) --seed 2 --out $$r/samples.sdf || exit 1; done
+		test -f $${s%.pt}.sdf || $(QM9_PY) -m models.molecule_generation.generate $$s --n $(QM9_CURVE_N) \
+			--seed 1 --out $${s%.pt}.sdf || exit 1; done
+	for r in $(QM9_RUNS) $(QM9_RUNS)_mlp; do test -f $$r/samples.sdf || $(QM9_PY) -m \
+		models.molecule_generation.generate $$r --n $(QM9_FINAL_N) --seed 2 --out $$r/samples.sdf || exit 1; done
 	$(QM9_PY) -m models.molecule_generation.evaluate --data $(QM9_DATA) --out $(QM9_RUNS)/metrics.json \
 		--sdf $(QM9_RUNS)/samples.sdf $(QM9_RUNS)_mlp/samples.sdf $(QM9_RUNS)/snapshots/*.sdf \
 		$(QM9_RUNS)_mlp/snapshots/*.sdf
+	$(QM9_PY) -m models.molecule_generation.symmetry --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
+		--out $(QM9_RUNS)/symmetry.json
 	$(QM9_PY) -m models.molecule_generation.report --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
 		--docs docs

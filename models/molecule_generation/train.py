@@ -17,6 +17,7 @@ gives the points of the validity-vs-CPU-time learning curve.  The run directory 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -24,7 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.common.args import add_training_arguments, options_from_args, positive_int, settings_from_args
+from models.common.args import (
+    add_training_arguments,
+    options_from_args,
+    positive_float,
+    positive_int,
+    settings_from_args,
+)
 from models.common.checkpoint import load_checkpoint, save_state
 from models.common.cli import run_cli
 from models.common.io import write_json_atomic
@@ -77,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--kind", choices=("equivariant", "mlp"), default="equivariant")
     m.add_argument("--channels", type=positive_int, default=16)
     m.add_argument("--samples", type=positive_int, default=100_000, help="fragments per epoch")
+    m.add_argument("--total-cpu-budget", type=positive_float, default=None, metavar="CPU_MINUTES",
+                   help="do nothing once the run's recorded CPU time (cpu.json) reaches this; chunks of "
+                   "--cpu-budget up to it make `make qm9-train` idempotent")
     return parser
 
 
@@ -93,6 +103,15 @@ def _snapshot(out: Path, model: MoleculeGenerator, cpu_seconds: float, config: G
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings, options = settings_from_args(args), options_from_args(args)
+    if args.total_cpu_budget is not None and args.resume:
+        record = Path(args.out) / "cpu.json"
+        spent = json.loads(record.read_text())["cpu_minutes"] if record.is_file() else 0.0
+        if spent >= args.total_cpu_budget - 0.05:
+            print(f"{args.out} has trained {spent:.2f} of --total-cpu-budget {args.total_cpu_budget} "
+                  "CPU-min; nothing to do")
+            return
+        remaining = args.total_cpu_budget - spent
+        options = dataclasses.replace(options, cpu_budget=min(options.cpu_budget or remaining, remaining))
     dtype = torch_dtype(settings.dtype)
     molecules, split, manifest = load(args.data)
     ctx = prepare(settings, options)

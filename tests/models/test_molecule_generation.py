@@ -377,3 +377,15 @@ def test_rotation_gap_separates_equivariant_model_from_peer(tiny_data: Path) -> 
         # fixed grid, so it moves relative to the grid points under rotation: invariant only approximately)
         assert ours[f"{term}_original"] == pytest.approx(ours[f"{term}_rotated"], abs=1e-9)
     assert peer["focus_original"] != pytest.approx(peer["focus_rotated"], abs=1e-6)
+
+
+def test_total_cpu_budget_makes_chunked_training_idempotent(tiny_data: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    args = ["--data", str(tiny_data), "--out", str(run), "--samples", "16", "--batch-size", "8",
+            "--channels", "4", "--quiet", "--resume"]
+    train_mod.main(args)
+    (run / "cpu.json").write_text(json.dumps({"cpu_minutes": 7.5}))
+    before = sorted(p.name for p in (run / "snapshots").iterdir())
+    train_mod.main([*args, "--total-cpu-budget", "7.5"])
+    assert "nothing to do" in capsys.readouterr().out
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == before
