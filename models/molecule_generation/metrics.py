@@ -3,8 +3,9 @@ r"""Symphony's metrics for generated 3D molecules: validity, uniqueness, novelty
 * **validity**: RDKit ``DetermineBonds`` (connectivity from the covalent radii, bond orders by
   ``xyz2mol`` for a neutral molecule) succeeds and ``SanitizeMol`` accepts the result.  On the real QM9
   geometries this check passes for ~95 % of the molecules: that is the metric's ceiling.
-  Stricter, also reported: ``strict`` = valid, one connected piece and no formal charges (``xyz2mol``
-  may satisfy the valences of a strained geometry with a ``+/-`` pair of charges).
+  Stricter, also reported: ``strict`` = valid, one connected piece, no formal charges and no radical
+  electrons (``xyz2mol`` may satisfy the valences of a strained geometry with a ``+/-`` pair of
+  charges, and sanitisation accepts radicals).
 * **uniqueness**: distinct canonical SMILES (no stereo, hydrogens implicit) / valid molecules.
 * **novelty**: unique valid SMILES not among the training set's SMILES / unique valid SMILES.
 * **distribution distances** vs the test set: the Jensen–Shannon divergence (base 2, in [0, 1])
@@ -39,7 +40,7 @@ class MoleculeCheck:
     fragments: int
     bonds: tuple[tuple[str, float], ...]
     elements: tuple[str, ...]
-    neutral: bool = True  # no atom carries a formal charge (xyz2mol may place +/- pairs)
+    neutral: bool = True  # no formal charges and no radical electrons on any atom
 
     @property
     def valid(self) -> bool:
@@ -99,7 +100,7 @@ def check_molecule(numbers: Sequence[int], positions: np.ndarray) -> MoleculeChe
         a, b = sorted((symbols[i], symbols[j]), key=_ELEMENT_RANK.get)
         order = {1.0: "-", 1.5: ":", 2.0: "=", 3.0: "#"}.get(bond.GetBondTypeAsDouble(), "?")
         bonds.append((f"{a}{order}{b}", float(np.linalg.norm(pos[i] - pos[j]))))
-    neutral = all(atom.GetFormalCharge() == 0 for atom in mol.GetAtoms())
+    neutral = all(a.GetFormalCharge() == 0 and a.GetNumRadicalElectrons() == 0 for a in mol.GetAtoms())
     return MoleculeCheck(smiles or "", fragments, tuple(bonds), symbols, neutral)
 
 
@@ -153,8 +154,8 @@ def distribution_metrics(generated: Sequence[MoleculeCheck], reference: Sequence
 
 
 def summarize(checks: Sequence[MoleculeCheck], train_smiles: set[str] | None = None) -> dict[str, float]:
-    """``n``, ``validity``, ``connected`` (valid and one piece, / n), ``strict`` (valid, one piece and
-    no formal charges, / n), ``uniqueness`` and ``novelty``.
+    """``n``, ``validity``, ``connected`` (valid and one piece, / n), ``strict`` (valid, one piece, no
+    formal charges or radicals, / n), ``uniqueness`` and ``novelty``.
 
     >>> ok = MoleculeCheck("CO", 1, (), ("C", "O"))
     >>> summarize([ok, ok, MoleculeCheck("", 0, (), ("C",))], {"CO"})["uniqueness"]

@@ -53,7 +53,7 @@ def plot_curve(metrics: dict, runs: list[Path], path: Path) -> None:
     for run, color in zip(runs, ("C0", "C1", "C2", "C3"), strict=False):
         ax.plot(*_curve(metrics, run), "o-", color=color, label=f"{_label(run)}: valid")
         ax.plot(*_curve(metrics, run, "strict"), "s--", color=color, ms=4,
-                label=f"{_label(run)}: valid, connected, neutral")
+                label=f"{_label(run)}: strict")
     ax.axhline(100 * metrics["qm9_test"]["validity"], color="k", ls=":",
                label="QM9 test geometries (ceiling)")
     for (name, (validity, _)), ls in zip(ANCHORS.items(), ("--", "-.", (0, (1, 3))), strict=True):
@@ -71,7 +71,8 @@ def plot_samples(sdf: Path, path: Path, count: int = 24) -> None:
     mols, seen = [], set()
     for numbers, xyz in read_sdf(sdf):
         check = check_molecule(numbers, xyz)
-        if check.valid and check.fragments == 1 and check.smiles not in seen and len(numbers) > 4:
+        if check.valid and check.neutral and check.fragments == 1 and check.smiles not in seen \
+                and len(numbers) > 4:
             seen.add(check.smiles)
             mol = Chem.MolFromSmiles(check.smiles)
             AllChem.Compute2DCoords(mol)
