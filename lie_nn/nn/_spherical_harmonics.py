@@ -153,13 +153,14 @@ _SPHERICART_THREADS: list[int] = []
 
 
 @functools.cache
-def _sphericart_solid(lmax: int) -> torch.nn.Module:
+def _sphericart(lmax: int, normalized: bool) -> torch.nn.Module:
+    """sphericart's ``SphericalHarmonics`` (normalises inside its kernel) or ``SolidHarmonics``."""
     try:
         import sphericart.torch as sct
     except ImportError as err:
         raise ImportError("spherical_harmonics: backend='sphericart' needs sphericart-torch "
                           "(pip install sphericart-torch)") from err
-    return sct.SolidHarmonics(lmax)
+    return sct.SphericalHarmonics(lmax) if normalized else sct.SolidHarmonics(lmax)
 
 
 def _check_sphericart_threads() -> None:
@@ -192,12 +193,18 @@ def _sphericart_map(ls: tuple[int, ...], normalization: Normalization
 
 def _via_sphericart(ls: tuple[int, ...], v: torch.Tensor, normalize: bool, norm: Normalization
                     ) -> torch.Tensor:
-    """``spherical_harmonics`` of ``v (n, 3)`` from sphericart-torch's solid harmonics."""
-    if normalize:  # unit vectors; 0 at v = 0, where the solid harmonics vanish for l ≥ 1 (finite gradient)
+    """``spherical_harmonics`` of ``v (n, 3)`` from sphericart-torch's harmonics.
+
+    Without zero vectors, sphericart normalises inside its own kernel (one pass over the data);
+    sphericart gives NaN at ``v = 0``, so a batch with a zero vector is normalised here first (``0`` at
+    ``v = 0``, where the solid harmonics vanish for ``l ≥ 1``, with a finite gradient).
+    """
+    inside = normalize and not bool((v == 0).all(dim=1).any())
+    if normalize and not inside:
         length = torch.linalg.vector_norm(v, dim=1, keepdim=True)
         v = v * ((length > 0) / torch.where(length > 0, length, 1.0))
     _check_sphericart_threads()
-    y = _sphericart_solid(max(ls)).compute(v.contiguous())
+    y = _sphericart(max(ls), inside).compute(v.contiguous())
     cols, factor = _sphericart_map(ls, norm)
     if cols is not None:
         y = y.index_select(1, torch.as_tensor(cols, device=y.device))

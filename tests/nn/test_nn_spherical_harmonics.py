@@ -86,9 +86,12 @@ def test_matches_sphericart_up_to_documented_basis_change() -> None:
 
 @pytest.mark.parametrize("normalization", ["component", "norm", "integral"])
 @pytest.mark.parametrize("normalize", [True, False])
-def test_sphericart_backend_gives_the_same_values_and_gradients(normalization: str, normalize: bool) -> None:
+@pytest.mark.parametrize("zeros", [0, 1])
+def test_sphericart_backend_gives_the_same_values_and_gradients(normalization: str, normalize: bool,
+                                                                zeros: int) -> None:
+    """Both sphericart paths: normalised inside its kernel (no zero vector) and here (a zero vector)."""
     pytest.importorskip("sphericart.torch")
-    x = torch.cat([vectors(20), torch.zeros(1, 3, dtype=torch.float64)]).requires_grad_()
+    x = torch.cat([vectors(20), torch.zeros(zeros, 3, dtype=torch.float64)]).requires_grad_()
     for ls in (list(range(9)), [3, 0, 2]):
         kwargs = {"normalize": normalize, "normalization": normalization}
         ours = spherical_harmonics(ls, x, **kwargs)
