@@ -106,6 +106,13 @@ def test_sphericart_backend_gives_the_same_values_and_gradients(normalization: s
     assert torch.autograd.gradgradcheck(f, (vectors(3).requires_grad_(),))
 
 
+def test_sphericart_backend_handles_empty_batches_and_l0() -> None:
+    pytest.importorskip("sphericart.torch")
+    x = torch.cat([vectors(3), torch.zeros(1, 3, dtype=torch.float64)])
+    assert spherical_harmonics([0, 2], x[:0], backend="sphericart").shape == (0, 6)
+    torch.testing.assert_close(spherical_harmonics(0, x, backend="sphericart"), spherical_harmonics(0, x))
+
+
 def test_sphericart_backend_refuses_a_grown_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
     """sphericart-torch 2.0.4 segfaults when the thread count grows after its first call: refuse it."""
     pytest.importorskip("sphericart.torch")
