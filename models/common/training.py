@@ -65,7 +65,8 @@ def warm_ema(decay: float) -> Callable[[list, list, Any], None]:
     ``d_n = min(decay, (1 + n) / (10 + n))``, ``ema ← d_n · ema + (1 - d_n) · w`` (the first step copies
     ``w``).  Without the warm-up an average with ``decay = 0.99`` still holds ``0.99^n`` of the random
     initial weights after ``n`` steps (37 % after 100); with it, the initial weights are forgotten like
-    ``O(1/n)``.  For :class:`torch.optim.swa_utils.AveragedModel` (``multi_avg_fn``).
+    ``O(1/n)``.  Integer buffers follow the model.  For :class:`torch.optim.swa_utils.AveragedModel`
+    (``multi_avg_fn``).
 
     >>> ema, w = [torch.zeros(1)], [torch.ones(1)]
     >>> warm_ema(0.99)(ema, w, torch.tensor(1)); ema   # d_1 = 2/11
@@ -73,7 +74,10 @@ def warm_ema(decay: float) -> Callable[[list, list, Any], None]:
     """
     def update(averaged: list, current: list, num_averaged: Any) -> None:
         n = int(num_averaged)
-        torch._foreach_lerp_(averaged, current, 1.0 - min(decay, (1.0 + n) / (10.0 + n)))
+        if averaged[0].is_floating_point() or averaged[0].is_complex():  # lists come grouped by dtype
+            torch._foreach_lerp_(averaged, current, 1.0 - min(decay, (1.0 + n) / (10.0 + n)))
+        else:  # integer buffers (counters, indices) are not averaged: they follow the model
+            torch._foreach_copy_(averaged, current)
     return update
 
 

@@ -155,12 +155,15 @@ def test_ema_warms_up_like_the_recurrence(tmp_path: Path) -> None:
 
     from models.common.training import warm_ema
     model = torch.nn.Linear(2, 1, dtype=torch.float64)
+    model.register_buffer("count", torch.zeros((), dtype=torch.long))
     avg = AveragedModel(model, multi_avg_fn=warm_ema(0.9), use_buffers=True)
     expected = None
     for n in range(30):
         with torch.no_grad():
             model.weight.add_(torch.randn_like(model.weight))
+        model.count += 1
         avg.update_parameters(model)
+        assert avg.module.count == n + 1  # integer buffers follow the model
         w = model.weight.detach().clone()
         d = min(0.9, (1 + n) / (10 + n))
         expected = w if n == 0 else d * expected + (1 - d) * w
