@@ -211,5 +211,9 @@ qm9-generate: qm9-train
 		$(QM9_RUNS)_mlp/snapshots/*.sdf
 	$(QM9_PY) -m models.molecule_generation.symmetry --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
 		--out $(QM9_RUNS)/symmetry.json
+	test -f $(QM9_RUNS)/samples_t05.sdf || $(QM9_PY) -m models.molecule_generation.generate $(QM9_RUNS) \
+		--n 300 --seed 3 --temperature 0.5 --out $(QM9_RUNS)/samples_t05.sdf
+	$(QM9_PY) -m models.molecule_generation.evaluate --data $(QM9_DATA) --sdf $(QM9_RUNS)/samples_t05.sdf \
+		--out $(QM9_RUNS)/metrics_t05.json
 	$(QM9_PY) -m models.molecule_generation.report --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
 		--docs docs
