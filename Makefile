@@ -166,3 +166,36 @@ shapes-train: shapes-data
 	$(SHAPES_TRAIN) --model pointnet --augment so3 --out $(SHAPES_RUNS)_long_pointnet_so3 --epochs 100
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_*/
 	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_*/ --data $(SHAPES_DATA) --docs docs
+
+# ---- protein autoencoder (models/protein_autoencoder, docs/protein_autoencoder.md) ----
+# MDAnalysisTests structures read with gemmi; the SO(3)-equivariant hourglass and its non-equivariant
+# peer (random rotations) at compression 2, 4, 8, each with the same CPU budget (one thread).
+PROTEIN_DATA ?= data/protein
+PROTEIN_RUNS ?= runs/protein
+PROTEIN_CPU_MIN ?= 3.5
+PROTEIN_PY = OMP_NUM_THREADS=1 $(BIN)/python
+
+.PHONY: install-protein protein-data protein-train protein-docs
+
+install-protein: install
+	$(BIN)/pip install -q -e ".[torch,dev,protein]" $(TORCH_PIN)
+
+protein-data: install-protein
+	test -f $(PROTEIN_DATA)/manifest.json || $(PROTEIN_PY) -m models.protein_autoencoder.data generate \
+		--out $(PROTEIN_DATA) --seed 0
+	$(PROTEIN_PY) -m models.protein_autoencoder.data info --data $(PROTEIN_DATA)
+
+protein-train: protein-data
+	for lv in 1 2 3; do for m in equivariant peer; do \
+		test -f $(PROTEIN_RUNS)_$${m}_l$$lv/model.pt || $(PROTEIN_PY) -m models.protein_autoencoder.train \
+		  --model $$m --levels $$lv --data $(PROTEIN_DATA) --out $(PROTEIN_RUNS)_$${m}_l$$lv \
+		  --cpu-budget $(PROTEIN_CPU_MIN) --threads 1 --quiet --resume || exit 1; \
+	done; done
+
+protein-docs: protein-train
+	$(PROTEIN_PY) -m models.protein_autoencoder.evaluate $(PROTEIN_RUNS)_*_l? --data $(PROTEIN_DATA) \
+		--out $(PROTEIN_RUNS)_eval.json
+	$(PROTEIN_PY) -m models.protein_autoencoder.interpolate --model $(PROTEIN_RUNS)_equivariant_l2/model.pt \
+		--peer $(PROTEIN_RUNS)_peer_l2/model.pt --steps 9 --out $(PROTEIN_RUNS)_adk --plot docs/protein_interpolation.png
+	$(PROTEIN_PY) -m models.protein_autoencoder.report --eval $(PROTEIN_RUNS)_eval.json --runs $(PROTEIN_RUNS) \
+		--data $(PROTEIN_DATA) --docs docs
