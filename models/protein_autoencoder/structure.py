@@ -6,7 +6,7 @@ r"""Reading one protein chain from a PDB/mmCIF file (gemmi) into the atom14 layo
 What is read, skipped or refused (nothing is dropped without a note in ``Chain.notes``):
 
 - only the first model of a multi-model file (noted); alternative locations: the first (noted);
-- hydrogens and ``OXT`` are not modelled (noted with counts); waters and hetero groups outside the
+- hydrogens (by element or an ``H`` name) and ``OXT`` are not modelled (noted with counts); waters and hetero groups outside the
   polymer (ligands, ions) are skipped (noted by name);
 - refused with :class:`StructureError`: an empty or unreadable file, no standard amino acid, several
   protein chains without ``chain=`` naming one, a non-standard residue inside the chain (``MSE``,
@@ -95,9 +95,6 @@ def _parse(structure, source: str, chain: str | None, strict: bool) -> Chain:
         raise StructureError(f"{source}: no atoms (empty or not a PDB/mmCIF file)")
     if len(structure) > 1:
         notes.append(f"used model 1 of {len(structure)}")
-    if structure[0].has_hydrogen():
-        notes.append("hydrogens not modelled")
-    structure.remove_hydrogens()
     if structure.remove_alternative_conformations() or False:
         notes.append("kept the first alternative location")
     model = structure[0]
@@ -137,7 +134,7 @@ def _to_arrays(residues, name: str, source: str, strict: bool, notes: list[str])
         slots = ATOM14[res.name]
         numbers.append(f"{res.seqid.num}{res.seqid.icode.strip()}")
         for atom in res:
-            if atom.name.lstrip("0123456789").startswith("H"):  # no standard heavy atom name does
+            if atom.is_hydrogen() or atom.name.lstrip("0123456789").startswith("H"):  # no heavy atom name does
                 n_h += 1
                 continue
             atom_name = ATOM_ALIASES.get((res.name, atom.name), ATOM_ALIASES.get(("*", atom.name), atom.name))
@@ -163,7 +160,7 @@ def _to_arrays(residues, name: str, source: str, strict: bool, notes: list[str])
     if n_oxt:
         notes.append("OXT not modelled")
     if n_h:
-        notes.append(f"{n_h} hydrogens (by name) not modelled")
+        notes.append(f"{n_h} hydrogens not modelled")
     return Chain(name, types, coords, mask, complete, numbers, notes)
 
 

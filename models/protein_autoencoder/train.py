@@ -61,7 +61,7 @@ def rotate(coords: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bij,blkj->blki", r, coords - centre) + centre
 
 
-def loss_fn(type_weight: float = 0.1, augment: bool = False):
+def loss_fn(type_weight: float = 1.0, augment: bool = False):
     """``loss(model, batch) -> (loss, metrics)`` (module docstring); metrics in Å and fractions."""
     def compute(model: torch.nn.Module, batch: dict):
         coords = rotate(batch["coords"]) if augment and model.training else batch["coords"]
@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scalars", type=positive_int, default=AutoencoderConfig.scalars)
     p.add_argument("--vectors", type=positive_int, default=AutoencoderConfig.vectors)
     p.add_argument("--tensors", type=int, default=AutoencoderConfig.tensors)
-    p.add_argument("--type-weight", type=float, default=0.1, help="weight of the residue-type cross-entropy")
+    p.add_argument("--type-weight", type=float, default=1.0, help="weight of the residue-type cross-entropy")
     p.add_argument("--augment", choices=("auto", "yes", "no"), default="auto",
                    help="random rotations of the training fragments (auto: for the peer only)")
     add_training_arguments(p, DEFAULTS)
