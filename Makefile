@@ -172,7 +172,7 @@ shapes-train: shapes-data
 # peer (random rotations) at compression 2, 4, 8, each with the same CPU budget (one thread).
 PROTEIN_DATA ?= data/protein
 PROTEIN_RUNS ?= runs/protein
-PROTEIN_CPU_MIN ?= 3.5
+PROTEIN_CPU_MIN ?= 2
 PROTEIN_PY = OMP_NUM_THREADS=1 $(BIN)/python
 
 .PHONY: install-protein protein-data protein-train protein-docs
@@ -197,5 +197,5 @@ protein-docs: protein-train
 		--out $(PROTEIN_RUNS)_eval.json
 	$(PROTEIN_PY) -m models.protein_autoencoder.interpolate --model $(PROTEIN_RUNS)_equivariant_l2/model.pt \
 		--peer $(PROTEIN_RUNS)_peer_l2/model.pt --steps 9 --out $(PROTEIN_RUNS)_adk --plot docs/protein_interpolation.png
-	$(PROTEIN_PY) -m models.protein_autoencoder.report --eval $(PROTEIN_RUNS)_eval.json --runs $(PROTEIN_RUNS) \
+	$(PROTEIN_PY) -m models.protein_autoencoder.report --eval $(PROTEIN_RUNS)_eval.json \
 		--data $(PROTEIN_DATA) --docs docs

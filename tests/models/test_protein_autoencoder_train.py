@@ -15,7 +15,7 @@ pytest.importorskip("gemmi")
 
 from models.common.cli import run_cli  # noqa: E402
 from models.common.io import DataError  # noqa: E402
-from models.protein_autoencoder import cli, evaluate, interpolate, train  # noqa: E402
+from models.protein_autoencoder import cli, evaluate, interpolate, report, train  # noqa: E402
 from models.protein_autoencoder.data import generate, load_split, segments  # noqa: E402
 from models.protein_autoencoder.structure import read_chain, structure_to_pdb, write_pdb  # noqa: E402
 from models.protein_autoencoder.synthetic import synthetic_chain  # noqa: E402
@@ -98,6 +98,9 @@ def test_evaluation_equivariant_model_ignores_rotations(runs, data_dir, tmp_path
         assert abs(ours["test"][key] - ours["test_rotated"][key]) < 1e-4 * max(1.0, ours["test"][key])
     assert abs(peer["test"]["heavy_rmsd"] - peer["test_rotated"]["heavy_rmsd"]) > 1e-6
     assert ours["factor"] == 4 and ours["test"]["fragments"] == len(load_split(data_dir, "test")["types"])
+    report.main(["--eval", str(out), "--data", str(data_dir), "--docs", str(tmp_path)])
+    assert (tmp_path / "protein_reconstruction.png").stat().st_size > 0
+    assert "| 4 | equivariant |" in report.table([ours, peer])
 
 
 def _pdbs(tmp_path, n=9):
