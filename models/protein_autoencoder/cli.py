@@ -50,8 +50,13 @@ def encode_file(model_path: Path, pdb: Path, out: Path, chain: str | None = None
     z = model.encode(types, coords, mask)
     pred, _ = model.decode(z)
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, pos=z.pos[0].double().numpy(), features=z.features[0].double().numpy(),
-                 length=np.array(z.length), model_sha256=np.array(sha256_file(model_path)))
+        np.savez(
+            fh,
+            pos=z.pos[0].double().numpy(),
+            features=z.features[0].double().numpy(),
+            length=np.array(z.length),
+            model_sha256=np.array(sha256_file(model_path)),
+        )
     return heavy_atom_rmsd(pred.double(), coords.double(), mask, types)
 
 
@@ -67,8 +72,12 @@ def decode_file(model_path: Path, latent: Path, out: Path) -> Path:
     if sha != sha256_file(model_path):
         raise DataError(f"{latent} was encoded with another model (sha256 {sha[:12]}...), not {model_path}")
     dtype = next(model.parameters()).dtype
-    z = Latent(torch.as_tensor(pos, dtype=dtype)[None], torch.as_tensor(feats, dtype=dtype)[None],
-               torch.ones(1, len(pos), dtype=torch.bool), length)
+    z = Latent(
+        torch.as_tensor(pos, dtype=dtype)[None],
+        torch.as_tensor(feats, dtype=dtype)[None],
+        torch.ones(1, len(pos), dtype=torch.bool),
+        length,
+    )
     coords, logits = model.decode(z)
     types = logits[0].argmax(-1).numpy()
     from models.protein_autoencoder.residues import atom_mask
@@ -77,7 +86,9 @@ def decode_file(model_path: Path, latent: Path, out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.protein_autoencoder.cli", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m models.protein_autoencoder.cli", description=__doc__.split("\n")[0]
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("encode", help="PDB -> latent .npz")
     e.add_argument("model", type=Path)

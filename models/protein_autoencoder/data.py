@@ -33,8 +33,16 @@ from models.common.io import DataError, atomic_path, verify_manifest, write_mani
 from models.common.progress import progress
 from models.protein_autoencoder.structure import Chain, read_chain
 
-__all__ = ["DEFAULT_DATA", "SPLITS", "dssp_files", "fragments", "generate", "load_split", "segments",
-           "split_proteins"]
+__all__ = [
+    "DEFAULT_DATA",
+    "SPLITS",
+    "dssp_files",
+    "fragments",
+    "generate",
+    "load_split",
+    "segments",
+    "split_proteins",
+]
 
 DEFAULT_DATA = Path("data/protein")
 SPLITS = ("train", "val", "test")
@@ -47,8 +55,10 @@ def mdanalysis_tests_data() -> Path:
     try:
         import MDAnalysisTests
     except ImportError as err:
-        raise ImportError("MDAnalysisTests is needed for the protein data: pip install -e '.[protein]'",
-                          name="MDAnalysisTests") from err
+        raise ImportError(
+            "MDAnalysisTests is needed for the protein data: pip install -e '.[protein]'",
+            name="MDAnalysisTests",
+        ) from err
     return Path(MDAnalysisTests.__file__).parent / "data"
 
 
@@ -98,8 +108,11 @@ def split_proteins(names: list[str], counts: tuple[int, int], seed: int) -> dict
     if n_val + n_test >= len(names):
         raise ValueError(f"cannot hold out {n_val} + {n_test} of {len(names)} proteins")
     order = np.random.default_rng(seed).permutation(sorted(names))
-    return {"train": sorted(order[n_val + n_test:].tolist()), "val": sorted(order[:n_val].tolist()),
-            "test": sorted(order[n_val:n_val + n_test].tolist())}
+    return {
+        "train": sorted(order[n_val + n_test :].tolist()),
+        "val": sorted(order[:n_val].tolist()),
+        "test": sorted(order[n_val : n_val + n_test].tolist()),
+    }
 
 
 def _stack(chains: dict[str, Chain], names: list[str], length: int, stride: int) -> dict[str, np.ndarray]:
@@ -107,20 +120,33 @@ def _stack(chains: dict[str, Chain], names: list[str], length: int, stride: int)
     if not rows:
         raise DataError(f"no {length}-residue fragment in proteins {names}")
     sl = [slice(s, s + length) for _, _, s in rows]
-    return {"types": np.stack([chains[n].types[w] for (_, n, _), w in zip(rows, sl, strict=True)]),
-            "coords": np.stack([chains[n].coords[w] for (_, n, _), w in zip(rows, sl, strict=True)]),
-            "mask": np.stack([chains[n].mask[w] for (_, n, _), w in zip(rows, sl, strict=True)]),
-            "protein": np.array([k for k, _, _ in rows]), "start": np.array([s for _, _, s in rows])}
+    return {
+        "types": np.stack([chains[n].types[w] for (_, n, _), w in zip(rows, sl, strict=True)]),
+        "coords": np.stack([chains[n].coords[w] for (_, n, _), w in zip(rows, sl, strict=True)]),
+        "mask": np.stack([chains[n].mask[w] for (_, n, _), w in zip(rows, sl, strict=True)]),
+        "protein": np.array([k for k, _, _ in rows]),
+        "start": np.array([s for _, _, s in rows]),
+    }
 
 
-def generate(out: Path, *, length: int = 64, stride: int = 16, n_val: int = 4, n_test: int = 8, seed: int = 0,
-             source: Path | None = None) -> Path:
+def generate(
+    out: Path,
+    *,
+    length: int = 64,
+    stride: int = 16,
+    n_val: int = 4,
+    n_test: int = 8,
+    seed: int = 0,
+    source: Path | None = None,
+) -> Path:
     """Write the three splits and the manifest (module docstring); returns the manifest path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = dssp_files(source)
-    chains = {name: read_chain(path, strict=False) for name, path in progress(files.items(), total=len(files),
-                                                                             desc="reading", unit="pdb")}
+    chains = {
+        name: read_chain(path, strict=False)
+        for name, path in progress(files.items(), total=len(files), desc="reading", unit="pdb")
+    }
     split = split_proteins(list(chains), (n_val, n_test), seed)
     written = []
     for name in SPLITS:
@@ -128,15 +154,34 @@ def generate(out: Path, *, length: int = 64, stride: int = 16, n_val: int = 4, n
         with atomic_path(out / f"{name}.npz") as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
         written.append(f"{name}.npz")
-    proteins = {n: {"residues": len(c), "incomplete_residues": int((~c.complete).sum()),
-                    "segments": len(segments(c)), "notes": c.notes,
-                    "fragments": len(fragments(c, length, length if n not in split["train"] else stride))}
-                for n, c in chains.items()}
-    settings = {"length": length, "stride_train": stride, "stride_eval": length, "n_val": n_val, "n_test": n_test,
-                "source": "MDAnalysisTests/data/dssp/*.pdb.gz", "excluded": EXCLUDED, "proteins": proteins}
-    return write_manifest(out, written, settings=settings, seeds={"split": seed},
-                          split={**split, "protein_order": "index into each split's sorted list"},
-                          packages=["MDAnalysisTests", "gemmi", "numpy"])
+    proteins = {
+        n: {
+            "residues": len(c),
+            "incomplete_residues": int((~c.complete).sum()),
+            "segments": len(segments(c)),
+            "notes": c.notes,
+            "fragments": len(fragments(c, length, length if n not in split["train"] else stride)),
+        }
+        for n, c in chains.items()
+    }
+    settings = {
+        "length": length,
+        "stride_train": stride,
+        "stride_eval": length,
+        "n_val": n_val,
+        "n_test": n_test,
+        "source": "MDAnalysisTests/data/dssp/*.pdb.gz",
+        "excluded": EXCLUDED,
+        "proteins": proteins,
+    }
+    return write_manifest(
+        out,
+        written,
+        settings=settings,
+        seeds={"split": seed},
+        split={**split, "protein_order": "index into each split's sorted list"},
+        packages=["MDAnalysisTests", "gemmi", "numpy"],
+    )
 
 
 def load_split(data: Path, name: str) -> dict[str, np.ndarray]:
@@ -149,8 +194,10 @@ def load_split(data: Path, name: str) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.protein_autoencoder.data",
-                                description="Protein fragments from MDAnalysisTests, split by protein.")
+    p = argparse.ArgumentParser(
+        prog="python -m models.protein_autoencoder.data",
+        description="Protein fragments from MDAnalysisTests, split by protein.",
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate", help="write the splits and the manifest")
     g.add_argument("--out", type=Path, default=DEFAULT_DATA)
@@ -165,11 +212,14 @@ def main(argv: list[str]) -> int:
     if args.cmd == "generate":
         if args.length < 2 or args.stride < 1:
             raise ValueError("--length must be >= 2 and --stride >= 1")
-        print(f"wrote {generate(args.out, length=args.length, stride=args.stride, n_val=args.n_val, n_test=args.n_test, seed=args.seed)}")
+        path = generate(args.out, length=args.length, stride=args.stride, n_val=args.n_val,
+                        n_test=args.n_test, seed=args.seed)
+        print(f"wrote {path}")
     else:
         for name in SPLITS:
             arrays = load_split(args.data, name)
-            print(f"{name}: {len(arrays['types'])} fragments from {len(set(arrays['protein'].tolist()))} proteins")
+            proteins = len(set(arrays["protein"].tolist()))
+            print(f"{name}: {len(arrays['types'])} fragments from {proteins} proteins")
     return 0
 
 

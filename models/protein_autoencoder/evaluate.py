@@ -6,7 +6,8 @@ coordinate origin).  Errors are standard errors over the test fragments.
 model it equals the plain value up to the model's own rigid-motion error, which checks that no
 alignment is needed.
 
-    python -m models.protein_autoencoder.evaluate runs/protein_*_l? --data data/protein --out runs/protein_eval.json
+    python -m models.protein_autoencoder.evaluate runs/protein_*_l? --data data/protein \
+        --out runs/protein_eval.json
 """
 
 from __future__ import annotations
@@ -60,18 +61,27 @@ def evaluate_model(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> di
     ca = (pred[:, :, CA] - batch["coords"][:, :, CA]).square().sum(-1)
     per_ca = ca.mean(-1).sqrt().tolist()
     acc = (logits.argmax(-1) == batch["types"]).double()
-    aligned = [kabsch_rmsd(p.double().numpy(), t.double().numpy())
-               for p, t in zip(pred[:, :, CA], batch["coords"][:, :, CA], strict=True)]
-    return {"heavy_rmsd": math.sqrt(float(err.sum() / atoms.sum())), "ca_rmsd": math.sqrt(float(ca.mean())),
-            "type_accuracy": float(acc.mean()), "heavy_rmsd_per_fragment": _mean_se(per_rmsd),
-            "ca_rmsd_per_fragment": _mean_se(per_ca), "type_accuracy_per_fragment": _mean_se(acc.mean(-1).tolist()),
-            "aligned_ca_rmsd_per_fragment": _mean_se(aligned), "fragments": len(per_rmsd)}
+    aligned = [
+        kabsch_rmsd(p.double().numpy(), t.double().numpy())
+        for p, t in zip(pred[:, :, CA], batch["coords"][:, :, CA], strict=True)
+    ]
+    return {
+        "heavy_rmsd": math.sqrt(float(err.sum() / atoms.sum())),
+        "ca_rmsd": math.sqrt(float(ca.mean())),
+        "type_accuracy": float(acc.mean()),
+        "heavy_rmsd_per_fragment": _mean_se(per_rmsd),
+        "ca_rmsd_per_fragment": _mean_se(per_ca),
+        "type_accuracy_per_fragment": _mean_se(acc.mean(-1).tolist()),
+        "aligned_ca_rmsd_per_fragment": _mean_se(aligned),
+        "fragments": len(per_rmsd),
+    }
 
 
 def rotated(batch: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
     """The batch with every fragment rotated by its own random rotation about the origin."""
-    r = random_rotations(len(batch["coords"]), generator=torch.Generator().manual_seed(seed),
-                         dtype=batch["coords"].dtype)
+    r = random_rotations(
+        len(batch["coords"]), generator=torch.Generator().manual_seed(seed), dtype=batch["coords"].dtype
+    )
     return {**batch, "coords": torch.einsum("bij,blkj->blki", r, batch["coords"])}
 
 
@@ -80,15 +90,24 @@ def evaluate_run(run: Path, data: Path, seed: int = 1) -> dict:
     batch = tensors(load_split(data, "test"), next(model.parameters()).dtype)
     history = read_history(run)
     budget = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
-    return {"run": str(run), "kind": state["kind"], "levels": state["config"]["levels"],
-            "factor": 2 ** state["config"]["levels"], "parameters": sum(p.numel() for p in model.parameters()),
-            "epochs": len(history), "train_seconds": sum(h.get("train_seconds", 0.0) for h in history),
-            "settings": budget.get("settings", {}), "test": evaluate_model(model, batch),
-            "test_rotated": evaluate_model(model, rotated(batch, seed))}
+    return {
+        "run": str(run),
+        "kind": state["kind"],
+        "levels": state["config"]["levels"],
+        "factor": 2 ** state["config"]["levels"],
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "epochs": len(history),
+        "train_seconds": sum(h.get("train_seconds", 0.0) for h in history),
+        "settings": budget.get("settings", {}),
+        "test": evaluate_model(model, batch),
+        "test_rotated": evaluate_model(model, rotated(batch, seed)),
+    }
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.protein_autoencoder.evaluate", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m models.protein_autoencoder.evaluate", description=__doc__.split("\n")[0]
+    )
     p.add_argument("runs", type=Path, nargs="+", help="run directories with model.pt")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--seed", type=int, default=1, help="seed of the test rotations")
@@ -102,8 +121,11 @@ def main(argv: list[str]) -> int:
     write_json_atomic(args.out, results)
     for r in results:
         t, q = r["test"], r["test_rotated"]
-        print(f"{r['kind']:12s} x{r['factor']}: heavy {t['heavy_rmsd']:.2f} / rotated {q['heavy_rmsd']:.2f} Å, "
-              f"CA {t['ca_rmsd']:.2f} / {q['ca_rmsd']:.2f} Å, types {t['type_accuracy']:.3f} / {q['type_accuracy']:.3f}")
+        print(
+            f"{r['kind']:12s} x{r['factor']}: heavy {t['heavy_rmsd']:.2f} / rotated {q['heavy_rmsd']:.2f} Å, "
+            f"CA {t['ca_rmsd']:.2f} / {q['ca_rmsd']:.2f} Å, "
+            f"types {t['type_accuracy']:.3f} / {q['type_accuracy']:.3f}"
+        )
     return 0
 
 

@@ -40,8 +40,9 @@ def from_l1(f: torch.Tensor) -> torch.Tensor:
     return f[..., [2, 0, 1]]
 
 
-def random_rotations(n: int, *, generator: torch.Generator | None = None,
-                     dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def random_rotations(
+    n: int, *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     """``(n, 3, 3)`` rotations uniform on SO(3) (QR of Gaussian matrices, signs fixed, det +1).
 
     >>> r = random_rotations(4, generator=torch.Generator().manual_seed(0))
@@ -57,8 +58,9 @@ def random_rotations(n: int, *, generator: torch.Generator | None = None,
     return q.to(dtype)
 
 
-def symmetric_squared_error(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                            types: torch.Tensor) -> torch.Tensor:
+def symmetric_squared_error(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, types: torch.Tensor
+) -> torch.Tensor:
     """Per-residue summed squared error ``(..., L)`` over present atoms, minimised over the symmetric
     swap of each residue (module docstring).  ``pred, target (..., L, 14, 3)``, ``mask (..., L, 14)``.
 
@@ -77,8 +79,13 @@ def symmetric_squared_error(pred: torch.Tensor, target: torch.Tensor, mask: torc
     return torch.minimum(direct, swapped)
 
 
-def heavy_atom_rmsd(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, types: torch.Tensor,
-                    residue_mask: torch.Tensor | None = None) -> float:
+def heavy_atom_rmsd(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    types: torch.Tensor,
+    residue_mask: torch.Tensor | None = None,
+) -> float:
     """Root mean square over all present heavy atoms of the symmetric error, no superposition (Å)."""
     err = symmetric_squared_error(pred, target, mask, types)
     count = mask.sum(-1).to(err.dtype)

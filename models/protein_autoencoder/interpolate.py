@@ -34,19 +34,26 @@ __all__ = ["chain_tensors", "clashes", "interpolate_latent", "main", "path_metri
 
 def chain_tensors(chain: Chain, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``types (1, L)``, ``coords (1, L, 14, 3)``, ``mask (1, L, 14)`` of one chain."""
-    return (torch.as_tensor(chain.types)[None], torch.as_tensor(chain.coords, dtype=dtype)[None],
-            torch.as_tensor(chain.mask)[None])
+    return (
+        torch.as_tensor(chain.types)[None],
+        torch.as_tensor(chain.coords, dtype=dtype)[None],
+        torch.as_tensor(chain.mask)[None],
+    )
 
 
 def interpolate_latent(a: Latent, b: Latent, steps: int) -> list[Latent]:
     """``steps`` latents evenly spaced from ``a`` to ``b`` (both ends included)."""
     if a.pos.shape != b.pos.shape or a.length != b.length:
-        raise ValueError(f"the two structures must have the same length, got {a.length} and {b.length} residues")
+        raise ValueError(
+            f"the two structures must have the same length, got {a.length} and {b.length} residues"
+        )
     if steps < 2:
         raise ValueError(f"steps must be >= 2, got {steps}")
     ts = torch.linspace(0.0, 1.0, steps, dtype=a.pos.dtype)
-    return [Latent((1 - t) * a.pos + t * b.pos, (1 - t) * a.features + t * b.features, a.valid, a.length)
-            for t in ts]
+    return [
+        Latent((1 - t) * a.pos + t * b.pos, (1 - t) * a.features + t * b.features, a.valid, a.length)
+        for t in ts
+    ]
 
 
 def clashes(coords: np.ndarray, mask: np.ndarray, cutoff: float = 2.5) -> int:
@@ -65,18 +72,24 @@ def clashes(coords: np.ndarray, mask: np.ndarray, cutoff: float = 2.5) -> int:
     return int(np.triu((d < cutoff) & far, 1).sum())
 
 
-def path_metrics(path: list[np.ndarray], mask: np.ndarray, start: np.ndarray, end: np.ndarray,
-                 cutoff: float) -> list[dict]:
+def path_metrics(
+    path: list[np.ndarray], mask: np.ndarray, start: np.ndarray, end: np.ndarray, cutoff: float
+) -> list[dict]:
     """Per-step Cα RMSD to both ends, consecutive Cα–Cα distances, clashes."""
     out = []
     for x in path:
         ca = x[:, CA]
         bonds = np.linalg.norm(ca[1:] - ca[:-1], axis=-1)
-        out.append({"ca_rmsd_start": float(np.sqrt(((ca - start[:, CA]) ** 2).sum(-1).mean())),
-                    "ca_rmsd_end": float(np.sqrt(((ca - end[:, CA]) ** 2).sum(-1).mean())),
-                    "ca_ca_mean": float(bonds.mean()), "ca_ca_max_dev": float(np.abs(bonds - 3.8).max()),
-                    "ca_ca_rms_dev": float(np.sqrt(((bonds - 3.8) ** 2).mean())),
-                    "clashes": clashes(x, mask, cutoff)})
+        out.append(
+            {
+                "ca_rmsd_start": float(np.sqrt(((ca - start[:, CA]) ** 2).sum(-1).mean())),
+                "ca_rmsd_end": float(np.sqrt(((ca - end[:, CA]) ** 2).sum(-1).mean())),
+                "ca_ca_mean": float(bonds.mean()),
+                "ca_ca_max_dev": float(np.abs(bonds - 3.8).max()),
+                "ca_ca_rms_dev": float(np.sqrt(((bonds - 3.8) ** 2).mean())),
+                "clashes": clashes(x, mask, cutoff),
+            }
+        )
     return out
 
 
@@ -114,8 +127,10 @@ def _plot(results: dict, out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.protein_autoencoder.interpolate",
-                                description="Latent vs coordinate interpolation between two conformations.")
+    p = argparse.ArgumentParser(
+        prog="python -m models.protein_autoencoder.interpolate",
+        description="Latent vs coordinate interpolation between two conformations.",
+    )
     p.add_argument("--model", type=Path, required=True, help="model.pt of the equivariant run")
     p.add_argument("--peer", type=Path, default=None, help="model.pt of a peer run (optional)")
     p.add_argument("--start", type=Path, default=None, help="PDB (default: MDAnalysisTests adk_open.pdb)")
@@ -138,11 +153,18 @@ def main(argv: list[str]) -> int:
     paths = {name: latent_path(load_model(path)[0], a, b, args.steps) for name, path in models.items()}
     paths["coordinates"] = coordinate_path(a, b, args.steps)
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {"start": str(args.start), "end": str(args.end), "residues": len(a), "clash_cutoff": args.clash,
-               "end_to_end_ca_rmsd": math.sqrt(float(((a.coords[:, CA] - b.coords[:, CA]) ** 2).sum(-1).mean())),
-               "reference": {"start": path_metrics([a.coords], a.mask, a.coords, b.coords, args.clash)[0],
-                             "end": path_metrics([b.coords], b.mask, a.coords, b.coords, args.clash)[0]},
-               "paths": {n: path_metrics(x, a.mask, a.coords, b.coords, args.clash) for n, x in paths.items()}}
+    results = {
+        "start": str(args.start),
+        "end": str(args.end),
+        "residues": len(a),
+        "clash_cutoff": args.clash,
+        "end_to_end_ca_rmsd": math.sqrt(float(((a.coords[:, CA] - b.coords[:, CA]) ** 2).sum(-1).mean())),
+        "reference": {
+            "start": path_metrics([a.coords], a.mask, a.coords, b.coords, args.clash)[0],
+            "end": path_metrics([b.coords], b.mask, a.coords, b.coords, args.clash)[0],
+        },
+        "paths": {n: path_metrics(x, a.mask, a.coords, b.coords, args.clash) for n, x in paths.items()},
+    }
     for name, x in paths.items():
         slug = name.replace("latent (", "latent_").replace(")", "").replace(" ", "_")
         write_pdb(args.out / f"path_{slug}.pdb", [(a.types, xi, a.mask) for xi in x])
@@ -151,9 +173,11 @@ def main(argv: list[str]) -> int:
         _plot(results, args.plot)
     for name, rows in results["paths"].items():
         mid = rows[len(rows) // 2]
-        print(f"{name}: ends {rows[0]['ca_rmsd_start']:.2f} / {rows[-1]['ca_rmsd_end']:.2f} Å; middle to open "
-              f"{mid['ca_rmsd_start']:.2f}, to closed {mid['ca_rmsd_end']:.2f} Å, CA-CA rms dev "
-              f"{mid['ca_ca_rms_dev']:.2f} Å, clashes {mid['clashes']}")
+        print(
+            f"{name}: ends {rows[0]['ca_rmsd_start']:.2f} / {rows[-1]['ca_rmsd_end']:.2f} Å; middle to open "
+            f"{mid['ca_rmsd_start']:.2f}, to closed {mid['ca_rmsd_end']:.2f} Å, CA-CA rms dev "
+            f"{mid['ca_ca_rms_dev']:.2f} Å, clashes {mid['clashes']}"
+        )
     return 0
 
 

@@ -45,8 +45,13 @@ class GatedLinear(torch.nn.Module):
         gated = hidden_irreps(0, vectors, tensors)
         pre = [(scalars, lnn.SO3(0)), (vectors + tensors, lnn.SO3(0))] + gated
         self.linear = Linear(irreps_in, pre, bias=True, dtype=dtype)
-        self.gate = Gate([(scalars, lnn.SO3(0))], torch.nn.functional.silu,
-                         [(vectors + tensors, lnn.SO3(0))], torch.sigmoid, gated)
+        self.gate = Gate(
+            [(scalars, lnn.SO3(0))],
+            torch.nn.functional.silu,
+            [(vectors + tensors, lnn.SO3(0))],
+            torch.sigmoid,
+            gated,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.gate(self.linear(x))
@@ -66,15 +71,29 @@ class ChainConv(torch.nn.Module):
     """Equivariant convolution with the two chain neighbours (module docstring); ``r_scale`` Å is the
     typical neighbour distance of this level (Bessel basis up to ``3 r_scale``)."""
 
-    def __init__(self, scalars: int, vectors: int, tensors: int, r_scale: float, *, num_basis: int = 8,
-                 radial_hidden: int = 32, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        scalars: int,
+        vectors: int,
+        tensors: int,
+        r_scale: float,
+        *,
+        num_basis: int = 8,
+        radial_hidden: int = 32,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         super().__init__()
         irreps = hidden_irreps(scalars, vectors, tensors)
         self.tp = ChannelwiseTensorProduct(irreps, SH_IRREPS, SH_IRREPS, internal_weights=False, dtype=dtype)
         self.bessel = BesselBasis(3.0 * r_scale, num_basis)
         self.radial = torch.nn.ModuleList(
-            [RadialMLP([num_basis, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu, dtype=dtype)
-             for _ in range(2)])
+            [
+                RadialMLP(
+                    [num_basis, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu, dtype=dtype
+                )
+                for _ in range(2)
+            ]
+        )
         self.message = Linear(self.tp.irreps_out, irreps, dtype=dtype)
         self.update = GatedLinear(irreps + irreps, scalars, vectors, tensors, dtype)
 
@@ -85,7 +104,9 @@ class ChainConv(torch.nn.Module):
             r = _shift(pos, step) - pos
             dist = torch.where(nb_valid, r.norm(dim=-1), torch.ones_like(r[..., 0]))
             weight = radial(self.bessel(dist)) * nb_valid.unsqueeze(-1)
-            total = total + self.tp(_shift(h, step), spherical_harmonics([0, 1, 2], _safe(r, nb_valid)), weight)
+            total = total + self.tp(
+                _shift(h, step), spherical_harmonics([0, 1, 2], _safe(r, nb_valid)), weight
+            )
         msg = self.message(total)
         return (h + self.update(torch.cat([h, msg], dim=-1))) * valid.unsqueeze(-1)
 
@@ -104,8 +125,9 @@ class Coarsen(torch.nn.Module):
         super().__init__()
         irreps = hidden_irreps(scalars, vectors, tensors)
         self.r_scale = r_scale
-        self.mix = GatedLinear(irreps + irreps + [(1, lnn.SO3(1)), (1, lnn.SO3(2))], scalars, vectors,
-                               tensors, dtype)
+        self.mix = GatedLinear(
+            irreps + irreps + [(1, lnn.SO3(1)), (1, lnn.SO3(2))], scalars, vectors, tensors, dtype
+        )
 
     def forward(self, h: torch.Tensor, pos: torch.Tensor, valid: torch.Tensor):
         b, n, dim = h.shape
@@ -128,8 +150,9 @@ class Refine(torch.nn.Module):
         super().__init__()
         irreps = hidden_irreps(scalars, vectors, tensors)
         self.r_scale = r_scale
-        self.children_ = torch.nn.ModuleList([GatedLinear(irreps, scalars, vectors, tensors, dtype)
-                                              for _ in range(2)])
+        self.children_ = torch.nn.ModuleList(
+            [GatedLinear(irreps, scalars, vectors, tensors, dtype) for _ in range(2)]
+        )
         self.offset = Linear(irreps, [(1, lnn.SO3(1))], dtype=dtype)
 
     def forward(self, h: torch.Tensor, pos: torch.Tensor, kid_valid: torch.Tensor):

@@ -62,7 +62,7 @@ class AutoencoderConfig:
 
     @property
     def factor(self) -> int:
-        return 2 ** self.levels
+        return 2**self.levels
 
     @property
     def latent_irreps(self) -> list:
@@ -143,13 +143,15 @@ class EquivariantAutoencoder(torch.nn.Module):
         hidden = hidden_irreps(*width)
         inputs = [(len(RESIDUES), lnn.SO3(0)), (NUM_SLOTS, lnn.SO3(1)), (NUM_SLOTS, lnn.SO3(2))]
         self.embed = GatedLinear(inputs, *width, dtype)
-        scale = [CA_SPACING * 2 ** k for k in range(c.levels + 1)]
+        scale = [CA_SPACING * 2**k for k in range(c.levels + 1)]
         conv = dict(radial_hidden=c.radial_hidden, dtype=dtype)
         self.enc_conv = torch.nn.ModuleList([ChainConv(*width, scale[k], **conv) for k in range(c.levels)])
         self.coarsen = torch.nn.ModuleList([Coarsen(*width, scale[k], dtype) for k in range(c.levels)])
         self.to_latent = Linear(hidden, c.latent_irreps, dtype=dtype)
         self.from_latent = GatedLinear(c.latent_irreps, *width, dtype)
-        self.dec_conv = torch.nn.ModuleList([ChainConv(*width, scale[k], **conv) for k in range(c.levels + 1)])
+        self.dec_conv = torch.nn.ModuleList(
+            [ChainConv(*width, scale[k], **conv) for k in range(c.levels + 1)]
+        )
         self.refine = torch.nn.ModuleList([Refine(*width, scale[k], dtype) for k in range(c.levels)])
         self.atoms = Linear(hidden, [(NUM_SLOTS, lnn.SO3(1))], dtype=dtype)
         self.types = Linear(hidden, [(len(RESIDUES), lnn.SO3(0))], bias=True, dtype=dtype)

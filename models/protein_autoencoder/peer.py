@@ -34,7 +34,9 @@ __all__ = ["PeerAutoencoder"]
 
 
 def _mlp(n_in: int, n_hidden: int, n_out: int) -> torch.nn.Sequential:
-    return torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.SiLU(), torch.nn.Linear(n_hidden, n_out))
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_in, n_hidden), torch.nn.SiLU(), torch.nn.Linear(n_hidden, n_out)
+    )
 
 
 class _Conv(torch.nn.Module):
@@ -57,7 +59,7 @@ class PeerAutoencoder(torch.nn.Module):
         super().__init__()
         self.config = c = config
         width = hidden = c.scalars + c.vectors + c.tensors + 8  # parameter count close to the equivariant one
-        scale = [CA_SPACING * 2 ** k for k in range(c.levels + 1)]
+        scale = [CA_SPACING * 2**k for k in range(c.levels + 1)]
         self.embed = _mlp(len(RESIDUES) + 3 * NUM_SLOTS, hidden, width)
         self.enc_conv = torch.nn.ModuleList([_Conv(width, hidden, scale[k]) for k in range(c.levels)])
         self.coarsen = torch.nn.ModuleList([_mlp(2 * width + 3, hidden, width) for _ in range(c.levels)])
@@ -106,7 +108,7 @@ class PeerAutoencoder(torch.nn.Module):
         offsets = offsets.clone()
         offsets[..., CA, :] = 0.0
         n = latent.length
-        return (pos.unsqueeze(-2) + offsets)[:, :n], out[..., 3 * NUM_SLOTS:][:, :n]
+        return (pos.unsqueeze(-2) + offsets)[:, :n], out[..., 3 * NUM_SLOTS :][:, :n]
 
     def forward(self, types: torch.Tensor, coords: torch.Tensor, mask: torch.Tensor):
         return self.decode(self.encode(types, coords, mask))

@@ -33,18 +33,25 @@ def _cell(block: dict, key: str, digits: int = 2) -> str:
 
 def table(results: list[dict]) -> str:
     """Markdown table: per compression factor and model, metrics on the test set and rotated test set."""
-    rows = ["| residues per latent node | model | parameters | epochs | heavy-atom RMSD (Å) | rotated | "
-            "Cα RMSD (Å) | rotated | residue types | rotated |", "|---" * 10 + "|"]
+    rows = [
+        "| residues per latent node | model | parameters | epochs | heavy-atom RMSD (Å) | rotated | "
+        "Cα RMSD (Å) | rotated | residue types | rotated |",
+        "|---" * 10 + "|",
+    ]
     for r in sorted(results, key=lambda r: (r["factor"], r["kind"] != "equivariant")):
         t, q = r["test"], r["test_rotated"]
-        rows.append(f"| {r['factor']} | {r['kind']} | {r['parameters']:,} | {r['epochs']} | "
-                    f"{_cell(t, 'heavy_rmsd')} | {_cell(q, 'heavy_rmsd')} | {_cell(t, 'ca_rmsd')} | "
-                    f"{_cell(q, 'ca_rmsd')} | {_cell(t, 'type_accuracy', 3)} | {_cell(q, 'type_accuracy', 3)} |")
+        rows.append(
+            f"| {r['factor']} | {r['kind']} | {r['parameters']:,} | {r['epochs']} | "
+            f"{_cell(t, 'heavy_rmsd')} | {_cell(q, 'heavy_rmsd')} | {_cell(t, 'ca_rmsd')} | "
+            f"{_cell(q, 'ca_rmsd')} | {_cell(t, 'type_accuracy', 3)} | {_cell(q, 'type_accuracy', 3)} |"
+        )
     return "\n".join(rows)
 
 
 @torch.no_grad()
-def reconstruction_figure(results: list[dict], data: Path, out: Path, fragment: int = 0, seed: int = 5) -> Path:
+def reconstruction_figure(
+    results: list[dict], data: Path, out: Path, fragment: int = 0, seed: int = 5
+) -> Path:
     plt = pyplot()
     factors = sorted({r["factor"] for r in results})
     kinds = ["equivariant", "peer"]
@@ -62,7 +69,9 @@ def reconstruction_figure(results: list[dict], data: Path, out: Path, fragment: 
             rmsd = float(((pred - true) ** 2).sum(-1).mean() ** 0.5)
             ax = fig.add_subplot(2, len(factors), row * len(factors) + col + 1, projection="3d")
             ax.plot(*true.T, "-", color="0.3", lw=2, label="input (rotated)")
-            ax.plot(*pred.T, "-", color="C0" if kind == "equivariant" else "C1", lw=1.2, label="reconstruction")
+            ax.plot(
+                *pred.T, "-", color="C0" if kind == "equivariant" else "C1", lw=1.2, label="reconstruction"
+            )
             ax.set_title(f"{kind}, {factor} residues/node\nCα RMSD {rmsd:.2f} Å", fontsize=9)
             ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
             if row == col == 0:
@@ -87,7 +96,9 @@ def curves_figure(results: list[dict], out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.protein_autoencoder.report", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m models.protein_autoencoder.report", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--eval", type=Path, required=True, help="JSON of models.protein_autoencoder.evaluate")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--docs", type=Path, default=Path("docs"))

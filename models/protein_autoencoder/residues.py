@@ -27,28 +27,48 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ATOM14", "NUM_SLOTS", "RESIDUES", "SYMMETRIC_SWAPS", "atom_mask", "one_letter",
-           "swap_permutations"]
+__all__ = [
+    "ATOM14",
+    "NUM_SLOTS",
+    "RESIDUES",
+    "SYMMETRIC_SWAPS",
+    "atom_mask",
+    "one_letter",
+    "swap_permutations",
+]
 
 NUM_SLOTS = 14
 BACKBONE = ("N", "CA", "C", "O")
 _SIDE = {
-    "ALA": ("CB",), "ARG": ("CB", "CG", "CD", "NE", "CZ", "NH1", "NH2"), "ASN": ("CB", "CG", "OD1", "ND2"),
-    "ASP": ("CB", "CG", "OD1", "OD2"), "CYS": ("CB", "SG"), "GLN": ("CB", "CG", "CD", "OE1", "NE2"),
-    "GLU": ("CB", "CG", "CD", "OE1", "OE2"), "GLY": (), "HIS": ("CB", "CG", "ND1", "CD2", "CE1", "NE2"),
-    "ILE": ("CB", "CG1", "CG2", "CD1"), "LEU": ("CB", "CG", "CD1", "CD2"),
-    "LYS": ("CB", "CG", "CD", "CE", "NZ"), "MET": ("CB", "CG", "SD", "CE"),
-    "PHE": ("CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ"), "PRO": ("CB", "CG", "CD"), "SER": ("CB", "OG"),
+    "ALA": ("CB",),
+    "ARG": ("CB", "CG", "CD", "NE", "CZ", "NH1", "NH2"),
+    "ASN": ("CB", "CG", "OD1", "ND2"),
+    "ASP": ("CB", "CG", "OD1", "OD2"),
+    "CYS": ("CB", "SG"),
+    "GLN": ("CB", "CG", "CD", "OE1", "NE2"),
+    "GLU": ("CB", "CG", "CD", "OE1", "OE2"),
+    "GLY": (),
+    "HIS": ("CB", "CG", "ND1", "CD2", "CE1", "NE2"),
+    "ILE": ("CB", "CG1", "CG2", "CD1"),
+    "LEU": ("CB", "CG", "CD1", "CD2"),
+    "LYS": ("CB", "CG", "CD", "CE", "NZ"),
+    "MET": ("CB", "CG", "SD", "CE"),
+    "PHE": ("CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ"),
+    "PRO": ("CB", "CG", "CD"),
+    "SER": ("CB", "OG"),
     "THR": ("CB", "OG1", "CG2"),
     "TRP": ("CB", "CG", "CD1", "CD2", "NE1", "CE2", "CE3", "CZ2", "CZ3", "CH2"),
-    "TYR": ("CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ", "OH"), "VAL": ("CB", "CG1", "CG2"),
+    "TYR": ("CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ", "OH"),
+    "VAL": ("CB", "CG1", "CG2"),
 }
 RESIDUES: tuple[str, ...] = tuple(sorted(_SIDE))
 ATOM14: dict[str, tuple[str, ...]] = {r: BACKBONE + _SIDE[r] for r in RESIDUES}
 _ONE = dict(zip(RESIDUES, "ARNDCQEGHILKMFPSTWYV", strict=True))
 SYMMETRIC_SWAPS: dict[str, tuple[tuple[str, str], ...]] = {
-    "ASP": (("OD1", "OD2"),), "GLU": (("OE1", "OE2"),),
-    "PHE": (("CD1", "CD2"), ("CE1", "CE2")), "TYR": (("CD1", "CD2"), ("CE1", "CE2")),
+    "ASP": (("OD1", "OD2"),),
+    "GLU": (("OE1", "OE2"),),
+    "PHE": (("CD1", "CD2"), ("CE1", "CE2")),
+    "TYR": (("CD1", "CD2"), ("CE1", "CE2")),
 }
 
 

@@ -6,8 +6,8 @@ r"""Reading one protein chain from a PDB/mmCIF file (gemmi) into the atom14 layo
 What is read, skipped or refused (nothing is dropped without a note in ``Chain.notes``):
 
 - only the first model of a multi-model file (noted); alternative locations: the first (noted);
-- hydrogens (by element or an ``H`` name) and ``OXT`` are not modelled (noted with counts); waters and hetero groups outside the
-  polymer (ligands, ions) are skipped (noted by name);
+- hydrogens (by element or an ``H`` name) and ``OXT`` are not modelled (noted with counts); waters
+  and hetero groups outside the polymer (ligands, ions) are skipped (noted by name);
 - refused with :class:`StructureError`: an empty or unreadable file, no standard amino acid, several
   protein chains without ``chain=`` naming one, a non-standard residue inside the chain (``MSE``,
   ``SEP``, ...), and -- with ``strict=True`` -- a residue missing heavy atoms (named) or an
@@ -38,8 +38,15 @@ __all__ = ["Chain", "StructureError", "chain_from_text", "read_chain", "structur
 
 WATERS = frozenset({"HOH", "WAT", "DOD", "H2O", "TIP", "TIP3", "SOL"})
 # Force-field (CHARMM/AMBER) names of standard residues and atoms, renamed with a note.
-RESIDUE_ALIASES = {"HSD": "HIS", "HSE": "HIS", "HSP": "HIS", "HID": "HIS", "HIE": "HIS", "HIP": "HIS",
-                   "CYX": "CYS"}
+RESIDUE_ALIASES = {
+    "HSD": "HIS",
+    "HSE": "HIS",
+    "HSP": "HIS",
+    "HID": "HIS",
+    "HIE": "HIS",
+    "HIP": "HIS",
+    "CYX": "CYS",
+}
 ATOM_ALIASES = {("ILE", "CD"): "CD1", ("*", "OT1"): "O", ("*", "OT2"): "OXT"}
 
 
@@ -82,7 +89,9 @@ def _is_polymer_residue(res, gemmi) -> bool:
 def _protein_chains(model, gemmi) -> dict[str, list]:
     chains: dict[str, list] = {}
     for ch in model:
-        residues = [r for r in ch if r.name in RESIDUES or (_is_polymer_residue(r, gemmi) and r.name not in WATERS)]
+        residues = [
+            r for r in ch if r.name in RESIDUES or (_is_polymer_residue(r, gemmi) and r.name not in WATERS)
+        ]
         if any(r.name in RESIDUES for r in residues):
             chains.setdefault(ch.name, []).extend(residues)
     return chains
@@ -108,8 +117,10 @@ def _parse(structure, source: str, chain: str | None, strict: bool) -> Chain:
     if not chains:
         raise StructureError(f"{source}: no standard amino-acid residues")
     if chain is None and len(chains) > 1:
-        raise StructureError(f"{source}: {len(chains)} protein chains ({', '.join(map(repr, chains))}); "
-                             "choose one with chain=/--chain")
+        raise StructureError(
+            f"{source}: {len(chains)} protein chains ({', '.join(map(repr, chains))}); "
+            "choose one with chain=/--chain"
+        )
     name = next(iter(chains)) if chain is None else chain
     if name not in chains:
         raise StructureError(f"{source}: no protein chain {name!r} (chains: {', '.join(map(repr, chains))})")
@@ -119,8 +130,10 @@ def _parse(structure, source: str, chain: str | None, strict: bool) -> Chain:
     residues = chains[name]
     bad = [f"{r.name} {r.seqid.num}{r.seqid.icode.strip()}" for r in residues if r.name not in RESIDUES]
     if bad:
-        raise StructureError(f"{source}: non-standard residue(s) {', '.join(bad[:5])} in chain {name!r}; "
-                             "replace them by their standard parent (e.g. MSE -> MET) or cut them out")
+        raise StructureError(
+            f"{source}: non-standard residue(s) {', '.join(bad[:5])} in chain {name!r}; "
+            "replace them by their standard parent (e.g. MSE -> MET) or cut them out"
+        )
     return _to_arrays(residues, name, source, strict, notes)
 
 
@@ -134,7 +147,9 @@ def _to_arrays(residues, name: str, source: str, strict: bool, notes: list[str])
         slots = ATOM14[res.name]
         numbers.append(f"{res.seqid.num}{res.seqid.icode.strip()}")
         for atom in res:
-            if atom.is_hydrogen() or atom.name.lstrip("0123456789").startswith("H"):  # no heavy atom name does
+            if atom.is_hydrogen() or atom.name.lstrip("0123456789").startswith(
+                "H"
+            ):  # no heavy atom name does
                 n_h += 1
                 continue
             atom_name = ATOM_ALIASES.get((res.name, atom.name), ATOM_ALIASES.get(("*", atom.name), atom.name))
@@ -142,8 +157,10 @@ def _to_arrays(residues, name: str, source: str, strict: bool, notes: list[str])
                 n_oxt += 1
                 continue
             if atom_name not in slots:
-                raise StructureError(f"{source}: unexpected atom {atom.name} in {res.name} {numbers[-1]} "
-                                     f"(expected heavy atoms {' '.join(slots)})")
+                raise StructureError(
+                    f"{source}: unexpected atom {atom.name} in {res.name} {numbers[-1]} "
+                    f"(expected heavy atoms {' '.join(slots)})"
+                )
             k = slots.index(atom_name)
             if not mask[i, k]:
                 coords[i, k] = (atom.pos.x, atom.pos.y, atom.pos.z)
@@ -154,9 +171,11 @@ def _to_arrays(residues, name: str, source: str, strict: bool, notes: list[str])
     if strict and not complete.all():
         i = int(np.flatnonzero(~complete)[0])
         missing = [a for k, a in enumerate(ATOM14[RESIDUES[types[i]]]) if not mask[i, k]]
-        raise StructureError(f"{source}: residue {RESIDUES[types[i]]} {numbers[i]} of chain {name!r} misses "
-                             f"heavy atoms {', '.join(missing)} ({int((~complete).sum())} incomplete residues "
-                             "in all); rebuild them (e.g. PDBFixer) first")
+        raise StructureError(
+            f"{source}: residue {RESIDUES[types[i]]} {numbers[i]} of chain {name!r} misses "
+            f"heavy atoms {', '.join(missing)} ({int((~complete).sum())} incomplete residues "
+            "in all); rebuild them (e.g. PDBFixer) first"
+        )
     if n_oxt:
         notes.append("OXT not modelled")
     if n_h:
@@ -217,7 +236,10 @@ def structure_to_pdb(models: list[tuple[np.ndarray, np.ndarray, np.ndarray]], ch
     return st.make_pdb_string(opts)
 
 
-def write_pdb(path: str | os.PathLike[str], models: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-              chain_name: str = "A") -> Path:
+def write_pdb(
+    path: str | os.PathLike[str],
+    models: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    chain_name: str = "A",
+) -> Path:
     """Write :func:`structure_to_pdb` atomically to ``path``."""
     return write_text_atomic(path, structure_to_pdb(models, chain_name))

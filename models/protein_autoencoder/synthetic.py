@@ -25,14 +25,18 @@ def synthetic_chain(length: int, seed: int = 0, *, name: str = "A") -> Chain:
     rng = np.random.default_rng(seed)
     k = np.arange(length + 2) - 1
     angle, rise = np.deg2rad(100.0), 1.5
-    radius = np.sqrt((3.8 ** 2 - rise ** 2) / (2 - 2 * np.cos(angle)))
+    radius = np.sqrt((3.8**2 - rise**2) / (2 - 2 * np.cos(angle)))
     ca = np.stack([radius * np.cos(angle * k), radius * np.sin(angle * k), rise * k], -1)
     types = rng.integers(0, len(RESIDUES), size=length)
     mask = atom_mask()[types]
     coords = np.zeros((length, 14, 3))
     for i in range(length):
         here, prev, nxt = ca[i + 1], ca[i], ca[i + 2]
-        coords[i, 0], coords[i, 1], coords[i, 2] = here + 0.38 * (prev - here), here, here + 0.38 * (nxt - here)
+        coords[i, 0], coords[i, 1], coords[i, 2] = (
+            here + 0.38 * (prev - here),
+            here,
+            here + 0.38 * (nxt - here),
+        )
         coords[i, 3] = coords[i, 2] + 1.2 * _unit(rng.normal(size=3))
         last = here
         for slot in range(4, int(mask[i].sum())):

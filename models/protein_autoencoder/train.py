@@ -38,7 +38,9 @@ __all__ = ["KINDS", "build_model", "load_model", "loss_fn", "main", "tensors"]
 
 KINDS = {"equivariant": EquivariantAutoencoder, "peer": PeerAutoencoder}
 MODEL_FORMAT = "lie_nn.protein_autoencoder/1"
-DEFAULTS = TrainSettings(epochs=200, batch_size=8, lr=3e-3, clip=10.0, warmup=0.02, schedule="plateau", patience=4)
+DEFAULTS = TrainSettings(
+    epochs=200, batch_size=8, lr=3e-3, clip=10.0, warmup=0.02, schedule="plateau", patience=4
+)
 
 
 def build_model(kind: str, config: AutoencoderConfig, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
@@ -49,9 +51,11 @@ def build_model(kind: str, config: AutoencoderConfig, dtype: torch.dtype = torch
 
 def tensors(arrays: dict, dtype: torch.dtype) -> dict[str, torch.Tensor]:
     """Torch columns ``types``, ``coords``, ``mask`` of a split's numpy arrays."""
-    return {"types": torch.as_tensor(arrays["types"], dtype=torch.long),
-            "coords": torch.as_tensor(arrays["coords"], dtype=dtype),
-            "mask": torch.as_tensor(arrays["mask"], dtype=torch.bool)}
+    return {
+        "types": torch.as_tensor(arrays["types"], dtype=torch.long),
+        "coords": torch.as_tensor(arrays["coords"], dtype=dtype),
+        "mask": torch.as_tensor(arrays["mask"], dtype=torch.bool),
+    }
 
 
 def rotate(coords: torch.Tensor) -> torch.Tensor:
@@ -63,23 +67,32 @@ def rotate(coords: torch.Tensor) -> torch.Tensor:
 
 def loss_fn(type_weight: float = 1.0, augment: bool = False):
     """``loss(model, batch) -> (loss, metrics)`` (module docstring); metrics in Å and fractions."""
+
     def compute(model: torch.nn.Module, batch: dict):
         coords = rotate(batch["coords"]) if augment and model.training else batch["coords"]
         pred, logits = model(batch["types"], coords, batch["mask"])
         err = symmetric_squared_error(pred, coords, batch["mask"], batch["types"])
         mse = err.sum() / batch["mask"].sum()
-        ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["types"].reshape(-1))
+        ce = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), batch["types"].reshape(-1)
+        )
         with torch.no_grad():
-            metrics = {"rmsd": mse.sqrt(), "ca_rmsd": (pred[:, :, CA] - coords[:, :, CA]).square().sum(-1)
-                       .mean().sqrt(), "type_acc": (logits.argmax(-1) == batch["types"]).float().mean()}
+            metrics = {
+                "rmsd": mse.sqrt(),
+                "ca_rmsd": (pred[:, :, CA] - coords[:, :, CA]).square().sum(-1).mean().sqrt(),
+                "type_acc": (logits.argmax(-1) == batch["types"]).float().mean(),
+            }
         return mse + type_weight * ce, metrics
+
     return compute
 
 
 def load_model(path: Path) -> tuple[torch.nn.Module, dict]:
     """The model of a ``model.pt`` (``weights_only=True``) and its metadata."""
     state = load_checkpoint(path, expect_format=MODEL_FORMAT)
-    model = build_model(state["kind"], AutoencoderConfig.from_dict(state["config"]), torch_dtype(state["dtype"]))
+    model = build_model(
+        state["kind"], AutoencoderConfig.from_dict(state["config"]), torch_dtype(state["dtype"])
+    )
     model.load_state_dict(state["state_dict"])
     return model.eval(), state
 
@@ -89,14 +102,24 @@ def export(run: Path) -> Path:
     info = json.loads((run / "run.json").read_text())
     identity = info["identity"]
     best = load_checkpoint(run / "best.pt", expect_format=None)
-    return save_state(run / "model.pt", {"format": MODEL_FORMAT, "kind": identity["kind"],
-                                         "config": identity["model"], "dtype": info["settings"]["dtype"],
-                                         "data_sha256": identity["data_sha256"], "state_dict": best})
+    return save_state(
+        run / "model.pt",
+        {
+            "format": MODEL_FORMAT,
+            "kind": identity["kind"],
+            "config": identity["model"],
+            "dtype": info["settings"]["dtype"],
+            "data_sha256": identity["data_sha256"],
+            "state_dict": best,
+        },
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m models.protein_autoencoder.train",
-                                description="Train the protein autoencoder (equivariant or peer).")
+    p = argparse.ArgumentParser(
+        prog="python -m models.protein_autoencoder.train",
+        description="Train the protein autoencoder (equivariant or peer).",
+    )
     p.add_argument("--model", choices=sorted(KINDS), default="equivariant")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="make protein-data")
     p.add_argument("--levels", type=positive_int, default=2, help="compression factor 2^levels (default 2)")
@@ -104,8 +127,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--vectors", type=positive_int, default=AutoencoderConfig.vectors)
     p.add_argument("--tensors", type=int, default=AutoencoderConfig.tensors)
     p.add_argument("--type-weight", type=float, default=1.0, help="weight of the residue-type cross-entropy")
-    p.add_argument("--augment", choices=("auto", "yes", "no"), default="auto",
-                   help="random rotations of the training fragments (auto: for the peer only)")
+    p.add_argument(
+        "--augment",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="random rotations of the training fragments (auto: for the peer only)",
+    )
     add_training_arguments(p, DEFAULTS)
     return p
 
@@ -115,14 +142,29 @@ def main(argv: list[str]) -> int:
     settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     ctx = prepare(settings, options)
     dtype = torch_dtype(settings.dtype)
-    config = AutoencoderConfig(levels=args.levels, scalars=args.scalars, vectors=args.vectors, tensors=args.tensors)
+    config = AutoencoderConfig(
+        levels=args.levels, scalars=args.scalars, vectors=args.vectors, tensors=args.tensors
+    )
     augment = args.augment == "yes" or (args.augment == "auto" and args.model == "peer")
     model = build_model(args.model, config, dtype)
     train, val = (tensors(load_split(args.data, s), dtype) for s in ("train", "val"))
-    identity = {"kind": args.model, "model": config.to_dict(), "augment": augment, "type_weight": args.type_weight,
-                "data_sha256": sha256_file(Path(args.data) / "manifest.json")}
-    trainer = Trainer(model, loss_fn(args.type_weight, augment), TensorData(train), settings, options,
-                      val_data=TensorData(val), identity=identity, ctx=ctx)
+    identity = {
+        "kind": args.model,
+        "model": config.to_dict(),
+        "augment": augment,
+        "type_weight": args.type_weight,
+        "data_sha256": sha256_file(Path(args.data) / "manifest.json"),
+    }
+    trainer = Trainer(
+        model,
+        loss_fn(args.type_weight, augment),
+        TensorData(train),
+        settings,
+        options,
+        val_data=TensorData(val),
+        identity=identity,
+        ctx=ctx,
+    )
     result = trainer.fit()
     if ctx.is_main and (Path(options.out) / "best.pt").is_file():
         trainer.log(f"wrote {export(Path(options.out))}")

@@ -18,17 +18,27 @@ from models.protein_autoencoder.train import loss_fn
 pytest.importorskip("gemmi")
 from models.protein_autoencoder.synthetic import synthetic_chain  # noqa: E402
 
-CONFIG = AutoencoderConfig(levels=2, scalars=6, vectors=3, tensors=2, latent_scalars=4, latent_vectors=2,
-                           latent_tensors=1, radial_hidden=8)
+CONFIG = AutoencoderConfig(
+    levels=2,
+    scalars=6,
+    vectors=3,
+    tensors=2,
+    latent_scalars=4,
+    latent_vectors=2,
+    latent_tensors=1,
+    radial_hidden=8,
+)
 # lie_nn's SO3(1) components are (y, z, x): l1 = P @ xyz
 P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
 
 
 def _batch(lengths=(13, 13), dtype=torch.float64, seed=0):
     chains = [synthetic_chain(n, seed=seed + k) for k, n in enumerate(lengths)]
-    return (torch.as_tensor(np.stack([c.types for c in chains])),
-            torch.as_tensor(np.stack([c.coords for c in chains]), dtype=dtype),
-            torch.as_tensor(np.stack([c.mask for c in chains])))
+    return (
+        torch.as_tensor(np.stack([c.types for c in chains])),
+        torch.as_tensor(np.stack([c.coords for c in chains]), dtype=dtype),
+        torch.as_tensor(np.stack([c.mask for c in chains])),
+    )
 
 
 def _group(seed):
@@ -38,7 +48,9 @@ def _group(seed):
 
 
 def _latent_rep(g, config, dtype):
-    blocks = [torch.as_tensor(represent(ir, g), dtype=dtype) for mul, ir in config.latent_irreps for _ in range(mul)]
+    blocks = [
+        torch.as_tensor(represent(ir, g), dtype=dtype) for mul, ir in config.latent_irreps for _ in range(mul)
+    ]
     return torch.block_diag(*blocks)
 
 
@@ -76,7 +88,7 @@ def test_features_are_not_trivially_invariant():
     """The l >= 1 latent channels do move: equivariance is not met by zero vectors."""
     model = EquivariantAutoencoder(CONFIG, dtype=torch.float64)
     z = model.encode(*_batch())
-    assert z.features[..., CONFIG.latent_scalars:].abs().max() > 1e-3
+    assert z.features[..., CONFIG.latent_scalars :].abs().max() > 1e-3
 
 
 def test_lengths_are_padded_and_cut():

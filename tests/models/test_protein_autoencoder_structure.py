@@ -22,8 +22,12 @@ def _pdb(chain, name="A") -> str:
 
 
 def _replace_residue(text: str, old: str, new: str, number: int = 2) -> str:
-    return "\n".join(line[:17] + new + line[20:] if line.startswith("ATOM") and line[17:20] == old
-                     and int(line[22:26]) == number else line for line in text.splitlines())
+    return "\n".join(
+        line[:17] + new + line[20:]
+        if line.startswith("ATOM") and line[17:20] == old and int(line[22:26]) == number
+        else line
+        for line in text.splitlines()
+    )
 
 
 def test_round_trip_keeps_every_atom():
@@ -105,7 +109,9 @@ def test_waters_hydrogens_and_oxt_are_skipped_with_notes():
     text = "\n".join(lines[: end + 1] + [x.format(name), h.format(name), "TER", w] + lines[end + 1 :])
     back = chain_from_text(text)
     assert len(back) == 3
-    assert {"OXT not modelled", "1 hydrogens not modelled", "skipped waters/hetero groups HOH"} <= set(back.notes)
+    assert {"OXT not modelled", "1 hydrogens not modelled", "skipped waters/hetero groups HOH"} <= set(
+        back.notes
+    )
 
 
 def test_unknown_atom_name_is_refused():

@@ -20,8 +20,21 @@ from models.protein_autoencoder.data import generate, load_split, segments  # no
 from models.protein_autoencoder.structure import read_chain, structure_to_pdb, write_pdb  # noqa: E402
 from models.protein_autoencoder.synthetic import synthetic_chain  # noqa: E402
 
-TINY = ["--epochs", "1", "--batch-size", "4", "--scalars", "4", "--vectors", "2", "--tensors", "1",
-        "--levels", "2", "--quiet"]
+TINY = [
+    "--epochs",
+    "1",
+    "--batch-size",
+    "4",
+    "--scalars",
+    "4",
+    "--vectors",
+    "2",
+    "--tensors",
+    "1",
+    "--levels",
+    "2",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +68,9 @@ def test_split_is_by_protein_and_recorded(data_dir):
     manifest = json.loads((data_dir / "manifest.json").read_text())
     split = manifest["split"]
     names = [set(split[s]) for s in ("train", "val", "test")]
-    assert sum(map(len, names)) == 6 and not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
+    assert sum(map(len, names)) == 6 and not (
+        names[0] & names[1] or names[0] & names[2] or names[1] & names[2]
+    )
     assert manifest["seeds"] == {"split": 3}
     for s in ("train", "val", "test"):
         arrays = load_split(data_dir, s)
@@ -121,9 +136,24 @@ def test_interpolation_ends_are_the_reconstructions(runs, tmp_path):
     with torch.no_grad():
         recon = model(*interpolate.chain_tensors(a, torch.float32))[0][0].double().numpy()
     assert len(path) == 4 and np.abs(path[0] - recon).max() < 1e-5
-    interpolate.main(["--model", str(runs / "equivariant" / "model.pt"), "--peer", str(runs / "peer" / "model.pt"),
-                      "--start", str(pa), "--end", str(pb), "--steps", "3", "--out", str(tmp_path / "adk"),
-                      "--plot", str(tmp_path / "adk.png")])
+    interpolate.main(
+        [
+            "--model",
+            str(runs / "equivariant" / "model.pt"),
+            "--peer",
+            str(runs / "peer" / "model.pt"),
+            "--start",
+            str(pa),
+            "--end",
+            str(pb),
+            "--steps",
+            "3",
+            "--out",
+            str(tmp_path / "adk"),
+            "--plot",
+            str(tmp_path / "adk.png"),
+        ]
+    )
     metrics = json.loads((tmp_path / "adk" / "metrics.json").read_text())
     assert metrics["paths"]["coordinates"][0]["ca_rmsd_start"] < 1e-3
     assert (tmp_path / "adk" / "path_latent_equivariant.pdb").read_text().count("MODEL") == 3
@@ -140,21 +170,34 @@ def test_cli_encode_decode_interpolate(runs, tmp_path, capsys):
         run_cli(cli.main, ["decode", model, str(tmp_path / "z.npz"), "--out", str(tmp_path / "r.pdb")])
     assert e.value.code == 0 and len(read_chain(tmp_path / "r.pdb")) == 9
     with pytest.raises(SystemExit) as e:
-        run_cli(cli.main, ["interpolate", model, str(pa), str(pb), "--steps", "3", "--out", str(tmp_path / "p.pdb")])
+        run_cli(
+            cli.main,
+            ["interpolate", model, str(pa), str(pb), "--steps", "3", "--out", str(tmp_path / "p.pdb")],
+        )
     assert e.value.code == 0 and (tmp_path / "p.pdb").read_text().count("MODEL") == 3
 
 
-@pytest.mark.parametrize("case,message", [
-    ("empty", "empty file"), ("missing", "no such structure file"), ("latent_from_other_model", "another model"),
-    ("not_latent", "not a latent .npz file"),
-])
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("empty", "empty file"),
+        ("missing", "no such structure file"),
+        ("latent_from_other_model", "another model"),
+        ("not_latent", "not a latent .npz file"),
+    ],
+)
 def test_cli_errors_are_one_line(runs, tmp_path, capsys, case, message):
     model = str(runs / "equivariant" / "model.pt")
     pa, _ = _pdbs(tmp_path)
     (tmp_path / "empty.pdb").write_text("")
     if case in ("empty", "missing"):
-        argv = ["encode", model, str(tmp_path / ("empty.pdb" if case == "empty" else "nope.pdb")), "--out",
-                str(tmp_path / "z.npz")]
+        argv = [
+            "encode",
+            model,
+            str(tmp_path / ("empty.pdb" if case == "empty" else "nope.pdb")),
+            "--out",
+            str(tmp_path / "z.npz"),
+        ]
     elif case == "latent_from_other_model":
         run_cli_ok = ["encode", str(runs / "peer" / "model.pt"), str(pa), "--out", str(tmp_path / "zp.npz")]
         with pytest.raises(SystemExit):
