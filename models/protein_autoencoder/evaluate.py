@@ -90,6 +90,7 @@ def evaluate_run(run: Path, data: Path, seed: int = 1) -> dict:
     batch = tensors(load_split(data, "test"), next(model.parameters()).dtype)
     history = read_history(run)
     budget = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
+    cpu = json.loads((run / "cpu.json").read_text()) if (run / "cpu.json").is_file() else {}
     return {
         "run": str(run),
         "kind": state["kind"],
@@ -98,6 +99,7 @@ def evaluate_run(run: Path, data: Path, seed: int = 1) -> dict:
         "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": len(history),
         "train_seconds": sum(h.get("train_seconds", 0.0) for h in history),
+        "fit_cpu_seconds": cpu.get("fit_cpu_seconds"),
         "settings": budget.get("settings", {}),
         "test": evaluate_model(model, batch),
         "test_rotated": evaluate_model(model, rotated(batch, seed)),

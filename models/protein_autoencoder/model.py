@@ -13,7 +13,8 @@ the coarse positions ``P (L/2^K, 3)`` (the Cα centroids of the blocks) and feat
 ``z = W h^{(K)}`` of the irreps ``latent`` (default ``16×0 ⊕ 8×1 ⊕ 4×2``).
 
 The decoder mirrors it (``ChainConv → Refine`` ``K`` times, then ``ChainConv``) and reads out the
-atom offsets ``x_{ik} - p_i`` (``14×1``) and the residue-type logits (``20×0``) of every node.
+offsets of all 14 atom slots from the node position (``14×1``; the Cα slot included, so the decoded
+node positions only need to be close to the Cα) and the residue-type logits (``20×0``) of every node.
 
 Equivariance.  With ``D(R)`` the block-diagonal representation of ``latent``:
 ``encode(R x + t) = (R P + t, D(R) z)`` and ``decode(R P + t, D(R) z) = R decode(P, z) + t``, exactly
@@ -168,7 +169,7 @@ class EquivariantAutoencoder(torch.nn.Module):
         return Latent(pos, self.to_latent(h) * valid.unsqueeze(-1), valid, length)
 
     def decode(self, latent: Latent) -> tuple[torch.Tensor, torch.Tensor]:
-        """Heavy-atom coordinates ``(B, L, 14, 3)`` (Cα = node positions) and type logits ``(B, L, 20)``."""
+        """Heavy-atom coordinates ``(B, L, 14, 3)`` (node position + predicted offsets) and type logits ``(B, L, 20)``."""
         b, n_top = latent.valid.shape
         valid0 = torch.arange(n_top * self.config.factor, device=latent.pos.device) < latent.length
         valids = _level_valid(valid0.unsqueeze(0).expand(b, -1), self.config.levels)
@@ -178,8 +179,6 @@ class EquivariantAutoencoder(torch.nn.Module):
             h, pos, _ = self.refine[k](h, pos, valids[k])
         h = self.dec_conv[0](h, pos, valids[0])
         offsets = from_l1(self.atoms(h).reshape(b, -1, NUM_SLOTS, 3)) * ATOM_SCALE
-        offsets = offsets.clone()
-        offsets[..., CA, :] = 0.0
         coords = pos.unsqueeze(-2) + offsets
         n = latent.length
         return coords[:, :n], self.types(h)[:, :n]

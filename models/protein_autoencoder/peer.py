@@ -105,8 +105,6 @@ class PeerAutoencoder(torch.nn.Module):
         h = self.dec_conv[0](h, pos, valids[0])
         out = self.readout(h)
         offsets = out[..., : 3 * NUM_SLOTS].reshape(b, -1, NUM_SLOTS, 3) * ATOM_SCALE
-        offsets = offsets.clone()
-        offsets[..., CA, :] = 0.0
         n = latent.length
         return (pos.unsqueeze(-2) + offsets)[:, :n], out[..., 3 * NUM_SLOTS :][:, :n]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import torch
@@ -27,7 +28,7 @@ from models.common.args import add_training_arguments, options_from_args, positi
 from models.common.batching import TensorData
 from models.common.checkpoint import load_checkpoint, save_state
 from models.common.cli import run_cli
-from models.common.io import sha256_file
+from models.common.io import sha256_file, write_json_atomic
 from models.common.training import Trainer, TrainSettings, prepare, torch_dtype
 from models.protein_autoencoder.data import DEFAULT_DATA, load_split
 from models.protein_autoencoder.geometry import CA, random_rotations, symmetric_squared_error
@@ -165,7 +166,12 @@ def main(argv: list[str]) -> int:
         identity=identity,
         ctx=ctx,
     )
+    cpu_start = time.process_time()
     result = trainer.fit()
+    if ctx.is_main:
+        cpu = {"fit_cpu_seconds": time.process_time() - cpu_start, "status": result["status"],
+               "epochs": result["epochs"]}
+        write_json_atomic(Path(options.out) / "cpu.json", cpu)
     if ctx.is_main and (Path(options.out) / "best.pt").is_file():
         trainer.log(f"wrote {export(Path(options.out))}")
     print(f"{result['status']} after {result['epochs']} epochs; run in {options.out}")
