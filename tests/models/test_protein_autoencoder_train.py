@@ -210,3 +210,30 @@ def test_cli_errors_are_one_line(runs, tmp_path, capsys, case, message):
         run_cli(cli.main, argv)
     err = capsys.readouterr().err.strip()
     assert e.value.code == 1 and message in err and len(err.splitlines()) == 1
+
+
+def test_resume_is_bit_exact_and_refuses_changed_settings(data_dir, tmp_path):
+    """The peer (random rotations drawn during training) resumed after one epoch equals two epochs in one go."""
+    common = ["--model", "peer", "--data", str(data_dir), "--epochs", "2", "--batch-size", "4", "--scalars", "4",
+              "--vectors", "2", "--tensors", "1", "--levels", "1", "--quiet"]
+    train.main([*common, "--out", str(tmp_path / "full")])
+    train.main([*common, "--out", str(tmp_path / "split"), "--stop-after", "1"])
+    train.main([*common, "--out", str(tmp_path / "split"), "--resume"])
+    a = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="other settings|differ"):
+        train.main([*common, "--out", str(tmp_path / "split"), "--resume", "--lr", "0.1"])
+
+
+def test_data_cli_generate_and_info(source, tmp_path, capsys):
+    from models.protein_autoencoder.data import main as data_main
+
+    data_main(["generate", "--out", str(tmp_path / "d"), "--length", "8", "--n-val", "1", "--n-test", "1",
+               "--seed", "0"])
+    data_main(["info", "--data", str(tmp_path / "d")])
+    out = capsys.readouterr().out
+    assert "train:" in out and "test:" in out
+    with pytest.raises(SystemExit) as e:
+        run_cli(data_main, ["info", "--data", str(tmp_path / "none")])
+    assert e.value.code == 1 and "make protein-data" in capsys.readouterr().err
