@@ -169,7 +169,8 @@ class EquivariantAutoencoder(torch.nn.Module):
         return Latent(pos, self.to_latent(h) * valid.unsqueeze(-1), valid, length)
 
     def decode(self, latent: Latent) -> tuple[torch.Tensor, torch.Tensor]:
-        """Heavy-atom coordinates ``(B, L, 14, 3)`` (node position + predicted offsets) and type logits ``(B, L, 20)``."""
+        """Heavy-atom coordinates ``(B, L, 14, 3)`` (node position + predicted offsets) and type
+        logits ``(B, L, 20)``."""
         b, n_top = latent.valid.shape
         valid0 = torch.arange(n_top * self.config.factor, device=latent.pos.device) < latent.length
         valids = _level_valid(valid0.unsqueeze(0).expand(b, -1), self.config.levels)

@@ -213,9 +213,9 @@ def test_cli_errors_are_one_line(runs, tmp_path, capsys, case, message):
 
 
 def test_resume_is_bit_exact_and_refuses_changed_settings(data_dir, tmp_path):
-    """The peer (random rotations drawn during training) resumed after one epoch equals two epochs in one go."""
-    common = ["--model", "peer", "--data", str(data_dir), "--epochs", "2", "--batch-size", "4", "--scalars", "4",
-              "--vectors", "2", "--tensors", "1", "--levels", "1", "--quiet"]
+    """The peer (random rotations drawn in training) resumed after one epoch equals two epochs in one go."""
+    common = ["--model", "peer", "--data", str(data_dir), "--epochs", "2", "--batch-size", "4",
+              "--scalars", "4", "--vectors", "2", "--tensors", "1", "--levels", "1", "--quiet"]
     train.main([*common, "--out", str(tmp_path / "full")])
     train.main([*common, "--out", str(tmp_path / "split"), "--stop-after", "1"])
     train.main([*common, "--out", str(tmp_path / "split"), "--resume"])
