@@ -6,6 +6,8 @@ r"""Command line for users: encode a PDB to a latent file, decode it back, inter
     python -m models.protein_autoencoder.cli decode MODEL.pt latent.npz --out reconstructed.pdb
     python -m models.protein_autoencoder.cli interpolate MODEL.pt open.pdb closed.pdb --steps 9 --out path.pdb
 
+``interpolate`` superposes the second structure on the first by its Cα atoms (Kabsch) first.
+
 The latent file (``.npz``, read with ``allow_pickle=False``) holds ``pos (n, 3)`` Å, ``features (n, dim)``
 (the model's latent irreps, lie_nn's mul-major layout), ``length`` and the sha256 of the model file it
 belongs to; decoding with another model is refused.  ``encode`` prints the reconstruction RMSD.
@@ -24,7 +26,7 @@ import torch
 
 from models.common.cli import run_cli
 from models.common.io import DataError, atomic_path, sha256_file
-from models.protein_autoencoder.geometry import heavy_atom_rmsd
+from models.protein_autoencoder.geometry import CA, heavy_atom_rmsd, superpose
 from models.protein_autoencoder.interpolate import chain_tensors, latent_path
 from models.protein_autoencoder.model import Latent
 from models.protein_autoencoder.structure import read_chain, write_pdb
@@ -119,6 +121,8 @@ def main(argv: list[str]) -> int:
         a, b = _read(args.start, args.chain), _read(args.end, args.chain)
         if len(a) != len(b):
             raise ValueError(f"{args.start} has {len(a)} residues and {args.end} {len(b)}: not one protein")
+        b.coords = superpose(b.coords, b.coords[:, CA], a.coords[:, CA]) * b.mask[..., None]
+        print(f"note: {args.end} superposed on {args.start} by its Cα atoms")
         path = latent_path(load_model(args.model)[0], a, b, args.steps)
         print(f"wrote {write_pdb(args.out, [(a.types, x, a.mask) for x in path])} ({args.steps} models)")
     return 0

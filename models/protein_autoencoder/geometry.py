@@ -24,7 +24,15 @@ import torch
 
 from models.protein_autoencoder.residues import swap_permutations
 
-__all__ = ["ca_rmsd", "from_l1", "heavy_atom_rmsd", "random_rotations", "symmetric_squared_error", "to_l1"]
+__all__ = [
+    "ca_rmsd",
+    "from_l1",
+    "heavy_atom_rmsd",
+    "random_rotations",
+    "superpose",
+    "symmetric_squared_error",
+    "to_l1",
+]
 
 CA = 1  # slot of the alpha carbon
 _SWAPS = torch.as_tensor(swap_permutations())
@@ -100,3 +108,19 @@ def ca_rmsd(pred: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray) 
     if pred.ndim >= 3 and pred.shape[-2] == 14:
         pred, target = pred[..., CA, :], target[..., CA, :]
     return math.sqrt(float((pred - target).square().sum(-1).mean()))
+
+
+def superpose(coords: np.ndarray, mobile: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``coords (..., 3)`` moved by the proper rotation and translation that best superpose the points
+    ``mobile (n, 3)`` on ``target (n, 3)`` (Kabsch, least squares).
+
+    >>> x = np.random.default_rng(0).normal(size=(6, 3))
+    >>> r = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]; r *= np.linalg.det(r)
+    >>> bool(np.allclose(superpose(x @ r.T + 2.0, x @ r.T + 2.0, x), x))
+    True
+    """
+    mc, tc = mobile.mean(0), target.mean(0)
+    u, _, vt = np.linalg.svd((mobile - mc).T @ (target - tc))
+    d = np.sign(np.linalg.det(u @ vt))
+    rot = u @ np.diag([1.0, 1.0, d]) @ vt
+    return (coords - mc) @ rot + tc

@@ -3,7 +3,8 @@ r"""Latent interpolation between two conformations of one protein (ADK open ↔ 
 Both structures are encoded, the latents ``(P, z)`` interpolated linearly,
 ``(P_t, z_t) = ((1-t) P_0 + t P_1, (1-t) z_0 + t z_1)``, and decoded; as the baseline the heavy-atom
 coordinates themselves are interpolated (``x_t = (1-t) x_0 + t x_1``).  For every step: Cα RMSD to
-both end structures (no superposition: both files share one frame), the Cα–Cα distances of
+both end structures (the end structure is first superposed on the start by its Cα atoms, so that
+neither path has to carry a rigid motion; ``--no-superpose`` keeps the files' frames), the Cα–Cα distances of
 consecutive residues (3.80 Å in real chains), and clashes = heavy-atom pairs of residues at least
 two apart closer than ``--clash`` Å (2.5 by default, below hydrogen-bond N–O distances).  Writes the
 paths as multi-model PDB files, the numbers as JSON and the plot.
@@ -24,7 +25,7 @@ import torch
 from models.common.cli import run_cli
 from models.common.io import write_json_atomic
 from models.common.plotting import pyplot, save_figure
-from models.protein_autoencoder.geometry import CA
+from models.protein_autoencoder.geometry import CA, superpose
 from models.protein_autoencoder.model import Latent
 from models.protein_autoencoder.structure import Chain, read_chain, write_pdb
 from models.protein_autoencoder.train import load_model
@@ -137,6 +138,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--end", type=Path, default=None, help="PDB (default: MDAnalysisTests adk_closed.pdb)")
     p.add_argument("--steps", type=int, default=9)
     p.add_argument("--clash", type=float, default=2.5, help="clash distance (Å)")
+    p.add_argument("--no-superpose", action="store_true", help="keep the end structure in its own frame")
     p.add_argument("--out", type=Path, required=True, help="output folder (PDB paths, metrics.json)")
     p.add_argument("--plot", type=Path, default=None)
     args = p.parse_args(argv)
@@ -149,11 +151,14 @@ def main(argv: list[str]) -> int:
     a, b = read_chain(args.start), read_chain(args.end)
     if len(a) != len(b):
         raise ValueError(f"{args.start} has {len(a)} residues, {args.end} {len(b)}: need the same protein")
+    if not args.no_superpose:
+        b.coords = superpose(b.coords, b.coords[:, CA], a.coords[:, CA]) * b.mask[..., None]
     models = {"latent (equivariant)": args.model} | ({"latent (peer)": args.peer} if args.peer else {})
     paths = {name: latent_path(load_model(path)[0], a, b, args.steps) for name, path in models.items()}
     paths["coordinates"] = coordinate_path(a, b, args.steps)
     args.out.mkdir(parents=True, exist_ok=True)
     results = {
+        "superposed": not args.no_superpose,
         "start": str(args.start),
         "end": str(args.end),
         "residues": len(a),
