@@ -169,7 +169,8 @@ shapes-train: shapes-data
 
 # ---- protein autoencoder (models/protein_autoencoder, docs/protein_autoencoder.md) ----
 # MDAnalysisTests structures read with gemmi; the SO(3)-equivariant hourglass and its non-equivariant
-# peer (random rotations) at compression 2, 4, 8, each with the same CPU budget (one thread).
+# peer (random rotations) at compression 2, 4, 8 (and a second seed at 4), each with the same CPU
+# budget (one thread).
 PROTEIN_DATA ?= data/protein
 PROTEIN_RUNS ?= runs/protein
 PROTEIN_CPU_MIN ?= 2
@@ -191,10 +192,17 @@ protein-train: protein-data
 		  --model $$m --levels $$lv --data $(PROTEIN_DATA) --out $(PROTEIN_RUNS)_$${m}_l$$lv \
 		  --cpu-budget $(PROTEIN_CPU_MIN) --threads 1 --quiet --resume || exit 1; \
 	done; done
+	for m in equivariant peer; do \
+		test -f $(PROTEIN_RUNS)_$${m}_l2_s1/model.pt || $(PROTEIN_PY) -m models.protein_autoencoder.train \
+		  --model $$m --levels 2 --seed 1 --data $(PROTEIN_DATA) --out $(PROTEIN_RUNS)_$${m}_l2_s1 \
+		  --cpu-budget $(PROTEIN_CPU_MIN) --threads 1 --quiet --resume || exit 1; \
+	done
 
 protein-docs: protein-train
 	$(PROTEIN_PY) -m models.protein_autoencoder.evaluate $(PROTEIN_RUNS)_*_l? --data $(PROTEIN_DATA) \
 		--out $(PROTEIN_RUNS)_eval.json
+	$(PROTEIN_PY) -m models.protein_autoencoder.evaluate $(PROTEIN_RUNS)_*_l2_s1 --data $(PROTEIN_DATA) \
+		--out $(PROTEIN_RUNS)_eval_s1.json
 	$(PROTEIN_PY) -m models.protein_autoencoder.interpolate --model $(PROTEIN_RUNS)_equivariant_l2/model.pt \
 		--peer $(PROTEIN_RUNS)_peer_l2/model.pt --steps 9 --out $(PROTEIN_RUNS)_adk --plot docs/protein_interpolation.png
 	$(PROTEIN_PY) -m models.protein_autoencoder.report --eval $(PROTEIN_RUNS)_eval.json \
