@@ -217,3 +217,44 @@ qm9-generate: qm9-train
 		--out $(QM9_RUNS)/metrics_t05.json
 	$(QM9_PY) -m models.molecule_generation.report --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
 		--docs docs
+
+# ---- protein autoencoder (models/protein_autoencoder, docs/protein_autoencoder.md) ----
+# MDAnalysisTests structures read with gemmi; the SO(3)-equivariant hourglass and its non-equivariant
+# peer (random rotations) at compression 2, 4, 8 (and a second seed at 4), each with the same CPU
+# budget (one thread).
+PROTEIN_DATA ?= data/protein
+PROTEIN_RUNS ?= runs/protein
+PROTEIN_CPU_MIN ?= 2
+PROTEIN_PY = OMP_NUM_THREADS=1 $(BIN)/python
+
+.PHONY: install-protein protein-data protein-train protein-docs
+
+install-protein: install
+	$(BIN)/pip install -q -e ".[torch,dev,protein]" $(TORCH_PIN)
+
+protein-data: install-protein
+	test -f $(PROTEIN_DATA)/manifest.json || $(PROTEIN_PY) -m models.protein_autoencoder.data generate \
+		--out $(PROTEIN_DATA) --seed 0
+	$(PROTEIN_PY) -m models.protein_autoencoder.data info --data $(PROTEIN_DATA)
+
+protein-train: protein-data
+	for lv in 1 2 3; do for m in equivariant peer; do \
+		test -f $(PROTEIN_RUNS)_$${m}_l$$lv/model.pt || $(PROTEIN_PY) -m models.protein_autoencoder.train \
+		  --model $$m --levels $$lv --data $(PROTEIN_DATA) --out $(PROTEIN_RUNS)_$${m}_l$$lv \
+		  --cpu-budget $(PROTEIN_CPU_MIN) --threads 1 --quiet --resume || exit 1; \
+	done; done
+	for m in equivariant peer; do \
+		test -f $(PROTEIN_RUNS)_$${m}_l2_s1/model.pt || $(PROTEIN_PY) -m models.protein_autoencoder.train \
+		  --model $$m --levels 2 --seed 1 --data $(PROTEIN_DATA) --out $(PROTEIN_RUNS)_$${m}_l2_s1 \
+		  --cpu-budget $(PROTEIN_CPU_MIN) --threads 1 --quiet --resume || exit 1; \
+	done
+
+protein-docs: protein-train
+	$(PROTEIN_PY) -m models.protein_autoencoder.evaluate $(PROTEIN_RUNS)_*_l? --data $(PROTEIN_DATA) \
+		--out $(PROTEIN_RUNS)_eval.json
+	$(PROTEIN_PY) -m models.protein_autoencoder.evaluate $(PROTEIN_RUNS)_*_l2_s1 --data $(PROTEIN_DATA) \
+		--out $(PROTEIN_RUNS)_eval_s1.json
+	$(PROTEIN_PY) -m models.protein_autoencoder.interpolate --model $(PROTEIN_RUNS)_equivariant_l2/model.pt \
+		--peer $(PROTEIN_RUNS)_peer_l2/model.pt --steps 9 --out $(PROTEIN_RUNS)_adk --plot docs/protein_interpolation.png
+	$(PROTEIN_PY) -m models.protein_autoencoder.report --eval $(PROTEIN_RUNS)_eval.json \
+		--data $(PROTEIN_DATA) --docs docs
