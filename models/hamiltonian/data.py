@@ -56,8 +56,8 @@ class MoleculeSpec:
 
 
 MOLECULES = (
-    MoleculeSpec("water", "O", chunks=6, chunk_frames=50),
-    MoleculeSpec("ethanol", "CCO", chunks=4, chunk_frames=25),
+    MoleculeSpec("water", "O", chunks=4, chunk_frames=50),
+    MoleculeSpec("ethanol", "CCO", chunks=4, chunk_frames=10),
 )
 
 

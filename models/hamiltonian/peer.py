@@ -48,8 +48,8 @@ class FockMLP(torch.nn.Module):
 
     def forward(self, numbers, positions: torch.Tensor) -> torch.Tensor:
         if tuple(int(z) for z in numbers) != self.numbers:
-            raise ValueError(f"atom ordering/elements {list(numbers)} do not match the trained molecule "
-                             f"{list(self.numbers)}: the MLP peer needs the training atom order")
+            raise ValueError(f"atom ordering/elements {[int(z) for z in numbers]} do not match the trained "
+                             f"molecule {list(self.numbers)}: the MLP peer needs the training atom order")
         x = positions.to(self.scale.dtype)
         x = (x - x.mean(dim=1, keepdim=True)).reshape(x.shape[0], -1)
         out = self.mlp(x)
