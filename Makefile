@@ -166,3 +166,38 @@ shapes-train: shapes-data
 	$(SHAPES_TRAIN) --model pointnet --augment so3 --out $(SHAPES_RUNS)_long_pointnet_so3 --epochs 100
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_*/
 	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_*/ --data $(SHAPES_DATA) --docs docs
+
+# ---- Hamiltonian (models/hamiltonian, docs/hamiltonian.md) ----------------------------------------
+# PBE/def2-SVP Fock matrices (pyscf) on GFN2-xTB MD geometries of water and ethanol; the equivariant
+# network and the MLP peer (rotation augmentation) trained with the same CPU-minute budget, one thread.
+HAM_DATA ?= data/hamiltonian
+HAM_CPU_MIN ?= 3
+HAM_PY = OMP_NUM_THREADS=1 $(BIN)/python
+HAM_EPOCHS_water_equivariant ?= 40
+HAM_EPOCHS_water_mlp ?= 1500
+HAM_EPOCHS_ethanol_equivariant ?= 40
+HAM_EPOCHS_ethanol_mlp ?= 1500
+HAM_BATCH_water ?= 8
+HAM_BATCH_ethanol ?= 4
+
+.PHONY: install-ham ham-data ham-train ham-eval
+
+install-ham: install
+	$(BIN)/pip install -q -e ".[torch,dev,ham]" $(TORCH_PIN)
+
+ham-data: install-ham
+	test -f $(HAM_DATA)/ethanol.npz || $(HAM_PY) -m models.hamiltonian.data --out $(HAM_DATA)
+
+ham-train: ham-data
+	$(foreach m,water ethanol,$(foreach k,equivariant mlp,(test -f runs/ham_$(m)_$(k)/best.pt || \
+	  $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) --molecule $(m) --model $(k) \
+	  --epochs $(HAM_EPOCHS_$(m)_$(k)) --batch-size $(HAM_BATCH_$(m)) --cpu-budget $(HAM_CPU_MIN) \
+	  --out runs/ham_$(m)_$(k)) &&)) true
+
+ham-eval: ham-train
+	$(foreach m,water ethanol,$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_$(m)_equivariant \
+	  runs/ham_$(m)_mlp --out docs/hamiltonian_$(m).json &&) true
+	$(HAM_PY) -m models.hamiltonian.report matrices runs/ham_water_equivariant runs/ham_water_mlp \
+	  --out docs/hamiltonian_water_matrices.png
+	$(HAM_PY) -m models.hamiltonian.report curves runs/ham_water_equivariant runs/ham_water_mlp \
+	  runs/ham_ethanol_equivariant runs/ham_ethanol_mlp --out docs/hamiltonian_curves.png

@@ -89,8 +89,12 @@ def md_geometries(spec: MoleculeSpec, n_frames: int, conformer_seed: int, thermo
     return atoms.get_atomic_numbers().astype(np.int64), np.stack(frames)
 
 
-def _chunk_seeds(seed: int, molecule_index: int, chunk: int) -> tuple[int, int]:
-    conformer, thermostat = np.random.SeedSequence([seed, molecule_index, chunk]).generate_state(2)
+def _chunk_seeds(seed: int, name: str, chunk: int) -> tuple[int, int]:
+    """Seeds of one trajectory; the molecule enters by its index in :data:`MOLECULES` (stable whichever
+    molecules one invocation makes), other molecules by a hash-free code of their name."""
+    names = [m.name for m in MOLECULES]
+    key = names.index(name) if name in names else int.from_bytes(name.encode()[:8], "little") + len(names)
+    conformer, thermostat = np.random.SeedSequence([seed, key, chunk]).generate_state(2)
     return int(conformer % (2**31 - 1)), int(thermostat)
 
 
@@ -135,12 +139,10 @@ def generate(out: str | os.PathLike[str], *, molecules: tuple[MoleculeSpec, ...]
     todo = sum(m.chunk_frames for m in molecules for c in range(m.chunks)
                if not (chunk_dir / f"{m.name}_{c:02d}.npz").is_file())
     _check_resume(chunk_dir, level, molecules, seed)
-    seeds: dict[str, dict[str, int]] = {}
     with progress(total=todo, desc=f"{level.method}/{level.basis} frames", unit="frame") as bar:
-        for mi, spec in enumerate(molecules):
+        for spec in molecules:
             for c in range(spec.chunks):
-                conformer, thermostat = _chunk_seeds(seed, mi, c)
-                seeds[f"{spec.name}_{c:02d}"] = {"conformer": conformer, "thermostat": thermostat}
+                conformer, thermostat = _chunk_seeds(seed, spec.name, c)
                 path = chunk_dir / f"{spec.name}_{c:02d}.npz"
                 if path.is_file():
                     continue
@@ -151,8 +153,15 @@ def generate(out: str | os.PathLike[str], *, molecules: tuple[MoleculeSpec, ...]
                     np.savez(tmp, chunk=np.full(spec.chunk_frames, c), **data)
                 print(f"{path.name}: {spec.chunk_frames} frames, {time.process_time() - start:.1f} CPU s",
                       file=sys.stderr, flush=True)
+    # the manifest covers every complete molecule in the directory (also those of earlier invocations)
+    known = {m.name: m for m in MOLECULES} | {m.name: m for m in molecules}
+    complete = tuple(m for m in known.values()
+                     if all((chunk_dir / f"{m.name}_{c:02d}.npz").is_file() for c in range(m.chunks)))
+    seeds = {f"{m.name}_{c:02d}": dict(zip(("conformer", "thermostat"), _chunk_seeds(seed, m.name, c),
+                                           strict=True))
+             for m in complete for c in range(m.chunks)}
     files = []
-    for spec in molecules:
+    for spec in complete:
         parts = [dict(np.load(chunk_dir / f"{spec.name}_{c:02d}.npz", allow_pickle=False))
                  for c in range(spec.chunks)]
         merged = {k: np.concatenate([p[k] for p in parts]) for k in ("chunk", *KEYS[1:])}
@@ -160,10 +169,10 @@ def generate(out: str | os.PathLike[str], *, molecules: tuple[MoleculeSpec, ...]
         with atomic_path(out / f"{spec.name}.npz") as tmp:
             np.savez(tmp, **merged)
         files.append(f"{spec.name}.npz")
-    settings = {"level": dataclasses.asdict(level), "molecules": [dataclasses.asdict(m) for m in molecules],
-                "units": "positions Angstrom; fock, overlap-free energies, e_tot in Hartree",
+    settings = {"level": dataclasses.asdict(level), "molecules": [dataclasses.asdict(m) for m in complete],
+                "units": "positions in Angstrom; fock, mo_energy and e_tot in Hartree",
                 "ao_basis": "lie_nn real SO(3) basis (models.hamiltonian.basis.to_lie_basis)"}
-    split = {m.name: m.split for m in molecules}
+    split = {m.name: m.split for m in complete}
     write_manifest(out, files, settings=settings, seeds={"base": seed, "chunks": seeds}, split=split,
                    packages=PACKAGES, command=command)
     return out

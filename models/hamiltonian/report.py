@@ -1,0 +1,96 @@
+r"""Figures of docs/hamiltonian.md: predicted vs reference Fock matrix (and difference) of one test frame,
+and the learning curves of the runs.
+
+``python -m models.hamiltonian.report matrices runs/ham_water_eq --out docs/hamiltonian_water.png``
+``python -m models.hamiltonian.report curves runs/ham_water_eq runs/ham_water_mlp --out docs/x.png``
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.common.cli import run_cli
+from models.common.io import read_history
+from models.common.plotting import pyplot, save_figure
+from models.hamiltonian.data import load_molecule
+from models.hamiltonian.dataset import MoleculeData, split_frames
+from models.hamiltonian.train import load_run
+
+__all__ = ["plot_curves", "plot_matrices"]
+
+
+def plot_matrices(runs: list[Path], out: Path, frame: int = 0) -> Path:
+    """Reference ``F``, then for each run its prediction error ``F_pred - F_ref`` (µHa, symmetric log
+    colour scale) on test frame ``frame``."""
+    models = [load_run(run) for run in runs]
+    identity = models[0][1]["identity"]
+    raw = load_molecule(identity["data"], identity["molecule"])
+    test = split_frames(MoleculeData.from_arrays(raw), raw["split"])["test"]
+    ref = test.fock[frame]
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 1 + len(models), figsize=(4.2 * (1 + len(models)), 3.8))
+    im = axes[0].imshow(ref, cmap="RdBu_r", vmin=-np.abs(ref).max(), vmax=np.abs(ref).max())
+    axes[0].set_title(f"reference F ({identity['level']['method']}/{identity['level']['basis']}), Ha")
+    fig.colorbar(im, ax=axes[0], fraction=0.046)
+    for ax, (model, info) in zip(axes[1:], models, strict=True):
+        with torch.no_grad():
+            x = torch.tensor(test.positions[frame:frame + 1])
+            pred = model(test.numbers.tolist(), x)[0].double().numpy()
+        diff = (pred - ref) * 1e6
+        lim = max(np.abs(diff).max(), 1.0)
+        im = ax.imshow(diff, cmap="RdBu_r", norm=_symlog(lim))
+        ax.set_title(f"{info['identity']['model']}: F_pred - F_ref (µHa)\nMAE {np.abs(diff).mean():.0f} µHa")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    for ax in axes:
+        ax.set_xlabel("AO (lie_nn basis)")
+    fig.suptitle(f"{identity['molecule']}, test frame {frame}")
+    fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def _symlog(lim: float):
+    from matplotlib.colors import SymLogNorm
+
+    return SymLogNorm(linthresh=10.0, vmin=-lim, vmax=lim)
+
+
+def plot_curves(runs: list[Path], out: Path) -> Path:
+    """Validation Hamiltonian MAE (µHa) against the cumulative training wall time of each run."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for run in runs:
+        hist = read_history(run)
+        t = np.cumsum([h["train_seconds"] for h in hist])
+        label = run.name
+        axes[0].plot(t, [h["val_fock_mae_uHa"] for h in hist], label=label)
+        axes[1].plot(t, [h["val_eps_mae_meV"] for h in hist], label=label)
+    axes[0].set_ylabel("val Hamiltonian MAE (µHa)")
+    axes[1].set_ylabel("val occupied ε MAE (meV)")
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.set_xlabel("training wall time (s)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.hamiltonian.report",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("kind", choices=("matrices", "curves"))
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--frame", type=int, default=0)
+    args = parser.parse_args(argv)
+    path = plot_matrices(args.runs, args.out, args.frame) if args.kind == "matrices" else plot_curves(
+        args.runs, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
