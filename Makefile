@@ -171,12 +171,12 @@ shapes-train: shapes-data
 # PBE/def2-SVP Fock matrices (pyscf) on GFN2-xTB MD geometries of water and ethanol; the equivariant
 # network and the MLP peer (rotation augmentation) trained with the same CPU-minute budget, one thread.
 HAM_DATA ?= data/hamiltonian
-HAM_CPU_MIN ?= 3
+HAM_CPU_MIN ?= 4
 HAM_PY = OMP_NUM_THREADS=1 $(BIN)/python
-HAM_EPOCHS_water_equivariant ?= 40
-HAM_EPOCHS_water_mlp ?= 1500
+HAM_EPOCHS_water_equivariant ?= 50
+HAM_EPOCHS_water_mlp ?= 400
 HAM_EPOCHS_ethanol_equivariant ?= 40
-HAM_EPOCHS_ethanol_mlp ?= 1500
+HAM_EPOCHS_ethanol_mlp ?= 400
 HAM_BATCH_water ?= 8
 HAM_BATCH_ethanol ?= 4
 

@@ -1,9 +1,10 @@
 r"""Frames of one molecule as tensors, split by trajectory, with the statistics the models are built on.
 
 Targets are in Hartree in lie_nn's AO basis.  The *on-site reference* ``F_0`` keeps only the
-rotation-invariant part of each element's mean diagonal block: for each shell ``a`` the mean of
-``tr(F_{aa}) / (2 l_a + 1)`` over training atoms of that element, times the identity (off-diagonal shell
-pairs and inter-atomic blocks get zero).  Because ``D F_0 D^T = F_0`` it keeps the model equivariant.
+rotation-invariant part of each element's mean on-site block: for each pair of shells ``a, b`` of equal
+``l`` the mean of ``tr(F_{ab}) / (2l + 1)`` over training atoms of that element, times the identity
+(shell pairs of different ``l`` and inter-atomic blocks get zero).  Because ``D F_0 D^T = F_0`` it keeps
+the model equivariant.
 """
 
 from __future__ import annotations
@@ -88,18 +89,21 @@ def onsite_reference(data: MoleculeData, elements, shells) -> tuple[list[np.ndar
     f0 = np.zeros(data.fock.shape[1:])
     for k, z in enumerate(elements):
         ls = shells[k]
-        diag = np.zeros(sum(2 * l + 1 for l in ls))
+        starts = np.concatenate([[0], np.cumsum([2 * l + 1 for l in ls])])
+        block = np.zeros((starts[-1], starts[-1]))
         atoms = [i for i, zi in enumerate(numbers) if zi == z]
-        pos = 0
-        for ell in ls:
-            d = 2 * ell + 1
-            values = [np.trace(data.fock[:, offsets[i] + pos:offsets[i] + pos + d,
-                                         offsets[i] + pos:offsets[i] + pos + d], axis1=1, axis2=2).mean() / d
-                      for i in atoms]
-            diag[pos:pos + d] = np.mean(values) if values else 0.0
-            pos += d
-        onsite.append(np.diag(diag))
+        for a, la in enumerate(ls):
+            for b, lb in enumerate(ls):
+                if la != lb or not atoms:
+                    continue
+                d = 2 * la + 1
+                rows = [offsets[i] + starts[a] for i in atoms]
+                cols = [offsets[i] + starts[b] for i in atoms]
+                mean = np.mean([np.trace(data.fock[:, r:r + d, c:c + d], axis1=1, axis2=2).mean() / d
+                                for r, c in zip(rows, cols, strict=True)])
+                block[starts[a]:starts[a] + d, starts[b]:starts[b] + d] = mean * np.eye(d)
+        onsite.append(block)
         for i in atoms:
-            f0[offsets[i]:offsets[i + 1], offsets[i]:offsets[i + 1]] = np.diag(diag)
+            f0[offsets[i]:offsets[i + 1], offsets[i]:offsets[i + 1]] = block
     scale = float((data.fock - f0).std())
     return onsite, scale

@@ -13,9 +13,9 @@ For a molecule with elements ``z_i`` and positions ``x_i`` (Å):
 3. **Blocks**: for the element pair ``(z_i, z_j)`` a Linear maps ``g_{ij}`` to one ``O3(L, (-1)^{l_a+l_b})``
    vector per shell pair and ``L``, recombined by Clebsch–Gordan coefficients into the
    ``(2l_a+1) × (2l_b+1)`` blocks (:class:`~models.hamiltonian.blocks.BlockAssembler`).
-4. ``F = F_0 + s\,(B + B^T)/2``: symmetrised (``F_{ij} = F_{ji}^T``), scaled by ``s`` and shifted by the
-   rotation-invariant on-site reference ``F_0`` (per element, the training mean of each diagonal shell
-   block's trace, times the identity).
+4. ``F = F_0 + s\,(B + B^T)/2``: symmetrised (``F_{ij} = F_{ji}^T``), scaled by ``s`` and shifted by
+   the rotation-invariant on-site reference ``F_0`` (:func:`models.hamiltonian.dataset.onsite_reference`).
+   The block heads start at zero, so an untrained model predicts ``F_0``.
 
 Every step is O(3)-equivariant, so ``F(R x) = D(R) F(x) D(R)^T`` with ``D`` block-diagonal
 ``wigner_D(O3(l, (-1)^l), R)`` over the AO shells (lie_nn basis, :mod:`models.hamiltonian.basis`).
@@ -202,6 +202,9 @@ class HamiltonianNet(torch.nn.Module):
                 self.pair_heads[f"{a}_{b}"] = Linear(pair, asm.irreps, dtype=dtype)
                 if a != b:
                     self.register_buffer(f"asm_{a}_{b}", asm.tensor(dtype))
+        with torch.no_grad():  # start from F = F_0: zero output heads (their gradients are not zero)
+            for head in [*self.pair_heads.values(), *self.site_heads.values()]:
+                head.weight.zero_()
         for a in range(n_el):
             size = sum(2 * l + 1 for l in cfg.shells[a])
             self.register_buffer(f"onsite_{a}", torch.zeros(size, size, dtype=dtype))

@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pair-channels", type=int, default=8)
     p.add_argument("--num-layers", type=int, default=2)
     p.add_argument("--hidden", type=int, nargs="+", default=[512, 512], help="MLP peer widths")
-    p.add_argument("--eps-weight", type=float, default=1.0, help="weight of the orbital-energy loss")
+    p.add_argument("--eps-weight", type=float, default=0.01, help="weight of the orbital-energy loss")
     p.add_argument("--no-augment", action="store_true", help="MLP peer: no rotation augmentation")
     add_training_arguments(p, DEFAULTS)
     return p

@@ -27,6 +27,9 @@ def _net(dtype) -> HamiltonianNet:
     torch.manual_seed(0)
     net = HamiltonianNet(SVP, dtype=dtype)
     net.set_reference([np.eye(5) * -0.3, np.eye(14) * -1.0], 0.5)
+    with torch.no_grad():  # the block heads start at zero (F = F_0): give them weights to test
+        for head in [*net.pair_heads.values(), *net.site_heads.values()]:
+            head.weight.normal_()
     return net
 
 
@@ -116,3 +119,20 @@ def test_mlp_peer_augmentation_and_atom_order() -> None:
     assert (peer(numbers, moved["positions"]) - moved["fock"]).abs().max() > 1e-3  # not equivariant
     with pytest.raises(ValueError, match="atom ordering"):
         peer([1, 8, 1], x)
+
+
+def test_onsite_reference_is_rotation_invariant() -> None:
+    from models.hamiltonian.dataset import MoleculeData, onsite_reference
+
+    numbers = np.array([8, 1, 1])
+    nao = sum(sum(2 * ell + 1 for ell in SVP.shells[SVP.elements.index(z)]) for z in numbers)
+    rng = np.random.default_rng(0)
+    fock = rng.normal(size=(4, nao, nao))
+    data = MoleculeData(numbers, rng.normal(size=(4, 3, 3)), fock + fock.transpose(0, 2, 1), fock, fock[:, 0],
+                        5, np.zeros(4))
+    onsite, scale = onsite_reference(data, list(SVP.elements), SVP.shells)
+    assert scale > 0
+    for block, shells in zip(onsite, SVP.shells, strict=True):
+        d = ao_rotations(shells, lnn.random_rotation(1)[None])[0]
+        assert np.allclose(d @ block @ d.T, block, atol=1e-12)
+        assert np.abs(block).max() > 0.1  # not trivially zero: s-s couplings of equal l are kept
