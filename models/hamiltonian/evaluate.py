@@ -59,12 +59,13 @@ def evaluate_run(run: Path, *, seed: int = 0) -> dict:
     rotated = rotate_batch(batch, ls, rotations)
     numbers = test.numbers.tolist()
     history = read_history(run)
-    budget = json.loads((run / "run.json").read_text()).get("options", {})
+    cpu = run / "cpu_time.json"
+    budget = json.loads(cpu.read_text()) if cpu.is_file() else {}
     return {"run": str(run), "model": identity["model"], "molecule": identity["molecule"],
             "level": identity["level"], "test_frames": len(test.positions),
             "parameters": sum(p.numel() for p in model.parameters()),
             "epochs": len(history), "train_wall_s": float(sum(h.get("train_seconds", 0.0) for h in history)),
-            "options": budget,
+            "cpu_time": budget,
             "test": metrics(model, numbers, batch, test.n_occ),
             "test_rotated": metrics(model, numbers, rotated, test.n_occ)}
 

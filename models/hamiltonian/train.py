@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from models.common.args import add_training_arguments, options_from_args, settin
 from models.common.batching import TensorData
 from models.common.checkpoint import load_checkpoint
 from models.common.cli import run_cli
+from models.common.io import write_json_atomic
 from models.common.training import Trainer, TrainSettings, prepare, torch_dtype
 from models.hamiltonian.data import DEFAULT_DATA_DIR, load_molecule
 from models.hamiltonian.dataset import MoleculeData, element_shells, onsite_reference, split_frames
@@ -140,6 +142,9 @@ def main(argv: list[str]) -> int:
           f"{len(parts['val'].positions)} val frames, {sum(p.numel() for p in model.parameters())} "
           f"parameters", file=sys.stderr, flush=True)
     result = trainer.fit()
+    if ctx.is_main:  # CPU seconds of this process (setup + training + validation), for the docs' table
+        cpu = {"process_cpu_s": time.process_time(), "status": result["status"], "epochs": result["epochs"]}
+        write_json_atomic(args.out / "cpu_time.json", cpu)
     print(f"{result['status']} after {result['epochs']} epochs; run in {args.out}")
     return 0
 
