@@ -171,7 +171,8 @@ shapes-train: shapes-data
 # PBE/def2-SVP Fock matrices (pyscf) on GFN2-xTB MD geometries of water and ethanol; the equivariant
 # network and the MLP peer (rotation augmentation) trained with the same CPU-minute budget, one thread.
 HAM_DATA ?= data/hamiltonian
-HAM_CPU_MIN ?= 4
+HAM_CPU_MIN_water ?= 4
+HAM_CPU_MIN_ethanol ?= 3
 HAM_PY = OMP_NUM_THREADS=1 $(BIN)/python
 HAM_EPOCHS_water_equivariant ?= 50
 HAM_EPOCHS_water_mlp ?= 400
@@ -191,7 +192,7 @@ ham-data: install-ham
 ham-train: ham-data
 	$(foreach m,water ethanol,$(foreach k,equivariant mlp,(test -f runs/ham_$(m)_$(k)/best.pt || \
 	  $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) --molecule $(m) --model $(k) \
-	  --epochs $(HAM_EPOCHS_$(m)_$(k)) --batch-size $(HAM_BATCH_$(m)) --cpu-budget $(HAM_CPU_MIN) \
+	  --epochs $(HAM_EPOCHS_$(m)_$(k)) --batch-size $(HAM_BATCH_$(m)) --cpu-budget $(HAM_CPU_MIN_$(m)) \
 	  --out runs/ham_$(m)_$(k)) &&)) true
 
 ham-eval: ham-train
