@@ -78,14 +78,43 @@ def plot_curves(runs: list[Path], out: Path) -> Path:
     return save_figure(fig, out)
 
 
+PHISNET_UHA = {"water": 17.59, "ethanol": 12.15, "malondialdehyde": 12.32, "uracil": 10.73}
+
+
+def results_table(files: list[Path]) -> str:
+    """The markdown results table of docs/hamiltonian.md from ``evaluate`` JSON files."""
+    import json
+
+    rows = ["| molecule | model | params | test F MAE (µHa) | rotated test F MAE (µHa) "
+            "| F RMSE / rotated (µHa) | ε_occ MAE / rotated (meV) | epochs | train CPU (s) | wall (s) "
+            "| PhiSNet F MAE (µHa) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for path in files:
+        for r in json.loads(Path(path).read_text()):
+            t, rot = r["test"], r["test_rotated"]
+            cpu = r.get("cpu_time", {}).get("process_cpu_s")
+            rows.append(f"| {r['molecule']} | {r['model']} | {r['parameters']:,} | "
+                        f"{t['fock_mae_uHa']:.0f} | {rot['fock_mae_uHa']:.0f} | "
+                        f"{t['fock_rmse_uHa']:.0f} / {rot['fock_rmse_uHa']:.0f} | "
+                        f"{t['eps_occ_mae_meV']:.0f} / {rot['eps_occ_mae_meV']:.0f} | {r['epochs']} | "
+                        f"{'n/a' if cpu is None else f'{cpu:.0f}'} | {r['train_wall_s']:.0f} | "
+                        f"{PHISNET_UHA.get(r['molecule'], float('nan'))} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.hamiltonian.report",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("kind", choices=("matrices", "curves"))
-    parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("kind", choices=("matrices", "curves", "table"))
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories (table: evaluate JSON files)")
+    parser.add_argument("--out", type=Path, default=None, help="figure file (not for table)")
     parser.add_argument("--frame", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.kind == "table":
+        print(results_table(args.runs))
+        return 0
+    if args.out is None:
+        raise ValueError("--out is required for figures")
     path = plot_matrices(args.runs, args.out, args.frame) if args.kind == "matrices" else plot_curves(
         args.runs, args.out)
     print(f"wrote {path}")
