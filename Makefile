@@ -194,11 +194,19 @@ ham-train: ham-data
 	  $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) --molecule $(m) --model $(k) \
 	  --epochs $(HAM_EPOCHS_$(m)_$(k)) --batch-size $(HAM_BATCH_$(m)) --cpu-budget $(HAM_CPU_MIN_$(m)) \
 	  --out runs/ham_$(m)_$(k)) &&)) true
+	# a variant tried after the first ethanol result (smaller batch, more steps, eps-weight 0.001)
+	test -f runs/ham_ethanol_equivariant_b2/best.pt || $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) \
+	  --molecule ethanol --model equivariant --epochs 60 --batch-size 2 --eps-weight 0.001 \
+	  --cpu-budget $(HAM_CPU_MIN_ethanol) --out runs/ham_ethanol_equivariant_b2
 
 ham-eval: ham-train
-	$(foreach m,water ethanol,$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_$(m)_equivariant \
-	  runs/ham_$(m)_mlp --out docs/hamiltonian_$(m).json &&) true
+	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_water_equivariant runs/ham_water_mlp \
+	  --out docs/hamiltonian_water.json
+	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 \
+	  runs/ham_ethanol_mlp --out docs/hamiltonian_ethanol.json
+	$(HAM_PY) -m models.hamiltonian.report table docs/hamiltonian_water.json docs/hamiltonian_ethanol.json
 	$(HAM_PY) -m models.hamiltonian.report matrices runs/ham_water_equivariant runs/ham_water_mlp \
 	  --out docs/hamiltonian_water_matrices.png
 	$(HAM_PY) -m models.hamiltonian.report curves runs/ham_water_equivariant runs/ham_water_mlp \
-	  runs/ham_ethanol_equivariant runs/ham_ethanol_mlp --out docs/hamiltonian_curves.png
+	  runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 runs/ham_ethanol_mlp \
+	  --out docs/hamiltonian_curves.png

@@ -24,8 +24,8 @@ __all__ = ["plot_curves", "plot_matrices"]
 
 
 def plot_matrices(runs: list[Path], out: Path, frame: int = 0) -> Path:
-    """Reference ``F``, then for each run its prediction error ``F_pred - F_ref`` (µHa, symmetric log
-    colour scale) on test frame ``frame``."""
+    """Reference ``F`` (Ha), then for each run its prediction error ``F_pred - F_ref`` (µHa), both on
+    symmetric-log colour scales, for test frame ``frame``."""
     models = [load_run(run) for run in runs]
     identity = models[0][1]["identity"]
     raw = load_molecule(identity["data"], identity["molecule"])
@@ -33,7 +33,10 @@ def plot_matrices(runs: list[Path], out: Path, frame: int = 0) -> Path:
     ref = test.fock[frame]
     plt = pyplot()
     fig, axes = plt.subplots(1, 1 + len(models), figsize=(4.2 * (1 + len(models)), 3.8))
-    im = axes[0].imshow(ref, cmap="RdBu_r", vmin=-np.abs(ref).max(), vmax=np.abs(ref).max())
+    from matplotlib.colors import SymLogNorm
+
+    lim = np.abs(ref).max()
+    im = axes[0].imshow(ref, cmap="RdBu_r", norm=SymLogNorm(linthresh=0.01, vmin=-lim, vmax=lim))
     axes[0].set_title(f"reference F ({identity['level']['method']}/{identity['level']['basis']}), Ha")
     fig.colorbar(im, ax=axes[0], fraction=0.046)
     for ax, (model, info) in zip(axes[1:], models, strict=True):
@@ -42,7 +45,7 @@ def plot_matrices(runs: list[Path], out: Path, frame: int = 0) -> Path:
             pred = model(test.numbers.tolist(), x)[0].double().numpy()
         diff = (pred - ref) * 1e6
         lim = max(np.abs(diff).max(), 1.0)
-        im = ax.imshow(diff, cmap="RdBu_r", norm=_symlog(lim))
+        im = ax.imshow(diff, cmap="RdBu_r", norm=SymLogNorm(linthresh=10.0, vmin=-lim, vmax=lim))
         ax.set_title(f"{info['identity']['model']}: F_pred - F_ref (µHa)\nMAE {np.abs(diff).mean():.0f} µHa")
         fig.colorbar(im, ax=ax, fraction=0.046)
     for ax in axes:
@@ -50,12 +53,6 @@ def plot_matrices(runs: list[Path], out: Path, frame: int = 0) -> Path:
     fig.suptitle(f"{identity['molecule']}, test frame {frame}")
     fig.tight_layout()
     return save_figure(fig, out)
-
-
-def _symlog(lim: float):
-    from matplotlib.colors import SymLogNorm
-
-    return SymLogNorm(linthresh=10.0, vmin=-lim, vmax=lim)
 
 
 def plot_curves(runs: list[Path], out: Path) -> Path:
@@ -93,7 +90,7 @@ def results_table(files: list[Path]) -> str:
         for r in json.loads(Path(path).read_text()):
             t, rot = r["test"], r["test_rotated"]
             cpu = r.get("cpu_time", {}).get("process_cpu_s")
-            rows.append(f"| {r['molecule']} | {r['model']} | {r['parameters']:,} | "
+            rows.append(f"| {r['molecule']} | {r['model']} (`{Path(r['run']).name}`) | {r['parameters']:,} | "
                         f"{t['fock_mae_uHa']:.0f} | {rot['fock_mae_uHa']:.0f} | "
                         f"{t['fock_rmse_uHa']:.0f} / {rot['fock_rmse_uHa']:.0f} | "
                         f"{t['eps_occ_mae_meV']:.0f} / {rot['eps_occ_mae_meV']:.0f} | {r['epochs']} | "
