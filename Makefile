@@ -258,3 +258,47 @@ protein-docs: protein-train
 		--peer $(PROTEIN_RUNS)_peer_l2/model.pt --steps 9 --out $(PROTEIN_RUNS)_adk --plot docs/protein_interpolation.png
 	$(PROTEIN_PY) -m models.protein_autoencoder.report --eval $(PROTEIN_RUNS)_eval.json \
 		--data $(PROTEIN_DATA) --docs docs
+
+# ---- Hamiltonian (models/hamiltonian, docs/hamiltonian.md) ----------------------------------------
+# PBE/def2-SVP Fock matrices (pyscf) on GFN2-xTB MD geometries of water and ethanol; the equivariant
+# network and the MLP peer (rotation augmentation) trained with the same CPU-minute budget, one thread.
+HAM_DATA ?= data/hamiltonian
+HAM_CPU_MIN_water ?= 4
+HAM_CPU_MIN_ethanol ?= 3
+HAM_PY = OMP_NUM_THREADS=1 $(BIN)/python
+HAM_EPOCHS_water_equivariant ?= 50
+HAM_EPOCHS_water_mlp ?= 400
+HAM_EPOCHS_ethanol_equivariant ?= 40
+HAM_EPOCHS_ethanol_mlp ?= 400
+HAM_BATCH_water ?= 8
+HAM_BATCH_ethanol ?= 4
+
+.PHONY: install-ham ham-data ham-train ham-eval
+
+install-ham: install
+	$(BIN)/pip install -q -e ".[torch,dev,ham]" $(TORCH_PIN)
+
+ham-data: install-ham
+	test -f $(HAM_DATA)/ethanol.npz || $(HAM_PY) -m models.hamiltonian.data --out $(HAM_DATA)
+
+ham-train: ham-data
+	$(foreach m,water ethanol,$(foreach k,equivariant mlp,(test -f runs/ham_$(m)_$(k)/best.pt || \
+	  $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) --molecule $(m) --model $(k) \
+	  --epochs $(HAM_EPOCHS_$(m)_$(k)) --batch-size $(HAM_BATCH_$(m)) --cpu-budget $(HAM_CPU_MIN_$(m)) \
+	  --out runs/ham_$(m)_$(k)) &&)) true
+	# a variant tried after the first ethanol result (smaller batch, more steps, eps-weight 0.001)
+	test -f runs/ham_ethanol_equivariant_b2/best.pt || $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) \
+	  --molecule ethanol --model equivariant --epochs 60 --batch-size 2 --eps-weight 0.001 \
+	  --cpu-budget $(HAM_CPU_MIN_ethanol) --out runs/ham_ethanol_equivariant_b2
+
+ham-eval: ham-train
+	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_water_equivariant runs/ham_water_mlp \
+	  --out docs/hamiltonian_water.json
+	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 \
+	  runs/ham_ethanol_mlp --out docs/hamiltonian_ethanol.json
+	$(HAM_PY) -m models.hamiltonian.report table docs/hamiltonian_water.json docs/hamiltonian_ethanol.json
+	$(HAM_PY) -m models.hamiltonian.report matrices runs/ham_water_equivariant runs/ham_water_mlp \
+	  --out docs/hamiltonian_water_matrices.png
+	$(HAM_PY) -m models.hamiltonian.report curves runs/ham_water_equivariant runs/ham_water_mlp \
+	  runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 runs/ham_ethanol_mlp \
+	  --out docs/hamiltonian_curves.png
