@@ -173,7 +173,7 @@ shapes-train: shapes-data
 # the figures and the table of the docs page.
 VOXEL_DATA ?= data/voxel
 VOXEL_RUNS ?= runs/voxel
-VOXEL_CPU_MIN ?= 4
+VOXEL_CPU_MIN ?= 3
 VOXEL_PY = OMP_NUM_THREADS=1 $(BIN)/python
 VOXEL_TRAIN = $(VOXEL_PY) -m models.voxel_segmentation.train --data $(VOXEL_DATA) --cpu-budget $(VOXEL_CPU_MIN) \
 	--threads 1

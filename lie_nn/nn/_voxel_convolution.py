@@ -61,9 +61,11 @@ def filter_irreps(irreps_in: Irreps, lmax: int) -> Irreps:
     '1x0e+1x1o+1x2e'
     """
     irs = [m.ir for m in irreps_in]
-    if irs and all(isinstance(ir, O3) for ir in irs):
+    if not irs:
+        return Irreps([(1, SO3(l)) for l in range(lmax + 1)])
+    if all(isinstance(ir, O3) for ir in irs):
         return Irreps([(1, O3(l, (-1) ** l)) for l in range(lmax + 1)])
-    if irs and all(isinstance(ir, SO3) for ir in irs):
+    if all(isinstance(ir, SO3) for ir in irs):
         return Irreps([(1, SO3(l)) for l in range(lmax + 1)])
     raise ValueError(f"{_NAME}: irreps must all be SO3 or all O3 irreps (spherical-harmonic kernels), got "
                      f"{irreps_in}")
@@ -118,7 +120,10 @@ class VoxelConvolution(CGModule):
         self.irreps_out = as_irreps(irreps_out, "irreps_out", _NAME)
         if isinstance(lmax, bool) or not isinstance(lmax, int) or lmax < 0:
             raise ValueError(f"{_NAME}: lmax must be a non-negative int, got {lmax!r}")
-        self.irreps_filter = filter_irreps(self.irreps_in + self.irreps_out, lmax)
+        self.irreps_filter = filter_irreps(self.irreps_in, lmax)
+        if filter_irreps(self.irreps_out, lmax) != self.irreps_filter:
+            raise ValueError(f"{_NAME}: irreps must all be SO3 or all O3 irreps, got {self.irreps_in} -> "
+                             f"{self.irreps_out}")
         self.kernel_size = _triple(kernel_size, "kernel_size", 1)
         self.stride = _triple(stride, "stride", 1)
         self.padding = _triple(tuple(k // 2 for k in self.kernel_size) if padding is None else padding,

@@ -27,9 +27,8 @@ import numpy as np
 from models.common.cli import run_cli
 from models.common.io import DataError, atomic_path, verify_manifest, write_manifest
 
-__all__ = ["CLASSES", "Volume", "SplitSettings", "load_volume", "make_split", "normalise_intensity", "phantom",
-           "save_volume",
-           "tissue_labels"]
+__all__ = ["CLASSES", "Volume", "SplitSettings", "load_volume", "make_split", "normalise_intensity",
+           "phantom", "save_volume", "tissue_labels"]
 
 CLASSES = ("background", "CSF", "GM", "WM")
 NPZ_NAME = "volume.npz"

@@ -87,7 +87,7 @@ def step_seconds(model: torch.nn.Module, volume: Volume, repeats: int = 3) -> fl
 
 
 def cube_set(all_cube: bool) -> list[np.ndarray]:
-    """The 23 non-trivial rotations of the cube, or (``all_cube=False``) the 9 by 90°, 180°, 270° about the axes.
+    """The 23 non-trivial rotations of the cube, or (``all_cube=False``) the 9 about the coordinate axes.
 
     >>> len(cube_set(True)), len(cube_set(False))
     (23, 9)

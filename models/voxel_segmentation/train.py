@@ -32,7 +32,7 @@ from models.voxel_segmentation.augment import TrainCrops, ValCrops
 from models.voxel_segmentation.data import NPZ_NAME, load_volume
 from models.voxel_segmentation.model import UNetConfig, build_model, count_parameters
 
-__all__ = ["DEFAULTS", "dice_ce_loss", "load_run", "loss_fn", "split_validation"]
+__all__ = ["DEFAULTS", "PRESETS", "dice_ce_loss", "load_run", "loss_fn", "split_validation"]
 
 DEFAULTS = TrainSettings(epochs=1000, batch_size=2, lr=1e-2, weight_decay=1e-4, warmup=0.0,
                          schedule="constant", ema=0.98, monitor="val_loss", mode="min")
@@ -46,6 +46,10 @@ def dice_ce_loss() -> torch.nn.Module:
         raise ImportError("training needs monai: pip install 'lie_nn[voxel]'") from err
     return DiceCELoss(to_onehot_y=True, softmax=True)
 
+
+PRESETS = {"default": UNetConfig(),
+           "tiny": UNetConfig(level0=(2, 1, 0), level1=(2, 1, 0), level2=(2, 1, 0), kernel_size=3,
+                              monai_channels=(2, 4, 8))}
 
 _LOSS: list[torch.nn.Module] = []
 
@@ -61,7 +65,7 @@ def loss_fn(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[tor
     return loss, {"accuracy": accuracy}
 
 
-def split_validation(origins: np.ndarray, n_val: int) -> tuple[np.ndarray, np.ndarray]:
+def split_validation(origins: np.ndarray, n_val: int, crop: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """``(train, val)`` origins: ``n_val`` evenly spaced validation crops, and the training crops that do not
     overlap any of them.
 
@@ -70,7 +74,6 @@ def split_validation(origins: np.ndarray, n_val: int) -> tuple[np.ndarray, np.nd
     ([[0, 0, 0]], 2)
     """
     val = origins[np.linspace(0, len(origins) - 1, n_val).round().astype(int)] if n_val else origins[:0]
-    crop = 32
     overlaps = np.zeros(len(origins), dtype=bool)
     for v in val:
         overlaps |= np.all(np.abs(origins - v) < crop, axis=1)
@@ -90,14 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     m.add_argument("--data", type=Path, default=Path("data/voxel"))
     m.add_argument("--samples-per-epoch", type=positive_int, default=16)
     m.add_argument("--val-crops", type=positive_int, default=4)
+    m.add_argument("--preset", choices=sorted(PRESETS), default="default",
+                   help="network widths: 'default' (documented runs) or 'tiny' (tests)")
     args = parser.parse_args(argv)
     if args.model == "equivariant" and args.rotate_augment:
         parser.error("the equivariant model is trained without rotation augmentation")
     settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     volume = load_volume(args.data)
-    train_origins, val_origins = split_validation(volume.train_origins, args.val_crops)
+    train_origins, val_origins = split_validation(volume.train_origins, args.val_crops,
+                                                  volume.settings.crop)
     ctx = prepare(settings, options)
-    config = UNetConfig()
+    config = PRESETS[args.preset]
     model = build_model(args.model, config, torch_dtype(settings.dtype))
     identity = {"model": args.model, "rotate_augment": args.rotate_augment, "config": config.to_dict(),
                 "data_sha256": sha256_file(args.data / NPZ_NAME), "samples_per_epoch": args.samples_per_epoch,
