@@ -151,6 +151,11 @@ def test_evaluate_equivariant_dice_unchanged_by_cube_rotations(runs: dict[str, P
     assert np.allclose(eq["cube_rotations"], eq["train_pose"], atol=1e-12, equal_nan=True)
     assert np.allclose(eq["angle_curve"][0], eq["train_pose"], equal_nan=True)
     assert peer["parameters"] > 0 and peer["step_cpu_seconds"] > 0
+    from models.voxel_segmentation.report import main as report
+
+    assert report([str(out), "--data", str(data_dir), "--docs", str(tmp_path)]) == 0
+    for name in ("angles", "slices", "curves"):
+        assert (tmp_path / f"voxel_segmentation_{name}.png").stat().st_size > 0
 
 
 def _write_nifti(path: Path, data: np.ndarray, zooms: tuple[float, ...]) -> None:
