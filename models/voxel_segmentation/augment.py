@@ -8,6 +8,8 @@ labels, zeros outside), ``RandBiasFieldd`` (smooth multiplicative field), ``Rand
 random rotations of up to ±180° about each axis to the same elastic transform (the usual MONAI
 rotation augmentation); the equivariant model is trained without it.  MONAI's generators are seeded
 per sample from torch's global generator, which the trainer checkpoints, so ``--resume`` is exact.
+Known limit: under ``torchrun`` every rank starts from the same generator state and so draws the same
+crops for its slice of the batch (training stays correct, with fewer distinct samples per step).
 """
 
 from __future__ import annotations

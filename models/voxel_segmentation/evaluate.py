@@ -131,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # as in training (denormal floats slow CPU kernels several-fold)
     volume = load_volume(args.data)
     axes = random_axes(args.axes, args.seed)
     results = {"classes": list(CLASSES), "axes": axes.tolist(), "test_cubes": len(volume.test_centres),

@@ -78,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # as in training (denormal floats slow CPU kernels several-fold)
     nib = _nibabel()
     img = read_image(args.image)
     model, identity = load_run(args.run)
