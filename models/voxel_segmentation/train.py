@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_origins, val_origins = split_validation(volume.train_origins, args.val_crops,
                                                   volume.settings.crop)
     ctx = prepare(settings, options)
-    torch.set_flush_denormal(True)  # denormal floats made the equivariant U-Net's step 3x slower on real crops
+    torch.set_flush_denormal(True)  # denormal floats made the equivariant U-Net's step 3x slower
     config = PRESETS[args.preset]
     model = build_model(args.model, config, torch_dtype(settings.dtype))
     identity = {"model": args.model, "rotate_augment": args.rotate_augment, "config": config.to_dict(),
