@@ -28,6 +28,13 @@ from models.voxel_segmentation.train import PRESETS
 pytest.importorskip("monai")
 nib = pytest.importorskip("nibabel")
 
+@pytest.fixture(autouse=True, scope="module")
+def _restore_denormals():
+    """The CLIs' ``main`` flush denormal floats (a process-wide CPU flag); undo it for later tests."""
+    yield
+    torch.set_flush_denormal(False)
+
+
 SMALL = SplitSettings(crop=8, score=4, train_y_max=14, test_y_min=18, train_stride=2, min_brain_fraction=0.1)
 
 
