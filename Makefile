@@ -302,3 +302,32 @@ ham-eval: ham-train
 	$(HAM_PY) -m models.hamiltonian.report curves runs/ham_water_equivariant runs/ham_water_mlp \
 	  runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 runs/ham_ethanol_mlp \
 	  --out docs/hamiltonian_curves.png
+
+# ---- voxel segmentation (models/voxel_segmentation, docs/voxel_segmentation.md) ----
+# nilearn's MNI152 2 mm template (offline), the equivariant U-Net and MONAI's UNet (with and without
+# rotation augmentation), each trained for the same CPU budget on one thread, then the pose evaluation,
+# the figures and the table of the docs page.
+VOXEL_DATA ?= data/voxel
+VOXEL_RUNS ?= runs/voxel
+VOXEL_CPU_MIN ?= 3
+VOXEL_PY = OMP_NUM_THREADS=1 $(BIN)/python
+VOXEL_TRAIN = $(VOXEL_PY) -m models.voxel_segmentation.train --data $(VOXEL_DATA) --cpu-budget $(VOXEL_CPU_MIN) \
+	--threads 1
+
+.PHONY: install-voxel voxel-data voxel-train
+
+install-voxel: install
+	$(BIN)/pip install -q -e ".[torch,dev,voxel]" $(TORCH_PIN)
+
+voxel-data: install-voxel
+	test -f $(VOXEL_DATA)/manifest.json || $(VOXEL_PY) -m models.voxel_segmentation.data generate --out $(VOXEL_DATA)
+	$(VOXEL_PY) -m models.voxel_segmentation.data info --data $(VOXEL_DATA)
+
+voxel-train: voxel-data
+	test -f $(VOXEL_RUNS)_equivariant/checkpoint.pt || $(VOXEL_TRAIN) --model equivariant --out $(VOXEL_RUNS)_equivariant
+	test -f $(VOXEL_RUNS)_monai/checkpoint.pt || $(VOXEL_TRAIN) --model monai --out $(VOXEL_RUNS)_monai
+	test -f $(VOXEL_RUNS)_monai_rot/checkpoint.pt || $(VOXEL_TRAIN) --model monai --rotate-augment \
+		--out $(VOXEL_RUNS)_monai_rot
+	$(VOXEL_PY) -m models.voxel_segmentation.evaluate $(VOXEL_RUNS)_equivariant $(VOXEL_RUNS)_monai \
+		$(VOXEL_RUNS)_monai_rot --data $(VOXEL_DATA) --out $(VOXEL_RUNS)_eval.json
+	$(VOXEL_PY) -m models.voxel_segmentation.report $(VOXEL_RUNS)_eval.json --data $(VOXEL_DATA) --docs docs

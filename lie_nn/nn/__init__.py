@@ -17,6 +17,11 @@ from lie_nn.nn._spherical_harmonics import spherical_harmonics
 from lie_nn.nn._symmetric_contraction import SymmetricContraction
 from lie_nn.nn._tensor_product import ChannelwiseTensorProduct, TensorProduct
 
+# voxel fields (batch, dim, D, H, W): steerable 3D convolution, pointwise layers, rotations
+from lie_nn.nn._voxel_convolution import VoxelConvolution
+from lie_nn.nn._voxel_layers import VoxelBatchNorm, VoxelGate, VoxelPool
+from lie_nn.nn._voxel_rotation import field_rotation_matrix, rotate_field
+
 __all__ = [
     "BesselBasis",
     "ChannelwiseTensorProduct",
@@ -29,13 +34,19 @@ __all__ = [
     "RadialMLP",
     "SymmetricContraction",
     "TensorProduct",
+    "VoxelBatchNorm",
+    "VoxelConvolution",
+    "VoxelGate",
+    "VoxelPool",
     "batch_graphs",
     "block_view",
     "edge_vectors",
+    "field_rotation_matrix",
     "irreps_to_tensor_shape",
     "knn_graph",
     "pool",
     "radius_graph",
+    "rotate_field",
     "scatter_sum",
     "spherical_harmonics",
     "to_cuequivariance",
