@@ -121,7 +121,8 @@ def _run_one(spec: TrajectorySpec, out: Path, *, save_every_ps: float, chunk_ps:
             tmp.write_bytes(sim.context.createCheckpoint())
         bar.update(1)
     start = np.load(chunk_dir / f"{spec.name}_start.npz")["positions"]
-    parts = [start[None]] + [np.load(chunk_dir / f"{spec.name}_{k}.npz")["positions"] for k in range(n_chunks)]
+    parts = [start[None]] + [np.load(chunk_dir / f"{spec.name}_{k}.npz")["positions"]
+                             for k in range(n_chunks)]
     positions_all = np.concatenate(parts)
     time_ps = np.arange(len(positions_all), dtype=np.float64) * save_every_ps
     _save_npz(final, positions=positions_all, time_ps=time_ps)
@@ -175,7 +176,8 @@ def load_trajectories(data: str | os.PathLike[str], split: str | None = None) ->
     manifest = verify_manifest(data, regenerate=REGENERATE)
     specs = manifest["settings"]["trajectories"]
     if split is not None and split not in {s["split"] for s in specs}:
-        raise DataError(f"{data}: no trajectory in split {split!r} (have {sorted({s['split'] for s in specs})})")
+        have = sorted({s["split"] for s in specs})
+        raise DataError(f"{data}: no trajectory in split {split!r} (have {have})")
     out = []
     for s in specs:
         if split is not None and s["split"] != split:
@@ -188,7 +190,7 @@ def load_trajectories(data: str | os.PathLike[str], split: str | None = None) ->
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models.md_jump.data", description=__doc__.split("\n")[0])
-    p.add_argument("--out", type=Path, default=DEFAULT_DATA_DIR, help="output directory (default %(default)s)")
+    p.add_argument("--out", type=Path, default=DEFAULT_DATA_DIR, help="output directory (%(default)s)")
     p.add_argument("--length-ps", type=float, default=None,
                    help="override the length of every trajectory (ps; default 1000)")
     p.add_argument("--save-every-ps", type=float, default=1.0, help="frame interval (ps)")

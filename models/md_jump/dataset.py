@@ -106,10 +106,11 @@ def training_pairs(data: str | Path, atoms: str, lags_ps: Sequence[float], *, va
     for name in ("train", "val"):
         x0 = np.concatenate([p[0] for p in out[name]])
         if len(x0) == 0:
-            raise ValueError(f"no {name} pairs: the trajectories are too short for jumps of {list(lags_ps)} ps")
+            raise ValueError(f"no {name} pairs: the trajectories are too short for jumps of "
+                             f"{list(lags_ps)} ps")
         sets.append(TensorData({"x0": torch.tensor(x0, dtype=dtype),
                                 "x1": torch.tensor(np.concatenate([p[1] for p in out[name]]), dtype=dtype),
-                                "lag": torch.tensor(np.concatenate([p[2] for p in out[name]]), dtype=torch.long)}))
+                                "lag": torch.tensor(np.concatenate([p[2] for p in out[name]]))}))
     summary = {"pairs": counts, "topology": topology.to_dict(), "atoms": atoms, "selection": sel.tolist(),
                "trajectories": [t.name for t in trajs]}
     return sets[0], sets[1], summary

@@ -82,14 +82,16 @@ def kabsch_align(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
 
 def interpolant_loss(model: torch.nn.Module, interp: Interpolant, x0: torch.Tensor, x1: torch.Tensor,
-                     lag: torch.Tensor, r_cut: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                     lag: torch.Tensor, r_cut: float, s: torch.Tensor | None = None,
+                     z: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The loss of the module docstring for pairs ``x0, x1 (G, n, 3)`` with Δ indices ``lag (G,)``.
 
-    ``s`` and ``z`` are drawn from torch's global generator (seeded and checkpointed by the trainer).
+    ``s (G,)`` and ``z (G, n, 3)`` are drawn from torch's global generator (seeded and checkpointed by
+    the trainer) unless given.
     """
     g, n, _ = x0.shape
-    s = torch.rand(g, dtype=x0.dtype, device=x0.device)
-    z = torch.randn_like(x0)
+    s = torch.rand(g, dtype=x0.dtype, device=x0.device) if s is None else s
+    z = torch.randn_like(x0) if z is None else z
     sv = s[:, None, None]
     xs = (1 - sv) * x0 + sv * x1 + interp.gamma(sv) * z
     target_b = x1 - x0 + interp.gamma_dot(sv) * z
@@ -122,7 +124,8 @@ def sample_jump(model: torch.nn.Module, interp: Interpolant, x_t: torch.Tensor, 
         s = torch.full((g,), k * h, dtype=x_t.dtype)
         b, eta = model(graph, x0, x, s, lag)
         x = x + h * (b - interp.eps0 * eta)
-        x = x + (2 * interp.eps0 * float(interp.gamma(torch.tensor(k * h))) * h) ** 0.5 * noise[k].reshape(-1, 3)
+        scale = (2 * interp.eps0 * float(interp.gamma(torch.tensor(k * h))) * h) ** 0.5
+        x = x + scale * noise[k].reshape(-1, 3)
         if not torch.isfinite(x).all():
             raise FloatingPointError(f"sample_jump: non-finite positions at step {k + 1} of {interp.steps}")
     return x.reshape(g, n, 3)

@@ -62,7 +62,8 @@ class Jumper:
             if abs(lag - float(lag_ps)) <= 1e-9 * max(1.0, lag):
                 return k
         trained = ", ".join(f"{lag:g}" for lag in self.lags_ps)
-        raise ValueError(f"this model was not trained for jumps of {float(lag_ps):g} ps (trained: {trained} ps)")
+        raise ValueError(f"this model was not trained for jumps of {float(lag_ps):g} ps "
+                         f"(trained: {trained} ps)")
 
     def nodes(self, topology: Topology, heavy_positions: np.ndarray) -> np.ndarray:
         """The graph nodes' positions ``(n, 3)`` of a structure, after checking its topology."""

@@ -31,7 +31,6 @@ from lie_nn.nn import (
     Linear,
     MACEInteraction,
     PolynomialCutoff,
-    RadialMLP,
     radius_graph,
     spherical_harmonics,
 )
@@ -165,9 +164,9 @@ class EquivariantVelocity(torch.nn.Module):
         self.interactions = torch.nn.ModuleList()
         self.gates = torch.nn.ModuleList()
         for _ in range(config.num_layers):
-            self.interactions.append(MACEInteraction(hidden, sh, [(2 * c, s0), (c, s1)], 2 * config.num_bessel,
-                                                     config.radial_hidden, config.avg_num_neighbors,
-                                                     dtype=dtype))
+            self.interactions.append(MACEInteraction(hidden, sh, [(2 * c, s0), (c, s1)],
+                                                     2 * config.num_bessel, config.radial_hidden,
+                                                     config.avg_num_neighbors, dtype=dtype))
             self.gates.append(Gate([(c, s0)], torch.nn.functional.silu, [(c, s0)], torch.sigmoid, [(c, s1)]))
         self.readout = Linear(hidden, [(2, s1)], dtype=dtype)
         self.register_buffer("to_l1", torch.tensor(lnn.xyz_to_l1_basis(), dtype=dtype))

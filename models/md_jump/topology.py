@@ -68,7 +68,8 @@ class Topology:
 
     @classmethod
     def from_dict(cls, d: dict) -> Topology:
-        return cls(tuple(int(i) for i in d["residue_index"]), tuple(d["residue_names"]), tuple(d["atom_names"]))
+        return cls(tuple(int(i) for i in d["residue_index"]), tuple(d["residue_names"]),
+                   tuple(d["atom_names"]))
 
     def check(self, other: Topology) -> None:
         """Raise :class:`TopologyError` unless ``other`` is this topology (same atoms, same order).
@@ -86,8 +87,8 @@ class Topology:
                 raise TopologyError(f"unknown atom {token} (atom {k}, residue {other.residue_index[k]}): the "
                                     f"model was trained on the heavy atoms of {self.sequence} only")
         if len(other) != len(self):
-            raise TopologyError(f"mismatched topology: {len(other)} heavy atoms ({other.sequence}), the model "
-                                f"was trained on {len(self)} ({self.sequence})")
+            raise TopologyError(f"mismatched topology: {len(other)} heavy atoms ({other.sequence}), the "
+                                f"model was trained on {len(self)} ({self.sequence})")
         for k, (mine, theirs) in enumerate(zip(self.tokens, other.tokens, strict=True)):
             if mine != theirs or self.residue_index[k] != other.residue_index[k]:
                 raise TopologyError(f"mismatched topology at heavy atom {k}: {theirs} of residue "
