@@ -44,9 +44,12 @@ __all__ = ["compare", "features", "main", "openmm_speed"]
 
 
 def features(x: np.ndarray, folded: np.ndarray, proj: Projection) -> dict[str, np.ndarray]:
-    """``rmsd``, ``rg``, ``tic1``, ``tic2`` of Cα frames ``x (..., n, 3)``."""
+    """``rmsd``, ``rg``, ``tic1``, ``tic2`` and ``bond`` (mean Cα(i)–Cα(i+1) distance) of Cα frames
+    ``x (..., n, 3)``."""
     tic = proj(x)
-    return {"rmsd": rmsd_to(x, folded), "rg": radius_of_gyration(x), "tic1": tic[..., 0], "tic2": tic[..., 1]}
+    bond = np.linalg.norm(x[..., 1:, :] - x[..., :-1, :], axis=-1).mean(-1)
+    return {"rmsd": rmsd_to(x, folded), "rg": radius_of_gyration(x), "tic1": tic[..., 0], "tic2": tic[..., 1],
+            "bond": bond}
 
 
 def compare(ref: dict[str, np.ndarray], model: dict[str, np.ndarray], folded_rmsd: float, acf_frames_ref: int,
@@ -68,6 +71,8 @@ def compare(ref: dict[str, np.ndarray], model: dict[str, np.ndarray], folded_rms
     out["folded_acf"] = autocorrelation(folded, acf_frames_model) if long_enough else None
     ref_folded = (ref["rmsd"] < folded_rmsd).astype(np.float64)
     out["ref_folded_fraction"] = float(ref_folded.mean())
+    out["bond_mean"], out["bond_sd"] = float(model["bond"].mean()), float(model["bond"].std())
+    out["ref_bond_mean"], out["ref_bond_sd"] = float(ref["bond"].mean()), float(ref["bond"].std())
     out["ref_folded_acf"] = autocorrelation(ref_folded[None], acf_frames_ref)
     return out
 
@@ -84,11 +89,11 @@ def openmm_speed(data: Path, ps: float = 20.0) -> dict:
     sim.context.setPositions(pdb.positions)
     sim.step(50)
     steps = round(ps * 1000 / md.timestep_fs)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim.step(steps)
-    wall = time.perf_counter() - t0
-    return {"ps": ps, "wall_seconds": wall, "ns_per_second": ps / 1000 / wall,
-            "ns_per_day": ps / 1000 / wall * 86400}
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"ps": ps, "wall_seconds": wall, "cpu_seconds": cpu, "ns_per_second": ps / 1000 / wall,
+            "ns_per_cpu_second": ps / 1000 / cpu, "ns_per_day": ps / 1000 / wall * 86400}
 
 
 def rotated_losses(jumper: Jumper, test: np.ndarray, lag_ps: float, save_every_ps: float,
@@ -176,6 +181,8 @@ def main(argv: list[str]) -> int:
                    "ns_per_second_single": one["simulated_ns"] / one["wall_seconds"],
                    "rotation": rotated_losses(jumper, test.positions[:, ca], lag, every)}
             row["speedup_batched"] = row["ns_per_second_batched"] / report["openmm"]["ns_per_second"]
+            row["speedup_batched_cpu"] = (ro["simulated_ns"] / ro["cpu_seconds"]
+                                          / report["openmm"]["ns_per_cpu_second"])
             row["speedup_single"] = row["ns_per_second_single"] / report["openmm"]["ns_per_second"]
             report["rows"].append(row)
             with atomic_path(args.out / f"rollout_{run.name}_{lag:g}ps.npz") as tmp:

@@ -46,8 +46,8 @@ def _cell(rows: list[dict], key: str, digits: int = 3) -> str:
 def table(report: dict) -> str:
     """The markdown results table of ``eval.json``."""
     head = ("| model | Δ (ps) | seeds | JS RMSD | JS R_g | JS TIC1 | folded fraction | folded ACF (100 ps) "
-            "| speed-up vs OpenMM (batched / one traj.) | test loss as given / rotated |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n")
+            "| Cα–Cα (i, i+1) Å | speed-up vs OpenMM (batched / one traj.) | test loss as given / rotated |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for (name, lag), rows in _group(report["rows"]).items():
         speed, rot = "1", "–"
@@ -59,18 +59,19 @@ def table(report: dict) -> str:
         lines.append(f"| {name} | {lag:g} | {len(rows)} | {_cell(rows, 'js_rmsd')} | "
                      f"{_cell(rows, 'js_rg')} | "
                      f"{_cell(rows, 'js_tic1')} | {_cell(rows, 'folded_fraction', 2)} | "
-                     f"{_cell(rows, 'folded_acf', 2)} | {speed} | {rot} |")
+                     f"{_cell(rows, 'folded_acf', 2)} | {_cell(rows, 'bond_mean', 2)} | "
+                     f"{speed} | {rot} |")
     ref = report["rows"][0]
     foot = (f"\nReference (held-out MD, {report['reference']}): folded fraction "
-            f"{ref['ref_folded_fraction']:.2f}, folded ACF {ref['ref_folded_acf']:.2f}; projection: "
+            f"{ref['ref_folded_fraction']:.2f}, folded ACF {ref['ref_folded_acf']:.2f}, Cα–Cα "
+            f"{ref['ref_bond_mean']:.2f} ± {ref['ref_bond_sd']:.2f} Å; projection: "
             f"{report['projection']}; OpenMM {report['openmm']['ns_per_day']:.0f} ns/day on one thread.\n")
     return head + "\n".join(lines) + "\n" + foot
 
 
-def _tica_maps(ev: Path, report: dict, out: Path) -> Path:
+def _tica_maps(ev: Path, report: dict, out: Path, models: list[str]) -> Path:
     plt = pyplot()
     ref = np.load(ev / "reference.npz")
-    models = sorted({r["model"] for r in report["rows"] if "kind" in r and r["model"].endswith("_s0")})
     lags = sorted({r["lag_ps"] for r in report["rows"] if "kind" in r})
     fig, axes = plt.subplots(len(lags), 1 + len(models), figsize=(3.2 * (1 + len(models)), 3.0 * len(lags)),
                              dpi=110, squeeze=False)
@@ -96,13 +97,13 @@ def _tica_maps(ev: Path, report: dict, out: Path) -> Path:
     return save_figure(fig, out)
 
 
-def _trajectories(ev: Path, report: dict, out: Path) -> Path:
+def _trajectories(ev: Path, report: dict, out: Path, models: list[str]) -> Path:
     plt = pyplot()
     ref = np.load(ev / "reference.npz")
     fig, axes = plt.subplots(2, 1, figsize=(8, 5.2), dpi=110, sharex=True)
     for ax, key, label in zip(axes, ("rmsd", "rg"), ("Cα RMSD to folded (Å)", "Cα R_g (Å)"), strict=True):
         ax.plot(ref["time_ps"], ref[key], color="black", lw=0.8, label="reference MD (held out)")
-        for k, row in enumerate(r for r in report["rows"] if "kind" in r and r["model"].endswith("_s0")):
+        for k, row in enumerate(r for r in report["rows"] if r["model"] in models):
             ro = np.load(ev / f"rollout_{row['model']}_{row['lag_ps']:g}ps.npz")
             color = f"C{k}"
             for j in range(3):
@@ -120,10 +121,13 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m models.md_jump.report", description=__doc__.split("\n")[0])
     p.add_argument("eval", type=Path, help="output directory of models.md_jump.evaluate")
     p.add_argument("--docs", type=Path, default=Path("docs"))
+    p.add_argument("--plot", nargs="+", default=None, help="run names in the figures (default: all *_s0)")
     args = p.parse_args(argv)
     report = json.loads((args.eval / "eval.json").read_text())
-    _tica_maps(args.eval, report, args.docs / "md_jump_tica.png")
-    _trajectories(args.eval, report, args.docs / "md_jump_traj.png")
+    models = args.plot or sorted({r["model"] for r in report["rows"]
+                                  if "kind" in r and r["model"].endswith("_s0")})
+    _tica_maps(args.eval, report, args.docs / "md_jump_tica.png", models)
+    _trajectories(args.eval, report, args.docs / "md_jump_traj.png", models)
     runs = sorted({r["model"] for r in report["rows"] if "kind" in r})
     histories = {}
     for name in runs:

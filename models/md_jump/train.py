@@ -54,13 +54,20 @@ def random_rotations(n: int, dtype: torch.dtype) -> torch.Tensor:
         2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], dim=1).reshape(n, 3, 3)
 
 
-def loss_fn(interp: Interpolant, r_cut: float, augment: bool):
-    """``loss(model, batch)`` for the trainer (batches of :func:`~models.md_jump.dataset.training_pairs`)."""
+def loss_fn(interp: Interpolant, r_cut: float, augment: bool, start_noise: float = 0.0):
+    """``loss(model, batch)`` for the trainer (batches of :func:`~models.md_jump.dataset.training_pairs`).
+
+    In training mode, ``augment`` rotates every pair; ``start_noise`` (Å) adds Gaussian noise to the
+    start frame ``x_t`` (the target stays clean), so that the model learns to jump from slightly
+    perturbed frames — the frames it meets in chained rollouts (the noise trick of learned simulators).
+    """
     def compute(model: torch.nn.Module, batch: dict[str, torch.Tensor]):
         x0, x1 = batch["x0"], batch["x1"]
         if augment and model.training:
             rot = random_rotations(x0.shape[0], x0.dtype).transpose(1, 2)
             x0, x1 = x0 @ rot, x1 @ rot
+        if start_noise > 0 and model.training:
+            x0 = x0 + start_noise * torch.randn_like(x0)
         return interpolant_loss(model, interp, x0, x1, batch["lag"], r_cut)
     return compute
 
@@ -72,7 +79,7 @@ def _avg_neighbors(data, r_cut: float) -> float:
 
 
 def train(data: Path, kind: str, atoms: str, lags: tuple[float, ...], config_args: dict, interp: Interpolant,
-          augment: bool, settings: TrainSettings, options: RunOptions) -> dict:
+          augment: bool, settings: TrainSettings, options: RunOptions, start_noise: float = 0.0) -> dict:
     """Train and export ``<out>/model.pt``; returns the trainer's result."""
     ctx = prepare(settings, options)
     dtype = torch_dtype(settings.dtype)
@@ -82,10 +89,10 @@ def train(data: Path, kind: str, atoms: str, lags: tuple[float, ...], config_arg
     config = dataclasses.replace(config, avg_num_neighbors=_avg_neighbors(train_set, config.r_cut))
     network = build_network(kind, config, dtype)
     identity = {"kind": kind, "config": config.to_dict(), "interpolant": dataclasses.asdict(interp),
-                "augment": augment, "data": str(data), "lags_ps": list(lags), "atoms": atoms,
-                "pairs": summary["pairs"]}
-    trainer = Trainer(network, loss_fn(interp, config.r_cut, augment), train_set, settings, options,
-                      val_data=val_set, identity=identity, ctx=ctx)
+                "augment": augment, "start_noise": start_noise, "data": str(data), "lags_ps": list(lags),
+                "atoms": atoms, "pairs": summary["pairs"]}
+    trainer = Trainer(network, loss_fn(interp, config.r_cut, augment, start_noise), train_set, settings,
+                      options, val_data=val_set, identity=identity, ctx=ctx)
     trainer.log(f"training {kind} ({sum(p.numel() for p in network.parameters())} parameters) on "
                 f"{len(train_set)} pairs, validating on {len(val_set)}: {summary['pairs']}")
     result = trainer.fit()
@@ -95,7 +102,8 @@ def train(data: Path, kind: str, atoms: str, lags: tuple[float, ...], config_arg
         jumper = Jumper(kind, network, interp, lags, Topology.from_dict(summary["topology"]),
                         tuple(summary["selection"]))
         jumper.save(Path(options.out) / "model.pt", {"best": result["best"], "status": result["status"],
-                                                      "epochs": result["epochs"], "augment": augment})
+                                                      "epochs": result["epochs"], "augment": augment,
+                                                      "start_noise": start_noise})
         trainer.log(f"wrote {Path(options.out) / 'model.pt'} (best epoch {result['best']})")
     return result
 
@@ -109,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     m = p.add_argument_group("model")
     m.add_argument("--model", choices=sorted(NETWORKS), default="equivariant")
     m.add_argument("--augment", action="store_true", help="random rotation of every training pair")
+    m.add_argument("--start-noise", type=float, default=0.0,
+                   help="Gaussian noise (Å) added to x_t in training (rollout robustness); default 0")
     m.add_argument("--channels", type=int, default=16)
     m.add_argument("--num-layers", type=int, default=3)
     m.add_argument("--max-ell", type=int, default=2)
@@ -126,8 +136,10 @@ def main(argv: list[str]) -> int:
     config_args = {"channels": args.channels, "num_layers": args.num_layers, "max_ell": args.max_ell,
                    "r_cut": args.r_cut}
     interp = Interpolant(args.sigma, args.eps0, args.steps)
+    if not args.start_noise >= 0:
+        raise ValueError(f"--start-noise must be >= 0, got {args.start_noise}")
     result = train(args.data, args.model, args.atoms, tuple(args.lags), config_args, interp, args.augment,
-                   settings, options)
+                   settings, options, start_noise=args.start_noise)
     print(f"{result['status']} after {result['epochs']} epochs; run in {args.out}", file=sys.stderr)
     return 0
 

@@ -293,3 +293,18 @@ def test_openmm_generation_is_resumable(tmp_path: Path) -> None:
     generate(tmp_path / "a", trajectories=spec, save_every_ps=0.5, chunk_ps=1.0)
     np.testing.assert_array_equal(load_trajectories(tmp_path / "a")[0].positions, first)
     assert first.shape == (5, 138, 3)
+
+
+def test_training_noise_and_augmentation_only_in_training_mode() -> None:
+    from models.md_jump.train import loss_fn
+
+    net = _tiny_network()
+    x0 = torch.tensor(_frames(4, 6, 8)[None, 0].repeat(4, 0), dtype=torch.float64)
+    batch = {"x0": x0, "x1": x0 + 0.3, "lag": torch.zeros(4, dtype=torch.long)}
+    values = []
+    for augment, noise in [(False, 0.0), (True, 0.5)]:
+        torch.manual_seed(0)
+        values.append(float(loss_fn(Interpolant(), 6.0, augment, noise)(net.eval(), batch)[0].detach()))
+    assert values[0] == values[1]
+    torch.manual_seed(0)
+    assert float(loss_fn(Interpolant(), 6.0, False, 0.5)(net.train(), batch)[0].detach()) != values[0]
