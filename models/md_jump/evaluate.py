@@ -54,25 +54,30 @@ def features(x: np.ndarray, folded: np.ndarray, proj: Projection) -> dict[str, n
 
 def compare(ref: dict[str, np.ndarray], model: dict[str, np.ndarray], folded_rmsd: float, acf_frames_ref: int,
             acf_frames_model: int, n_boot: int = 200, seed: int = 0) -> dict:
-    """Divergences and folded statistics of ``model`` features ``(n_traj, frames)`` vs ``ref (frames,)``."""
+    """Divergences and folded statistics of ``model`` features ``(n_traj, frames)`` vs ``ref (frames,)``.
+
+    Frame 0 (the common start) is left out of the distributions (it would weigh ``n_traj`` times in the
+    rollouts); the autocorrelations use whole series.  Errors: bootstrap over the rollouts.
+    """
     out: dict = {}
     rng = np.random.default_rng(seed)
     n_traj = model["rmsd"].shape[0]
     boots = [rng.integers(0, n_traj, n_traj) for _ in range(n_boot)]
     for key in ("rmsd", "rg", "tic1"):
-        value = js_divergence(ref[key], model[key])
-        spread = [js_divergence(ref[key], model[key][b]) for b in boots] if n_traj > 1 else [value]
+        r, m = ref[key][1:], model[key][:, 1:]
+        value = js_divergence(r, m)
+        spread = [js_divergence(r, m[b]) for b in boots] if n_traj > 1 else [value]
         out[f"js_{key}"] = value
         out[f"js_{key}_se"] = float(np.std(spread))
     folded = (model["rmsd"] < folded_rmsd).astype(np.float64)
-    out["folded_fraction"] = float(folded.mean())
-    out["folded_fraction_se"] = float(np.std([folded[b].mean() for b in boots])) if n_traj > 1 else 0.0
+    out["folded_fraction"] = float(folded[:, 1:].mean())
+    out["folded_fraction_se"] = float(np.std([folded[b, 1:].mean() for b in boots])) if n_traj > 1 else 0.0
     long_enough = folded.shape[1] > acf_frames_model
     out["folded_acf"] = autocorrelation(folded, acf_frames_model) if long_enough else None
     ref_folded = (ref["rmsd"] < folded_rmsd).astype(np.float64)
-    out["ref_folded_fraction"] = float(ref_folded.mean())
-    out["bond_mean"], out["bond_sd"] = float(model["bond"].mean()), float(model["bond"].std())
-    out["ref_bond_mean"], out["ref_bond_sd"] = float(ref["bond"].mean()), float(ref["bond"].std())
+    out["ref_folded_fraction"] = float(ref_folded[1:].mean())
+    out["bond_mean"], out["bond_sd"] = float(model["bond"][:, 1:].mean()), float(model["bond"][:, 1:].std())
+    out["ref_bond_mean"], out["ref_bond_sd"] = float(ref["bond"][1:].mean()), float(ref["bond"][1:].std())
     out["ref_folded_acf"] = autocorrelation(ref_folded[None], acf_frames_ref)
     return out
 
@@ -129,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=Path("data/md_jump"))
     p.add_argument("--out", type=Path, required=True, help="directory for eval.json and the rollouts")
     p.add_argument("--ns", type=positive_float, default=1.0)
-    p.add_argument("--n-traj", type=positive_int, default=64)
+    p.add_argument("--n-traj", type=positive_int, default=48)
     p.add_argument("--folded-rmsd", type=positive_float, default=2.5, help="folded if Cα RMSD < this (Å)")
     p.add_argument("--acf-ps", type=positive_float, default=100.0)
     p.add_argument("--seed", type=int, default=0)

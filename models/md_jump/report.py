@@ -3,8 +3,9 @@ r"""Figures and the results table of docs/md_jump.md from an evaluation director
     python -m models.md_jump.report runs/md_jump_eval --docs docs
 
 Writes ``md_jump_tica.png`` (free-energy-like ``-ln p`` maps of TIC1/TIC2: reference MD vs each
-model, seed 0, per Δ), ``md_jump_traj.png`` (Cα RMSD to the folded structure and ``R_g`` against time:
-the reference trajectory and three rollouts per model), ``md_jump_history.png`` (learning curves) and
+model, seed 0, per Δ, on three times the reference's range; samples outside are not drawn),
+``md_jump_traj.png`` (Cα RMSD to the folded structure and ``R_g`` against time: the reference
+trajectory and three rollouts per model), ``md_jump_history.png`` (learning curves) and
 prints the markdown table (means ± spread over seeds; bootstrap errors for a single seed).
 """
 
@@ -76,13 +77,14 @@ def _tica_maps(ev: Path, report: dict, out: Path, models: list[str]) -> Path:
     fig, axes = plt.subplots(len(lags), 1 + len(models), figsize=(3.2 * (1 + len(models)), 3.0 * len(lags)),
                              dpi=110, squeeze=False)
     rollouts = {(m, lag): np.load(ev / f"rollout_{m}_{lag:g}ps.npz") for m in models for lag in lags}
-    every = [ref["tic1"], ref["tic2"]]
-    x_all = np.concatenate([every[0]] + [r["tic1"].ravel() for r in rollouts.values()])
-    y_all = np.concatenate([every[1]] + [r["tic2"].ravel() for r in rollouts.values()])
-    bins = [np.linspace(*np.percentile(v, [0.5, 99.5]), 40) for v in (x_all, y_all)]
+    bins = []
+    for v in (ref["tic1"], ref["tic2"]):  # the reference's range, widened by its width on both sides
+        lo, hi = np.percentile(v, [0.5, 99.5])
+        bins.append(np.linspace(lo - (hi - lo), hi + (hi - lo), 45))
     for i, lag in enumerate(lags):
-        panels = [("reference MD", ref["tic1"], ref["tic2"])] + [
-            (f"{m} Δ={lag:g} ps", rollouts[(m, lag)]["tic1"].ravel(), rollouts[(m, lag)]["tic2"].ravel())
+        panels = [("reference MD", ref["tic1"][1:], ref["tic2"][1:])] + [
+            (f"{m} Δ={lag:g} ps", rollouts[(m, lag)]["tic1"][:, 1:].ravel(),
+             rollouts[(m, lag)]["tic2"][:, 1:].ravel())
             for m in models]
         for ax, (title, x, y) in zip(axes[i], panels, strict=True):
             h, xe, ye = np.histogram2d(x, y, bins=bins, density=True)

@@ -308,3 +308,16 @@ def test_training_noise_and_augmentation_only_in_training_mode() -> None:
     assert values[0] == values[1]
     torch.manual_seed(0)
     assert float(loss_fn(Interpolant(), 6.0, False, 0.5)(net.train(), batch)[0].detach()) != values[0]
+
+
+def test_compare_leaves_out_the_common_start() -> None:
+    from models.md_jump.evaluate import compare
+
+    rng = np.random.default_rng(0)
+    ref = {k: rng.normal(size=201) for k in ("rmsd", "rg", "tic1", "bond")}
+    ref["rmsd"] = np.abs(ref["rmsd"]) + 1.0
+    model = {k: np.stack([np.concatenate([[v[0]], rng.permutation(v[1:])]) for _ in range(4)])
+             for k, v in ref.items()}  # the reference's values, reshuffled, same start
+    out = compare(ref, model, folded_rmsd=2.0, acf_frames_ref=5, acf_frames_model=5, n_boot=10)
+    assert out["js_rmsd"] == pytest.approx(0.0, abs=1e-12) and out["js_tic1"] == pytest.approx(0.0, abs=1e-12)
+    assert out["folded_fraction"] == pytest.approx(out["ref_folded_fraction"])
