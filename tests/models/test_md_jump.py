@@ -210,6 +210,8 @@ def test_training_pairs_split_by_time_and_aligned(tiny_data: Path) -> None:
     x0, x1 = train.columns["x0"], train.columns["x1"]
     torch.testing.assert_close(x0.mean(1), torch.zeros(len(x0), 3, dtype=torch.float64), atol=1e-12, rtol=0)
     torch.testing.assert_close(kabsch_align(x1, x0), x1, atol=1e-9, rtol=0)  # already superposed
+    heavy, _, heavy_summary = training_pairs(tiny_data, "heavy", (2.0,), dtype=torch.float64)
+    assert heavy.columns["x0"].shape[1:] == (N_ATOMS, 3) and len(heavy_summary["selection"]) == N_ATOMS
     with pytest.raises(ValueError, match="needs a trajectory longer"):
         frame_pairs(np.zeros((3, 4, 3)), 3)
 
