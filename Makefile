@@ -185,7 +185,7 @@ install-md: install
 	$(BIN)/pip install -q -e ".[torch,dev,md]" $(TORCH_PIN)
 
 md-data: install-md
-	$(MD_PY) -m models.md_jump.data --out $(MD_DATA)
+	test -f $(MD_DATA)/manifest.json || $(MD_PY) -m models.md_jump.data --out $(MD_DATA)
 
 md-train: md-data
 	for s in $(MD_SEEDS); do \

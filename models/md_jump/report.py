@@ -47,12 +47,14 @@ def _cell(rows: list[dict], key: str, digits: int = 3) -> str:
 def table(report: dict) -> str:
     """The markdown results table of ``eval.json``."""
     head = ("| model | Δ (ps) | seeds | JS RMSD | JS R_g | JS TIC1 | folded fraction | folded ACF (100 ps) "
-            "| Cα–Cα (i, i+1) Å | speed-up vs OpenMM (batched / one traj.) | test loss as given / rotated |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "| Cα–Cα (i, i+1) Å | speed-up vs OpenMM, wall (batched / one traj.) "
+            "| speed-up, CPU time (batched) | test loss as given / rotated |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for (name, lag), rows in _group(report["rows"]).items():
-        speed, rot = "1", "–"
+        speed, cpu, rot = "1", "1", "–"
         if "speedup_batched" in rows[0]:
+            cpu = f"{np.mean([r['speedup_batched_cpu'] for r in rows]):.3g}"
             speed = (f"{np.mean([r['speedup_batched'] for r in rows]):.3g} / "
                      f"{np.mean([r['speedup_single'] for r in rows]):.3g}")
             rot = (f"{np.mean([r['rotation']['loss'] for r in rows]):.3f} / "
@@ -61,12 +63,13 @@ def table(report: dict) -> str:
                      f"{_cell(rows, 'js_rg')} | "
                      f"{_cell(rows, 'js_tic1')} | {_cell(rows, 'folded_fraction', 2)} | "
                      f"{_cell(rows, 'folded_acf', 2)} | {_cell(rows, 'bond_mean', 2)} | "
-                     f"{speed} | {rot} |")
+                     f"{speed} | {cpu} | {rot} |")
     ref = report["rows"][0]
     foot = (f"\nReference (held-out MD, {report['reference']}): folded fraction "
             f"{ref['ref_folded_fraction']:.2f}, folded ACF {ref['ref_folded_acf']:.2f}, Cα–Cα "
             f"{ref['ref_bond_mean']:.2f} ± {ref['ref_bond_sd']:.2f} Å; projection: "
-            f"{report['projection']}; OpenMM {report['openmm']['ns_per_day']:.0f} ns/day on one thread.\n")
+            f"{report['projection']}; OpenMM {report['openmm']['ns_per_day']:.0f} ns/day on one thread "
+            f"(wall; {report['openmm']['ns_per_cpu_second'] * 86400:.0f} ns per CPU-day).\n")
     return head + "\n".join(lines) + "\n" + foot
 
 
