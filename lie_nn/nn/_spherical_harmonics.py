@@ -153,13 +153,14 @@ _SPHERICART_THREADS: list[int] = []
 
 
 @functools.cache
-def _sphericart_solid(lmax: int) -> torch.nn.Module:
+def _sphericart(lmax: int, normalized: bool) -> torch.nn.Module:
+    """sphericart's ``SphericalHarmonics`` (normalises inside its kernel) or ``SolidHarmonics``."""
     try:
         import sphericart.torch as sct
     except ImportError as err:
         raise ImportError("spherical_harmonics: backend='sphericart' needs sphericart-torch "
                           "(pip install sphericart-torch)") from err
-    return sct.SolidHarmonics(lmax)
+    return sct.SphericalHarmonics(lmax) if normalized else sct.SolidHarmonics(lmax)
 
 
 def _check_sphericart_threads() -> None:
@@ -192,12 +193,21 @@ def _sphericart_map(ls: tuple[int, ...], normalization: Normalization
 
 def _via_sphericart(ls: tuple[int, ...], v: torch.Tensor, normalize: bool, norm: Normalization
                     ) -> torch.Tensor:
-    """``spherical_harmonics`` of ``v (n, 3)`` from sphericart-torch's solid harmonics."""
-    if normalize:  # unit vectors; 0 at v = 0, where the solid harmonics vanish for l ≥ 1 (finite gradient)
-        length = torch.linalg.vector_norm(v, dim=1, keepdim=True)
-        v = v * ((length > 0) / torch.where(length > 0, length, 1.0))
+    """``spherical_harmonics`` of ``v (n, 3)`` from sphericart-torch's harmonics.
+
+    sphericart normalises inside its own kernel (one pass over the data) but gives NaN at ``v = 0``;
+    a NaN in the first ``l = 1`` column marks a zero vector (or a NaN input), and then the batch is
+    normalised here first instead (``0`` at ``v = 0``, where the solid harmonics vanish for ``l ≥ 1``,
+    with a finite gradient).  Checking the output costs less than checking the input (measured).
+    """
     _check_sphericart_threads()
-    y = _sphericart_solid(max(ls)).compute(v.contiguous())
+    lmax, v = max(ls), v.contiguous()
+    y = _sphericart(lmax, True).compute(v) if normalize and lmax > 0 else None
+    if y is None or bool(y[:, 1].sum().isnan()):
+        if normalize:
+            length = torch.linalg.vector_norm(v, dim=1, keepdim=True)
+            v = v * ((length > 0) / torch.where(length > 0, length, 1.0))
+        y = _sphericart(lmax, False).compute(v.contiguous())
     cols, factor = _sphericart_map(ls, norm)
     if cols is not None:
         y = y.index_select(1, torch.as_tensor(cols, device=y.device))
@@ -247,7 +257,7 @@ def spherical_harmonics(ls: Sequence[int] | int, vectors: torch.Tensor, *, norma
     low_precision = vectors.dtype in (torch.float16, torch.bfloat16)
     v = vectors.reshape(-1, 3).float() if low_precision else vectors.reshape(-1, 3)
     if backend == "sphericart":
-        out = _via_sphericart(ls, v, normalize, norm).reshape(*vectors.shape[:-1], -1)
+        out = _via_sphericart(ls, v, normalize, norm).reshape(*vectors.shape[:-1], sum(2 * l + 1 for l in ls))
         return out.to(vectors.dtype) if low_precision else out
     if backend != "torch":
         raise ValueError(f"spherical_harmonics: backend must be 'torch' or 'sphericart', got {backend!r}")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from models.common import distributed
 from models.common.batching import Batchable, epoch_batches, to_device
@@ -53,10 +53,32 @@ from models.common.io import read_history, write_json_atomic, write_text_atomic
 from models.common.progress import progress
 from models.common.schedule import SCHEDULES, LRSchedule, make_optimizer
 
-__all__ = ["DTYPES", "RunOptions", "TrainSettings", "Trainer", "prepare", "read_history", "torch_dtype"]
+__all__ = ["DTYPES", "RunOptions", "TrainSettings", "Trainer", "prepare", "read_history", "torch_dtype",
+           "warm_ema"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, Mapping[str, Any]]]
+
+
+def warm_ema(decay: float) -> Callable[[list, list, Any], None]:
+    r"""Moving average of the weights with a warm-up: after ``n`` averaged steps the next one uses
+    ``d_n = min(decay, (1 + n) / (10 + n))``, ``ema ← d_n · ema + (1 - d_n) · w`` (the first step copies
+    ``w``).  Without the warm-up an average with ``decay = 0.99`` still holds ``0.99^n`` of the random
+    initial weights after ``n`` steps (37 % after 100); with it, the initial weights are forgotten like
+    ``O(1/n)``.  Integer buffers follow the model.  For :class:`torch.optim.swa_utils.AveragedModel`
+    (``multi_avg_fn``).
+
+    >>> ema, w = [torch.zeros(1)], [torch.ones(1)]
+    >>> warm_ema(0.99)(ema, w, torch.tensor(1)); ema   # d_1 = 2/11
+    [tensor([0.8182])]
+    """
+    def update(averaged: list, current: list, num_averaged: Any) -> None:
+        n = int(num_averaged)
+        if averaged[0].is_floating_point() or averaged[0].is_complex():  # lists come grouped by dtype
+            torch._foreach_lerp_(averaged, current, 1.0 - min(decay, (1.0 + n) / (10.0 + n)))
+        else:  # integer buffers (counters, indices) are not averaged: they follow the model
+            torch._foreach_copy_(averaged, current)
+    return update
 
 
 def _scalar(value: Any) -> float:
@@ -87,7 +109,7 @@ class TrainSettings:
     schedule: str = "cosine"
     min_lr: float = 0.01  # final (cosine) or smallest (plateau) fraction of lr
     patience: int = 3  # plateau: epochs without improvement before the rate is halved
-    ema: float = 0.0  # decay of the exponential moving average of the weights; 0 = off
+    ema: float = 0.0  # decay of the moving average of the weights (with warm-up, see warm_ema); 0 = off
     seed: int = 0
     dtype: str = "float32"
     monitor: str = "val_loss"  # history key that selects best.pt (and drives the plateau schedule)
@@ -172,7 +194,7 @@ class Trainer:
             self.ddp = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.ema = None
         if settings.ema > 0:
-            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(settings.ema),
+            self.ema = AveragedModel(self.model, multi_avg_fn=warm_ema(settings.ema),
                                      use_buffers=True)
         self.optimizer = make_optimizer(self.model, settings.lr, settings.weight_decay)
         per_epoch = len(epoch_batches(len(train_data), settings.batch_size, None, 0, self.ctx.world))
@@ -237,7 +259,7 @@ class Trainer:
         if self.ema is not None and state["ema"] is not None:
             self.ema.load_state_dict(state["ema"])
         elif self.ema is not None:
-            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.settings.ema),
+            self.ema = AveragedModel(self.model, multi_avg_fn=warm_ema(self.settings.ema),
                                      use_buffers=True)
         self.epoch, self.batch, self.best = int(state["epoch"]), int(state["batch"]), state["best"]
         self.history = list(state["history"])

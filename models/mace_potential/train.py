@@ -168,10 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     w = p.add_argument_group("loss")
     w.add_argument("--energy-weight", type=float, default=LossWeights.energy)
     w.add_argument("--forces-weight", type=float, default=LossWeights.forces)
-    add_training_arguments(p, DEFAULTS)
-    p.add_argument("--cpu-budget", type=float, default=None, metavar="MINUTES",
-                   help="CPU minutes of training (a subprocess stopped after the budget; budget.py)")
-    return p
+    add_training_arguments(p, DEFAULTS)  # its --cpu-budget runs here as a budgeted subprocess (budget.py),
+    return p                              # exactly like mace-torch's, so both are counted the same way
 
 
 def _with_cpu_budget(args: argparse.Namespace, argv: list[str]) -> int:

@@ -149,6 +149,27 @@ def test_resume_is_bit_exact(tmp_path: Path, ema: float) -> None:
         assert best.keys() == model.state_dict().keys()  # EMA weights, loadable into the model
 
 
+def test_ema_warms_up_like_the_recurrence(tmp_path: Path) -> None:
+    """After n updates: ema_n = d_n ema_{n-1} + (1 - d_n) w_n with d_n = min(decay, (1+n)/(10+n))."""
+    from torch.optim.swa_utils import AveragedModel
+
+    from models.common.training import warm_ema
+    model = torch.nn.Linear(2, 1, dtype=torch.float64)
+    model.register_buffer("count", torch.zeros((), dtype=torch.long))
+    avg = AveragedModel(model, multi_avg_fn=warm_ema(0.9), use_buffers=True)
+    expected = None
+    for n in range(30):
+        with torch.no_grad():
+            model.weight.add_(torch.randn_like(model.weight))
+        model.count += 1
+        avg.update_parameters(model)
+        assert avg.module.count == n + 1  # integer buffers follow the model
+        w = model.weight.detach().clone()
+        d = min(0.9, (1 + n) / (10 + n))
+        expected = w if n == 0 else d * expected + (1 - d) * w
+        torch.testing.assert_close(avg.module.weight, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_cpu_budget_stops_mid_epoch_and_resumes_exactly(tmp_path: Path) -> None:
     full, model = fit(tmp_path / "full")
     mid, _ = fit(tmp_path / "part", cpu_budget=1e-9)

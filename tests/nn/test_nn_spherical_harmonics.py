@@ -86,9 +86,12 @@ def test_matches_sphericart_up_to_documented_basis_change() -> None:
 
 @pytest.mark.parametrize("normalization", ["component", "norm", "integral"])
 @pytest.mark.parametrize("normalize", [True, False])
-def test_sphericart_backend_gives_the_same_values_and_gradients(normalization: str, normalize: bool) -> None:
+@pytest.mark.parametrize("zeros", [0, 1])
+def test_sphericart_backend_gives_the_same_values_and_gradients(normalization: str, normalize: bool,
+                                                                zeros: int) -> None:
+    """Both sphericart paths: normalised inside its kernel (no zero vector) and here (a zero vector)."""
     pytest.importorskip("sphericart.torch")
-    x = torch.cat([vectors(20), torch.zeros(1, 3, dtype=torch.float64)]).requires_grad_()
+    x = torch.cat([vectors(20), torch.zeros(zeros, 3, dtype=torch.float64)]).requires_grad_()
     for ls in (list(range(9)), [3, 0, 2]):
         kwargs = {"normalize": normalize, "normalization": normalization}
         ours = spherical_harmonics(ls, x, **kwargs)
@@ -101,6 +104,13 @@ def test_sphericart_backend_gives_the_same_values_and_gradients(normalization: s
         torch.testing.assert_close(g_theirs, g_ours, rtol=1e-9, atol=1e-9)
     f = lambda v: spherical_harmonics([0, 1, 3], v, normalize=normalize, backend="sphericart")  # noqa: E731
     assert torch.autograd.gradgradcheck(f, (vectors(3).requires_grad_(),))
+
+
+def test_sphericart_backend_handles_empty_batches_and_l0() -> None:
+    pytest.importorskip("sphericart.torch")
+    x = torch.cat([vectors(3), torch.zeros(1, 3, dtype=torch.float64)])
+    assert spherical_harmonics([0, 2], x[:0], backend="sphericart").shape == (0, 6)
+    torch.testing.assert_close(spherical_harmonics(0, x, backend="sphericart"), spherical_harmonics(0, x))
 
 
 def test_sphericart_backend_refuses_a_grown_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
