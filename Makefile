@@ -167,6 +167,141 @@ shapes-train: shapes-data
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_*/
 	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_*/ --data $(SHAPES_DATA) --docs docs
 
+# ---- molecule generation (models/molecule_generation, docs/molecule_generation.md) ----
+# QM9 from the qm9pack 1.0.3 wheel (~104 MB, the [qm9] extra, not in dev), Symphony-style generator and
+# a non-equivariant MLP peer trained in CPU-time chunks (each chunk leaves a snapshot = a point of the
+# learning curve), samples from every snapshot, metrics, figures.
+QM9_DATA ?= data/qm9
+QM9_RUNS ?= runs/qm9gen
+QM9_CHUNK ?= 2.5
+QM9_CHUNKS ?= 3
+QM9_PEER_CHUNKS ?= 2
+QM9_TOTAL ?= 7.5
+QM9_PEER_TOTAL ?= 5.0
+QM9_CURVE_N ?= 300
+QM9_FINAL_N ?= 1000
+QM9_PY = OMP_NUM_THREADS=1 $(BIN)/python
+QM9_TRAIN = $(QM9_PY) -m models.molecule_generation.train --data $(QM9_DATA) --samples 64000 --lr 3e-3 \
+	--cpu-budget $(QM9_CHUNK) --resume --threads 1
+
+.PHONY: install-qm9 qm9-data qm9-train qm9-generate
+
+install-qm9: install
+	$(BIN)/pip install -q -e ".[torch,dev,qm9]" $(TORCH_PIN)
+
+qm9-data: install-qm9
+	test -f $(QM9_DATA)/manifest.json || $(QM9_PY) -m models.molecule_generation.data --out $(QM9_DATA) \
+		--seed 0 --n-train 100000 --n-valid 10000
+
+qm9-train: qm9-data
+	for k in $$(seq $(QM9_CHUNKS)); do $(QM9_TRAIN) --out $(QM9_RUNS) \
+		--total-cpu-budget $(QM9_TOTAL) || exit 1; done
+	for k in $$(seq $(QM9_PEER_CHUNKS)); do $(QM9_TRAIN) --kind mlp --out $(QM9_RUNS)_mlp \
+		--total-cpu-budget $(QM9_PEER_TOTAL) || exit 1; done
+
+# Samples from every snapshot (learning curve) and QM9_FINAL_N from the last one of each model.
+qm9-generate: qm9-train
+	for s in $(QM9_RUNS)/snapshots/cpu_*.pt $(QM9_RUNS)_mlp/snapshots/cpu_*.pt; do \
+		test -f $${s%.pt}.sdf || $(QM9_PY) -m models.molecule_generation.generate $$s --n $(QM9_CURVE_N) \
+			--seed 1 --out $${s%.pt}.sdf || exit 1; done
+	for r in $(QM9_RUNS) $(QM9_RUNS)_mlp; do test -f $$r/samples.sdf || $(QM9_PY) -m \
+		models.molecule_generation.generate $$r --n $(QM9_FINAL_N) --seed 2 --out $$r/samples.sdf || exit 1; done
+	$(QM9_PY) -m models.molecule_generation.evaluate --data $(QM9_DATA) --out $(QM9_RUNS)/metrics.json \
+		--sdf $(QM9_RUNS)/samples.sdf $(QM9_RUNS)_mlp/samples.sdf $(QM9_RUNS)/snapshots/*.sdf \
+		$(QM9_RUNS)_mlp/snapshots/*.sdf
+	$(QM9_PY) -m models.molecule_generation.symmetry --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
+		--out $(QM9_RUNS)/symmetry.json
+	test -f $(QM9_RUNS)/samples_t05.sdf || $(QM9_PY) -m models.molecule_generation.generate $(QM9_RUNS) \
+		--n 300 --seed 3 --temperature 0.5 --out $(QM9_RUNS)/samples_t05.sdf
+	$(QM9_PY) -m models.molecule_generation.evaluate --data $(QM9_DATA) --sdf $(QM9_RUNS)/samples_t05.sdf \
+		--out $(QM9_RUNS)/metrics_t05.json
+	$(QM9_PY) -m models.molecule_generation.report --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
+		--docs docs
+
+# ---- protein autoencoder (models/protein_autoencoder, docs/protein_autoencoder.md) ----
+# MDAnalysisTests structures read with gemmi; the SO(3)-equivariant hourglass and its non-equivariant
+# peer (random rotations) at compression 2, 4, 8 (and a second seed at 4), each with the same CPU
+# budget (one thread).
+PROTEIN_DATA ?= data/protein
+PROTEIN_RUNS ?= runs/protein
+PROTEIN_CPU_MIN ?= 2
+PROTEIN_PY = OMP_NUM_THREADS=1 $(BIN)/python
+
+.PHONY: install-protein protein-data protein-train protein-docs
+
+install-protein: install
+	$(BIN)/pip install -q -e ".[torch,dev,protein]" $(TORCH_PIN)
+
+protein-data: install-protein
+	test -f $(PROTEIN_DATA)/manifest.json || $(PROTEIN_PY) -m models.protein_autoencoder.data generate \
+		--out $(PROTEIN_DATA) --seed 0
+	$(PROTEIN_PY) -m models.protein_autoencoder.data info --data $(PROTEIN_DATA)
+
+protein-train: protein-data
+	for lv in 1 2 3; do for m in equivariant peer; do \
+		test -f $(PROTEIN_RUNS)_$${m}_l$$lv/model.pt || $(PROTEIN_PY) -m models.protein_autoencoder.train \
+		  --model $$m --levels $$lv --data $(PROTEIN_DATA) --out $(PROTEIN_RUNS)_$${m}_l$$lv \
+		  --cpu-budget $(PROTEIN_CPU_MIN) --threads 1 --quiet --resume || exit 1; \
+	done; done
+	for m in equivariant peer; do \
+		test -f $(PROTEIN_RUNS)_$${m}_l2_s1/model.pt || $(PROTEIN_PY) -m models.protein_autoencoder.train \
+		  --model $$m --levels 2 --seed 1 --data $(PROTEIN_DATA) --out $(PROTEIN_RUNS)_$${m}_l2_s1 \
+		  --cpu-budget $(PROTEIN_CPU_MIN) --threads 1 --quiet --resume || exit 1; \
+	done
+
+protein-docs: protein-train
+	$(PROTEIN_PY) -m models.protein_autoencoder.evaluate $(PROTEIN_RUNS)_*_l? --data $(PROTEIN_DATA) \
+		--out $(PROTEIN_RUNS)_eval.json
+	$(PROTEIN_PY) -m models.protein_autoencoder.evaluate $(PROTEIN_RUNS)_*_l2_s1 --data $(PROTEIN_DATA) \
+		--out $(PROTEIN_RUNS)_eval_s1.json
+	$(PROTEIN_PY) -m models.protein_autoencoder.interpolate --model $(PROTEIN_RUNS)_equivariant_l2/model.pt \
+		--peer $(PROTEIN_RUNS)_peer_l2/model.pt --steps 9 --out $(PROTEIN_RUNS)_adk --plot docs/protein_interpolation.png
+	$(PROTEIN_PY) -m models.protein_autoencoder.report --eval $(PROTEIN_RUNS)_eval.json \
+		--data $(PROTEIN_DATA) --docs docs
+
+# ---- Hamiltonian (models/hamiltonian, docs/hamiltonian.md) ----------------------------------------
+# PBE/def2-SVP Fock matrices (pyscf) on GFN2-xTB MD geometries of water and ethanol; the equivariant
+# network and the MLP peer (rotation augmentation) trained with the same CPU-minute budget, one thread.
+HAM_DATA ?= data/hamiltonian
+HAM_CPU_MIN_water ?= 4
+HAM_CPU_MIN_ethanol ?= 3
+HAM_PY = OMP_NUM_THREADS=1 $(BIN)/python
+HAM_EPOCHS_water_equivariant ?= 50
+HAM_EPOCHS_water_mlp ?= 400
+HAM_EPOCHS_ethanol_equivariant ?= 40
+HAM_EPOCHS_ethanol_mlp ?= 400
+HAM_BATCH_water ?= 8
+HAM_BATCH_ethanol ?= 4
+
+.PHONY: install-ham ham-data ham-train ham-eval
+
+install-ham: install
+	$(BIN)/pip install -q -e ".[torch,dev,ham]" $(TORCH_PIN)
+
+ham-data: install-ham
+	test -f $(HAM_DATA)/ethanol.npz || $(HAM_PY) -m models.hamiltonian.data --out $(HAM_DATA)
+
+ham-train: ham-data
+	$(foreach m,water ethanol,$(foreach k,equivariant mlp,(test -f runs/ham_$(m)_$(k)/best.pt || \
+	  $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) --molecule $(m) --model $(k) \
+	  --epochs $(HAM_EPOCHS_$(m)_$(k)) --batch-size $(HAM_BATCH_$(m)) --cpu-budget $(HAM_CPU_MIN_$(m)) \
+	  --out runs/ham_$(m)_$(k)) &&)) true
+	# a variant tried after the first ethanol result (smaller batch, more steps, eps-weight 0.001)
+	test -f runs/ham_ethanol_equivariant_b2/best.pt || $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) \
+	  --molecule ethanol --model equivariant --epochs 60 --batch-size 2 --eps-weight 0.001 \
+	  --cpu-budget $(HAM_CPU_MIN_ethanol) --out runs/ham_ethanol_equivariant_b2
+
+ham-eval: ham-train
+	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_water_equivariant runs/ham_water_mlp \
+	  --out docs/hamiltonian_water.json
+	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 \
+	  runs/ham_ethanol_mlp --out docs/hamiltonian_ethanol.json
+	$(HAM_PY) -m models.hamiltonian.report table docs/hamiltonian_water.json docs/hamiltonian_ethanol.json
+	$(HAM_PY) -m models.hamiltonian.report matrices runs/ham_water_equivariant runs/ham_water_mlp \
+	  --out docs/hamiltonian_water_matrices.png
+	$(HAM_PY) -m models.hamiltonian.report curves runs/ham_water_equivariant runs/ham_water_mlp \
+	  runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 runs/ham_ethanol_mlp \
+	  --out docs/hamiltonian_curves.png
 # ---- MD jumps (models/md_jump, docs/md_jump.md) ----------------------------------------------------
 # Chignolin trajectories with OpenMM (about 12 CPU minutes), the equivariant jump model and the plain
 # peer (rotation augmentation) with the same CPU budget per run and seed, the rollout evaluation against
