@@ -331,3 +331,36 @@ voxel-train: voxel-data
 	$(VOXEL_PY) -m models.voxel_segmentation.evaluate $(VOXEL_RUNS)_equivariant $(VOXEL_RUNS)_monai \
 		$(VOXEL_RUNS)_monai_rot --data $(VOXEL_DATA) --out $(VOXEL_RUNS)_eval.json
 	$(VOXEL_PY) -m models.voxel_segmentation.report $(VOXEL_RUNS)_eval.json --data $(VOXEL_DATA) --docs docs
+
+# ---- MD jumps (models/md_jump, docs/md_jump.md) ----------------------------------------------------
+# Chignolin trajectories with OpenMM (about 12 CPU minutes), the equivariant jump model and the plain
+# peer (rotation augmentation) with the same CPU budget per run and seed, the rollout evaluation against
+# the held-out trajectory and the figures of the docs page. An interrupted step continues where it stopped.
+MD_DATA ?= data/md_jump
+MD_RUNS ?= runs/md_jump
+MD_CPU_MIN ?= 3.5
+MD_EPOCHS_equivariant ?= 20
+MD_EPOCHS_plain ?= 90
+MD_SEEDS ?= 0 1
+MD_PY = OMP_NUM_THREADS=1 $(BIN)/python
+
+.PHONY: install-md md-data md-train md-eval
+
+install-md: install
+	$(BIN)/pip install -q -e ".[torch,dev,md]" $(TORCH_PIN)
+
+md-data: install-md
+	test -f $(MD_DATA)/manifest.json || $(MD_PY) -m models.md_jump.data --out $(MD_DATA)
+
+md-train: md-data
+	for s in $(MD_SEEDS); do \
+		test -f $(MD_RUNS)_equivariant_s$$s/model.pt || $(MD_PY) -m models.md_jump.train --data $(MD_DATA) \
+			--model equivariant --epochs $(MD_EPOCHS_equivariant) --seed $$s --cpu-budget $(MD_CPU_MIN) --out $(MD_RUNS)_equivariant_s$$s --resume || exit 1; \
+		test -f $(MD_RUNS)_plain_s$$s/model.pt || $(MD_PY) -m models.md_jump.train --data $(MD_DATA) \
+			--model plain --augment --epochs $(MD_EPOCHS_plain) --seed $$s --cpu-budget $(MD_CPU_MIN) --out $(MD_RUNS)_plain_s$$s --resume || exit 1; \
+	done
+
+md-eval: md-train
+	$(MD_PY) -m models.md_jump.evaluate $(foreach s,$(MD_SEEDS),$(MD_RUNS)_equivariant_s$(s) $(MD_RUNS)_plain_s$(s)) \
+		--data $(MD_DATA) --out $(MD_RUNS)_eval
+	$(MD_PY) -m models.md_jump.report $(MD_RUNS)_eval --docs docs
