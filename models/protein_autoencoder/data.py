@@ -206,6 +206,8 @@ def main(argv: list[str]) -> int:
     g.add_argument("--n-val", type=int, default=4)
     g.add_argument("--n-test", type=int, default=8)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--source", type=Path, default=None,
+                   help="a folder with dssp/*.pdb.gz (default: the installed MDAnalysisTests data)")
     i = sub.add_parser("info", help="check the sha256 and print the sizes")
     i.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = p.parse_args(argv)
@@ -213,7 +215,7 @@ def main(argv: list[str]) -> int:
         if args.length < 2 or args.stride < 1:
             raise ValueError("--length must be >= 2 and --stride >= 1")
         path = generate(args.out, length=args.length, stride=args.stride, n_val=args.n_val,
-                        n_test=args.n_test, seed=args.seed)
+                        n_test=args.n_test, seed=args.seed, source=args.source)
         print(f"wrote {path}")
     else:
         for name in SPLITS:

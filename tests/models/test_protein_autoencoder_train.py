@@ -230,7 +230,7 @@ def test_data_cli_generate_and_info(source, tmp_path, capsys):
     from models.protein_autoencoder.data import main as data_main
 
     data_main(["generate", "--out", str(tmp_path / "d"), "--length", "8", "--n-val", "1", "--n-test", "1",
-               "--seed", "0"])
+               "--seed", "0", "--source", str(source)])
     data_main(["info", "--data", str(tmp_path / "d")])
     out = capsys.readouterr().out
     assert "train:" in out and "test:" in out
