@@ -8,7 +8,7 @@ r"""Train the generator by teacher forcing on QM9 fragments (``make qm9-train``)
 One epoch is ``--samples`` fragments (item ``i``: molecule ``train[i mod n_train]``, a random BFS
 ordering and step seeded by ``i``); the validation loss uses 512 fragments of the validation
 molecules.  Every invocation ends by adding its CPU time to ``cpu.json`` and saving the weights as
-``snapshots/cpu_<total CPU minutes>.pt``: training in chunks (``--cpu-budget 3 --resume``, repeated)
+``snapshots/cpu_<total CPU minutes>_<chunk>.pt``: training in chunks (``--cpu-budget 3 --resume``, repeated)
 gives the points of the validity-vs-CPU-time learning curve.  The run directory also holds
 ``model.json`` (config), ``checkpoint.pt`` / ``best.pt`` (``weights_only`` loadable) and
 ``history.jsonl``; ``--resume`` continues bit-exactly and refuses changed settings.
@@ -91,13 +91,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _snapshot(out: Path, model: MoleculeGenerator, cpu_seconds: float, config: GeneratorConfig) -> None:
-    """Add this invocation's CPU time to ``cpu.json`` and save the weights as ``snapshots/cpu_<min>.pt``
-    (the points of the learning curve: sample from each snapshot)."""
+    """Add this invocation's CPU time to ``cpu.json`` and save the weights as
+    ``snapshots/cpu_<min>_<chunk>.pt`` (the points of the learning curve: sample from each snapshot;
+    the chunk number keeps two very short invocations from sharing a name)."""
     write_json_atomic(out / "model.json", {"config": config.to_dict()})
     record = out / "cpu.json"
-    total = (json.loads(record.read_text())["cpu_minutes"] if record.is_file() else 0.0) + cpu_seconds / 60
-    write_json_atomic(record, {"cpu_minutes": total})
-    save_state(out / "snapshots" / f"cpu_{total:06.2f}.pt", model.state_dict())
+    old = json.loads(record.read_text()) if record.is_file() else {"cpu_minutes": 0.0}
+    total, chunk = old["cpu_minutes"] + cpu_seconds / 60, old.get("chunks", 0) + 1
+    write_json_atomic(record, {"cpu_minutes": total, "chunks": chunk})
+    save_state(out / "snapshots" / f"cpu_{total:07.3f}_{chunk:03d}.pt", model.state_dict())
 
 
 def main(argv: list[str] | None = None) -> None:
