@@ -89,7 +89,7 @@ MACE_MOLECULES ?= aspirin 3bpa ethanol
 MACE_CPU_MIN_aspirin ?= 10
 MACE_CPU_MIN_3bpa ?= 1.5
 MACE_CPU_MIN_ethanol ?= 1
-MACE_MD_PS ?= 2
+MACE_MD_PS ?= 10
 MACE_PY = OMP_NUM_THREADS=1 $(BIN)/python
 MACE_PEER_PY = OMP_NUM_THREADS=1 PYTHONPATH=. $(MACE_VENV)/bin/python
 # train set / test sets of a molecule
