@@ -6,7 +6,8 @@ r"""Autoregressive sampling of 3D molecules (``make qm9-generate``).
         [--temperature 1.0 --focus-temperature 1.0 --seed 0 --batch-size 128]
 
 A molecule starts as one heavy atom at the origin (element drawn from the training set's start-atom
-frequencies).  Each step encodes all unfinished fragments at once, then draws, for each,
+frequencies).  Each step encodes ``--batch-size`` unfinished fragments at once (a finished molecule's
+slot takes the next one, :mod:`~models.molecule_generation.sampler`), then draws, for each,
 
 1. the focus atom or stop from ``softmax(logits / T_focus)`` over the fragment's atoms and stop;
 2. the next element from ``softmax(logits / T_focus)`` at the focus;
@@ -15,7 +16,9 @@ frequencies).  Each step encodes all unfinished fragments at once, then draws, f
    grid; ``--n-beta`` × ``--n-alpha`` directions and ``--n-radii`` radii refine it (the coefficients
    do not depend on the grid, the cost grows with the number of cells).
 
-A fragment reaching ``--max-atoms`` stops.  The SDF (written atomically) holds every sample: valid
+Every draw is an inverse-CDF draw from the molecule's own random stream (seeded by ``--seed`` and its
+index), so a molecule does not depend on ``--batch-size`` or on the other molecules.  A fragment
+reaching ``--max-atoms`` stops.  The SDF (written atomically) holds every sample: valid
 ones with the bonds RDKit determined, the others atoms only, each with a ``valid`` property; next to
 it ``<out>.json`` records the settings and the CPU seconds spent.
 """
@@ -34,10 +37,10 @@ from models.common.args import positive_float, positive_int
 from models.common.cli import run_cli
 from models.common.io import atomic_path, write_json_atomic
 from models.common.progress import progress
-from models.molecule_generation.fragments import ELEMENTS, graph_of
+from models.molecule_generation.fragments import ELEMENTS
 from models.molecule_generation.grid import PositionGrid
 from models.molecule_generation.model import MoleculeGenerator
-from models.molecule_generation.objective import fragment_log_softmax
+from models.molecule_generation.sampler import sample_molecules
 
 __all__ = ["generate", "main", "write_sdf"]
 
@@ -46,47 +49,6 @@ def _check_temperature(value: float, name: str) -> float:
     if not (isinstance(value, (int, float)) and 0 < value < float("inf")):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
-
-
-def _draw(logp: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
-
-
-@torch.no_grad()
-def _grow(model: MoleculeGenerator, grid: PositionGrid, n: int, temperature: float, focus_temperature: float,
-          max_atoms: int, generator: torch.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
-    dtype = grid.radii.dtype
-    first = _draw(model.first_element.to(dtype).expand(n, -1), generator)
-    species = [[int(z)] for z in first]
-    positions = [[torch.zeros(3, dtype=dtype)] for _ in range(n)]
-    active = list(range(n))
-    while active:
-        sizes = torch.tensor([len(species[m]) for m in active])
-        batch = torch.repeat_interleave(torch.arange(len(active)), sizes)
-        spec = torch.tensor([z for m in active for z in species[m]])
-        pos = torch.stack([x for m in active for x in positions[m]])
-        s, h = model.encode_graph(spec, pos, graph_of(pos, batch, model.config.cutoff))
-        node, stop = model.focus_logits(s, batch, len(active))
-        log_node, log_stop = fragment_log_softmax(node / focus_temperature, stop / focus_temperature, batch,
-                                                  len(active))
-        table = torch.full((len(active), int(sizes.max()) + 1), -torch.inf, dtype=dtype)
-        starts = torch.cumsum(sizes, 0) - sizes
-        table[batch, torch.arange(len(batch)) - starts[batch]] = log_node
-        table[:, -1] = log_stop
-        choice = _draw(table, generator)
-        go = (choice < sizes) & (sizes < max_atoms)
-        focus = (starts + choice)[go]
-        if go.any():
-            el = _draw(torch.log_softmax(model.element_logits(s, focus) / focus_temperature, -1), generator)
-            coeff = model.position_coefficients(s, h, focus, el)
-            offsets = torch.cat([grid.sample(c, temperature, generator) for c in coeff.split(64)])
-            for k, g in enumerate(torch.nonzero(go).flatten().tolist()):
-                m = active[g]
-                species[m].append(int(el[k]))
-                positions[m].append(pos[focus[k]] + offsets[k])
-        active = [m for g, m in enumerate(active) if go[g]]
-    return [(np.array([ELEMENTS[z] for z in species[m]]), torch.stack(positions[m]).double().numpy())
-            for m in range(n)]
 
 
 def generate(model: MoleculeGenerator, n: int, *, temperature: float = 1.0, focus_temperature: float = 1.0,
@@ -111,16 +73,13 @@ def generate(model: MoleculeGenerator, n: int, *, temperature: float = 1.0, focu
     grid_config = dataclasses.replace(c, n_radii=n_radii or c.n_radii, n_beta=n_beta or c.n_beta,
                                       n_alpha=n_alpha or c.n_alpha)
     grid = model.grid if grid_config == c else PositionGrid(grid_config, dtype=dtype)
-    generator = torch.Generator().manual_seed(seed)
     model.eval()
-    out: list[tuple[np.ndarray, np.ndarray]] = []
     with progress(total=n, desc="molecules", unit="mol", disable=None if show_progress is None
                   else not show_progress) as bar:
-        while len(out) < n:
-            chunk = min(batch_size, n - len(out))
-            out.extend(_grow(model, grid, chunk, temperature, focus_temperature, max_atoms, generator))
-            bar.update(chunk)
-    return out
+        mols = sample_molecules(model, grid, n, seed=seed, batch_size=batch_size, max_atoms=max_atoms,
+                                temperature=temperature, focus_temperature=focus_temperature,
+                                on_done=bar.update)
+    return [(np.array([ELEMENTS[z] for z in spec.tolist()]), pos.double().numpy()) for spec, pos in mols]
 
 
 def write_sdf(path: str | Path, molecules: list[tuple[np.ndarray, np.ndarray]]) -> int:

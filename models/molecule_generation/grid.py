@@ -31,7 +31,7 @@ import torch
 
 from lie_nn.nn import spherical_harmonics
 
-__all__ = ["GridConfig", "PositionGrid"]
+__all__ = ["GridConfig", "PositionGrid", "first_above"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,15 @@ def sphere_grid(n_beta: int, n_alpha: int) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(-1, 3), w.reshape(-1)
 
 
+def first_above(cumulative: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """First index ``(N,)`` where ``cumulative (N, M)`` (non-decreasing) exceeds ``u`` times its last
+    value, never past the last increase (rounding as ``u → 1``)."""
+    idx = torch.searchsorted(cumulative, (u.to(cumulative.dtype) * cumulative[:, -1]).unsqueeze(1),
+                             right=True).squeeze(1)
+    last = torch.searchsorted(cumulative, cumulative[:, -1:].contiguous(), right=False).squeeze(1)
+    return torch.minimum(idx, last)
+
+
 class PositionGrid(torch.nn.Module):
     """Log-probabilities on the grid, sampling and the training cross-entropy of :mod:`grid`.
 
@@ -115,14 +124,28 @@ class PositionGrid(torch.nn.Module):
         return (flat - torch.logsumexp(flat, dim=-1, keepdim=True)).view_as(logits)
 
     def sample(self, coefficients: torch.Tensor, temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """One grid point ``r_k \\hat x_j`` ``(N, 3)`` per sample of coefficients ``(N, B, D)``,
-        drawn exactly from ``p_{kj}`` (``temperature > 0``)."""
+               generator: torch.Generator | None = None, *, uniforms: torch.Tensor | None = None
+               ) -> torch.Tensor:
+        """One grid point ``r_k \\hat x_j`` ``(N, 3)`` per sample of coefficients ``(N, B, D)``, drawn
+        exactly from ``p_{kj}`` (``temperature > 0``) in two inverse-CDF steps: the radius ``k`` from
+        the marginal ``Σ_j p_{kj}``, then the direction ``j`` from ``p_{kj}`` at that ``k``.
+        ``uniforms (N, 2)`` in ``[0, 1)`` drive the two steps (default: drawn from ``generator``)."""
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        logp = self.log_probs(coefficients, temperature).flatten(1)
-        cell = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
-        k, j = cell // self.directions.shape[0], cell % self.directions.shape[0]
+        n = coefficients.shape[0]
+        if uniforms is None:
+            uniforms = torch.rand(n, 2, generator=generator, dtype=torch.float64)
+        # logits f/T + log(r² Δr) + log ω as one product: [φ | log r²Δr | 1] @ [a Y/T; 1; log ω]
+        angular = (coefficients / temperature) @ self.harmonics.T  # (N, B, J)
+        ones = torch.ones_like(angular[:, :1])
+        rows = torch.cat([angular, ones, self.log_angular.expand_as(ones)], dim=1)  # (N, B + 2, J)
+        cols = torch.cat([self.basis, self.log_radial[:, None], torch.ones_like(self.log_radial[:, None])], 1)
+        w = cols @ rows  # (N, K, J) logits
+        w = w.sub_(w.flatten(1).amax(1)[:, None, None]).exp_()  # max 1
+        radial = torch.cumsum(w.sum(-1).to(torch.float64), dim=-1)  # (N, K)
+        k = first_above(radial, uniforms[:, 0])
+        angular = torch.cumsum(w[torch.arange(n), k].to(torch.float64), dim=-1)  # (N, J)
+        j = first_above(angular, uniforms[:, 1])
         return self.radii[k, None] * self.directions[j]
 
     def target_factors(self, targets: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
