@@ -14,7 +14,9 @@ slot takes the next one, :mod:`~models.molecule_generation.sampler`), then draws
 3. the offset from the focus exactly from the grid distribution ``p_{kj} ∝ r_k^2 Δr ω_j
    e^{f(r_k, \hat x_j)/T}`` (:mod:`~models.molecule_generation.grid`), by default on the training
    grid; ``--n-beta`` × ``--n-alpha`` directions and ``--n-radii`` radii refine it (the coefficients
-   do not depend on the grid, the cost grows with the number of cells).
+   do not depend on the grid, the cost grows with the number of cells); ``--refine R`` then redraws
+   the radius among ``R`` sub-radii of the chosen radial cell from the continuous density along the
+   chosen direction (radii off the grid, at almost no cost).
 
 Every draw is an inverse-CDF draw from the molecule's own random stream (seeded by ``--seed`` and its
 index), so a molecule does not depend on ``--batch-size`` or on the other molecules.  A fragment
@@ -53,8 +55,8 @@ def _check_temperature(value: float, name: str) -> float:
 
 def generate(model: MoleculeGenerator, n: int, *, temperature: float = 1.0, focus_temperature: float = 1.0,
              seed: int = 0, batch_size: int = 128, max_atoms: int = 35, n_radii: int | None = None,
-             n_beta: int | None = None, n_alpha: int | None = None, show_progress: bool | None = None
-             ) -> list[tuple[np.ndarray, np.ndarray]]:
+             n_beta: int | None = None, n_alpha: int | None = None, refine: int = 1,
+             show_progress: bool | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """``n`` molecules ``(atomic numbers (a,), positions (a, 3) Å)``; the same for the same ``seed``.
 
     >>> from models.molecule_generation.model import GeneratorConfig
@@ -78,7 +80,7 @@ def generate(model: MoleculeGenerator, n: int, *, temperature: float = 1.0, focu
                   else not show_progress) as bar:
         mols = sample_molecules(model, grid, n, seed=seed, batch_size=batch_size, max_atoms=max_atoms,
                                 temperature=temperature, focus_temperature=focus_temperature,
-                                on_done=bar.update)
+                                refine=refine, on_done=bar.update)
     return [(np.array([ELEMENTS[z] for z in spec.tolist()]), pos.double().numpy()) for spec, pos in mols]
 
 
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=128)
     parser.add_argument("--max-atoms", type=positive_int, default=35)
     parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--refine", type=positive_int, default=1,
+                        help="sub-radii per radial cell: redraw the radius inside the chosen cell (1: off)")
     for name in ("n-radii", "n-beta", "n-alpha"):
         parser.add_argument(f"--{name}", type=positive_int, default=None,
                             help="sampling grid (default: the training grid)")
@@ -143,11 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     model = load_generator(args.run, dtype=torch.float32)
     mols = generate(model, args.n, temperature=args.temperature, focus_temperature=args.focus_temperature,
                     seed=args.seed, batch_size=args.batch_size, max_atoms=args.max_atoms,
-                    n_radii=args.n_radii, n_beta=args.n_beta, n_alpha=args.n_alpha)
+                    n_radii=args.n_radii, n_beta=args.n_beta, n_alpha=args.n_alpha, refine=args.refine)
     valid = write_sdf(args.out, mols)
     write_json_atomic(args.out.with_suffix(".json"), {
         "run": str(args.run), "n": args.n, "valid": valid, "cpu_seconds": time.process_time() - cpu0,
-        "temperature": args.temperature, "focus_temperature": args.focus_temperature, "seed": args.seed})
+        "temperature": args.temperature, "focus_temperature": args.focus_temperature, "seed": args.seed,
+        "refine": args.refine, "batch_size": args.batch_size, "max_atoms": args.max_atoms})
     print(f"wrote {len(mols)} molecules to {args.out} ({valid} pass the validity check)")
 
 

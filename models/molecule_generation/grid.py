@@ -112,6 +112,8 @@ class PositionGrid(torch.nn.Module):
         self.register_buffer("harmonics", harmonics.to(dtype))  # (J, D)
         self.register_buffer("log_radial", torch.tensor(np.log(radii**2 * dr), dtype=dtype))
         self.register_buffer("log_angular", torch.tensor(np.log(weights), dtype=dtype))
+        self.register_buffer("centers", torch.tensor(centers, dtype=dtype), persistent=False)
+        self.basis_width, self.spacing = float(width), float(dr)
 
     def signal(self, coefficients: torch.Tensor) -> torch.Tensor:
         """``f(r_k, \\hat x_j)`` ``(..., K, J)`` of coefficients ``(..., B, D)``."""
@@ -124,29 +126,44 @@ class PositionGrid(torch.nn.Module):
         return (flat - torch.logsumexp(flat, dim=-1, keepdim=True)).view_as(logits)
 
     def sample(self, coefficients: torch.Tensor, temperature: float = 1.0,
-               generator: torch.Generator | None = None, *, uniforms: torch.Tensor | None = None
-               ) -> torch.Tensor:
-        """One grid point ``r_k \\hat x_j`` ``(N, 3)`` per sample of coefficients ``(N, B, D)``, drawn
-        exactly from ``p_{kj}`` (``temperature > 0``) in two inverse-CDF steps: the radius ``k`` from
-        the marginal ``Σ_j p_{kj}``, then the direction ``j`` from ``p_{kj}`` at that ``k``.
-        ``uniforms (N, 2)`` in ``[0, 1)`` drive the two steps (default: drawn from ``generator``)."""
+               generator: torch.Generator | None = None, *, uniforms: torch.Tensor | None = None,
+               refine: int = 1) -> torch.Tensor:
+        """One offset ``(N, 3)`` per sample of coefficients ``(N, B, D)``: the grid point ``r_k \\hat x_j``
+        drawn exactly from ``p_{kj}`` (``temperature > 0``) in two inverse-CDF steps, the radius ``k``
+        from the marginal ``Σ_j p_{kj}``, then the direction ``j`` from ``p_{kj}`` at that ``k``.
+
+        ``refine > 1`` then redraws the radius inside the chosen radial cell
+        ``[r_k - Δr/2, r_k + Δr/2]`` from ``refine`` evenly spaced sub-radii weighted by
+        ``r^2 e^{f(r, \\hat x_j)/T}`` (the continuous density along that direction), so that radii
+        are no longer confined to the ``K`` grid values.  ``uniforms (N, 3)`` in ``[0, 1)`` drive the
+        steps (default: drawn from ``generator``).
+        """
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        if not (isinstance(refine, int) and refine >= 1):
+            raise ValueError(f"refine must be a positive integer, got {refine!r}")
         n = coefficients.shape[0]
         if uniforms is None:
-            uniforms = torch.rand(n, 2, generator=generator, dtype=torch.float64)
+            uniforms = torch.rand(n, 3, generator=generator, dtype=torch.float64)
         # logits f/T + log(r² Δr) + log ω as one product: [φ | log r²Δr | 1] @ [a Y/T; 1; log ω]
-        angular = (coefficients / temperature) @ self.harmonics.T  # (N, B, J)
-        ones = torch.ones_like(angular[:, :1])
-        rows = torch.cat([angular, ones, self.log_angular.expand_as(ones)], dim=1)  # (N, B + 2, J)
+        along = (coefficients / temperature) @ self.harmonics.T  # (N, B, J): Σ_lm a_{b,lm} Y_lm(x_j) / T
+        ones = torch.ones_like(along[:, :1])
+        rows = torch.cat([along, ones, self.log_angular.expand_as(ones)], dim=1)  # (N, B + 2, J)
         cols = torch.cat([self.basis, self.log_radial[:, None], torch.ones_like(self.log_radial[:, None])], 1)
         w = cols @ rows  # (N, K, J) logits
         w = w.sub_(w.flatten(1).amax(1)[:, None, None]).exp_()  # max 1
-        radial = torch.cumsum(w.sum(-1).to(torch.float64), dim=-1)  # (N, K)
-        k = first_above(radial, uniforms[:, 0])
-        angular = torch.cumsum(w[torch.arange(n), k].to(torch.float64), dim=-1)  # (N, J)
-        j = first_above(angular, uniforms[:, 1])
-        return self.radii[k, None] * self.directions[j]
+        rows_n = torch.arange(n)
+        k = first_above(torch.cumsum(w.sum(-1).to(torch.float64), dim=-1), uniforms[:, 0])
+        j = first_above(torch.cumsum(w[rows_n, k].to(torch.float64), dim=-1), uniforms[:, 1])
+        r = self.radii[k]
+        if refine > 1:
+            step = (torch.arange(refine, dtype=r.dtype) + 0.5) / refine - 0.5
+            sub = r[:, None] + self.spacing * step  # (N, refine)
+            phi = torch.exp(-0.5 * ((sub[..., None] - self.centers) / self.basis_width) ** 2)  # (N, R, B)
+            logits = (phi @ along[rows_n, :, j].unsqueeze(-1)).squeeze(-1) + 2 * torch.log(sub)
+            r = sub[rows_n, first_above(torch.cumsum(
+                (logits - logits.amax(1, keepdim=True)).exp().to(torch.float64), dim=-1), uniforms[:, 2])]
+        return r[:, None] * self.directions[j]
 
     def target_factors(self, targets: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised radial ``(N, T, K)`` and angular ``(N, T, J)`` target masses of offsets

@@ -1,10 +1,10 @@
 r"""Batched autoregressive sampling whose molecules do not depend on the batching.
 
 Molecule ``m`` of a call with seed ``s`` draws all its randomness from its own stream
-``numpy.random.default_rng([s, m])``: one uniform for the first element, then four per step (focus or
-stop, element, radius, direction).  Every discrete choice is an **inverse-CDF** draw: with
-probabilities ``p_1..p_M`` and a uniform ``u``, the chosen index is the first ``i`` with
-``p_1 + … + p_i > u Σ p`` — exact sampling of the categorical distribution, like
+``numpy.random.default_rng([s, m])``: one uniform for the first element, then five per step (focus or
+stop, element, radius, direction, radius inside its cell when refined).  Every discrete choice is an
+**inverse-CDF** draw: with probabilities ``p_1..p_M`` and a uniform ``u``, the chosen index is the
+first ``i`` with ``p_1 + … + p_i > u Σ p`` — exact sampling of the categorical distribution, like
 ``torch.multinomial``, but driven by the molecule's own uniform.  The position is drawn in two such
 steps on the radial × angular grid (:meth:`~models.molecule_generation.grid.PositionGrid.sample`):
 the radius from the radial marginal, then the direction given the radius.
@@ -31,7 +31,7 @@ from models.molecule_generation.objective import fragment_log_softmax
 
 __all__ = ["fragment_graph", "inverse_cdf", "sample_molecules"]
 
-DRAWS_PER_STEP = 4  # focus/stop, element, radius, direction
+DRAWS_PER_STEP = 5  # focus/stop, element, radius, direction, radius refinement
 
 
 def inverse_cdf(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -83,10 +83,12 @@ class _Streams:
 
 @torch.no_grad()
 def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, seed: int, batch_size: int,
-                     max_atoms: int, temperature: float, focus_temperature: float,
+                     max_atoms: int, temperature: float, focus_temperature: float, refine: int = 1,
                      on_done: Callable[[int], None] | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """``n`` molecules ``(element indices (a,), positions (a, 3))``, molecule ``m`` a function of
-    ``(seed, m)`` only (module docstring); ``on_done(k)`` is called as ``k`` molecules finish."""
+    ``(seed, m)`` only (module docstring); ``refine``: sub-radii per radial cell
+    (:meth:`~models.molecule_generation.grid.PositionGrid.sample`); ``on_done(k)`` is called as ``k``
+    molecules finish."""
     dtype = grid.radii.dtype
     streams = _Streams(seed)
     slots = min(batch_size, n)
@@ -112,7 +114,7 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
         ms = [owner[k] for k in live]
         u = streams.draw(ms, DRAWS_PER_STEP)
         stopped = _step(model, grid, species, positions, sizes, torch.tensor(live), u, max_atoms, temperature,
-                        focus_temperature)
+                        focus_temperature, refine)
         for k in stopped:
             m, a = owner[k], int(sizes[k])
             out[m] = (species[k, :a].clone(), positions[k, :a].clone())
@@ -125,7 +127,7 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
 
 def _step(model: MoleculeGenerator, grid: PositionGrid, species: torch.Tensor, positions: torch.Tensor,
           sizes: torch.Tensor, live: torch.Tensor, u: torch.Tensor, max_atoms: int, temperature: float,
-          focus_temperature: float) -> list[int]:
+          focus_temperature: float, refine: int) -> list[int]:
     """One step for the fragments in slots ``live``: grows them in place; returns the slots that stop."""
     n_live, size = len(live), sizes[live]
     width = int(size.max())
@@ -148,7 +150,7 @@ def _step(model: MoleculeGenerator, grid: PositionGrid, species: torch.Tensor, p
         logits = model.element_logits(s, focus) / focus_temperature
         element = inverse_cdf(logits, u[go, 1])
         coeff = model.position_coefficients(s, h, focus, element)
-        offsets = grid.sample(coeff, temperature, uniforms=u[go, 2:4])
+        offsets = grid.sample(coeff, temperature, uniforms=u[go, 2:5], refine=refine)
         grow, rows = live[go], torch.nonzero(go).squeeze(1)
         new_pos = pos_pad[rows, choice[go]] + offsets
         species[grow, size[go]] = element

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lie_nn.nn import radius_graph
+from lie_nn.nn import radius_graph, spherical_harmonics
 from models.molecule_generation.generate import generate
 from models.molecule_generation.grid import GridConfig, PositionGrid
 from models.molecule_generation.model import GeneratorConfig, MoleculeGenerator
@@ -42,6 +42,31 @@ def test_two_step_grid_sampling_is_exact() -> None:
     freq = torch.bincount(dist.argmin(1), minlength=len(cells)).double() / (a * b)
     assert (freq - p).abs().max() <= 1 / a + 1 / b + 1 / (a * b)
     assert dist.min(1).values.max() < 1e-12  # always a grid point
+
+
+def test_radial_refinement_draws_from_the_continuous_density_inside_the_cell() -> None:
+    c = GridConfig(lmax=2, n_radii=3, n_basis=3, n_beta=2, n_alpha=3)
+    grid = PositionGrid(c, dtype=torch.float64)
+    coeff = torch.randn(1, 3, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    n, refine, temperature = 4000, 5, 0.8
+    u = torch.stack([torch.full((n,), 0.6, dtype=torch.float64), torch.full((n,), 0.3, dtype=torch.float64),
+                     _stratified(n)], 1)
+    coarse = grid.sample(coeff.expand(n, -1, -1), temperature, uniforms=u)
+    fine = grid.sample(coeff.expand(n, -1, -1), temperature, uniforms=u, refine=refine)
+    direction, r = coarse[0] / coarse[0].norm(), coarse[0].norm()
+    assert torch.allclose(fine / fine.norm(dim=1, keepdim=True), direction.expand(n, -1), atol=1e-12)
+    dr = (c.r_max - c.r_min) / (c.n_radii - 1)
+    sub = r + dr * ((torch.arange(refine, dtype=torch.float64) + 0.5) / refine - 0.5)
+    centers = torch.linspace(c.r_min, c.r_max, c.n_basis, dtype=torch.float64)
+    width = (c.r_max - c.r_min) / (c.n_basis - 1)
+    y = spherical_harmonics([0, 1, 2], direction[None])[0]  # f(r, x) = Σ_b φ_b(r) Σ_lm a_blm Y_lm(x)
+    f = torch.exp(-0.5 * ((sub[:, None] - centers) / width) ** 2) @ (coeff[0] @ y)
+    q = sub**2 * torch.exp(f / temperature)
+    q = q / q.sum()
+    counts = torch.bincount((fine.norm(dim=1)[:, None] - sub).abs().argmin(1), minlength=refine).double()
+    assert torch.all((counts - n * q).abs() <= 1.0) and q.min() > 0.05
+    with pytest.raises(ValueError, match="refine"):
+        grid.sample(coeff, 1.0, refine=0)
 
 
 def test_fragment_graph_equals_the_radius_graph() -> None:
