@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from models.molecule_generation.focus_encoder import FocusEncoder
 from models.molecule_generation.grid import PositionGrid, first_above
 from models.molecule_generation.model import MoleculeGenerator
 from models.molecule_generation.objective import fragment_log_softmax
@@ -91,6 +92,7 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
     molecules finish."""
     dtype = grid.radii.dtype
     streams = _Streams(seed)
+    encoder = FocusEncoder(model)
     slots = min(batch_size, n)
     species = torch.zeros(slots, max_atoms, dtype=torch.long)
     positions = torch.zeros(slots, max_atoms, 3, dtype=dtype)
@@ -113,8 +115,8 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
             break
         ms = [owner[k] for k in live]
         u = streams.draw(ms, DRAWS_PER_STEP)
-        stopped = _step(model, grid, species, positions, sizes, torch.tensor(live), u, max_atoms, temperature,
-                        focus_temperature, refine)
+        stopped = _step(encoder, grid, species, positions, sizes, torch.tensor(live), u, max_atoms,
+                        temperature, focus_temperature, refine)
         for k in stopped:
             m, a = owner[k], int(sizes[k])
             out[m] = (species[k, :a].clone(), positions[k, :a].clone())
@@ -125,17 +127,18 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
     return out  # type: ignore[return-value]
 
 
-def _step(model: MoleculeGenerator, grid: PositionGrid, species: torch.Tensor, positions: torch.Tensor,
+def _step(encoder: FocusEncoder, grid: PositionGrid, species: torch.Tensor, positions: torch.Tensor,
           sizes: torch.Tensor, live: torch.Tensor, u: torch.Tensor, max_atoms: int, temperature: float,
           focus_temperature: float, refine: int) -> list[int]:
     """One step for the fragments in slots ``live``: grows them in place; returns the slots that stop."""
+    model = encoder.model
     n_live, size = len(live), sizes[live]
     width = int(size.max())
     spec_pad, pos_pad = species[live, :width], positions[live, :width]
     real = torch.arange(width) < size[:, None]
     batch = torch.repeat_interleave(torch.arange(n_live), size)
     edges = fragment_graph(pos_pad, size, model.config.cutoff)
-    s, h = model.encode_graph(spec_pad[real], pos_pad[real], edges)
+    s, state = encoder.encode(spec_pad[real], pos_pad[real], edges)
     node, stop = model.focus_logits(s, batch, n_live)
     t = focus_temperature
     log_node, log_stop = fragment_log_softmax(node / t, stop / t, batch, n_live)
@@ -149,7 +152,8 @@ def _step(model: MoleculeGenerator, grid: PositionGrid, species: torch.Tensor, p
         focus = (start + choice)[go]
         logits = model.element_logits(s, focus) / focus_temperature
         element = inverse_cdf(logits, u[go, 1])
-        coeff = model.position_coefficients(s, h, focus, element)
+        coeff = model.position_coefficients(s[focus], encoder.focus_features(state, focus),
+                                            torch.arange(len(focus)), element)
         offsets = grid.sample(coeff, temperature, uniforms=u[go, 2:5], refine=refine)
         grow, rows = live[go], torch.nonzero(go).squeeze(1)
         new_pos = pos_pad[rows, choice[go]] + offsets

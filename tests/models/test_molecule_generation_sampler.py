@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lie_nn.nn import radius_graph, spherical_harmonics
+from models.molecule_generation.focus_encoder import FocusEncoder
 from models.molecule_generation.generate import generate
 from models.molecule_generation.grid import GridConfig, PositionGrid
 from models.molecule_generation.model import GeneratorConfig, MoleculeGenerator
@@ -80,6 +81,25 @@ def test_fragment_graph_equals_the_radius_graph() -> None:
     reference = radius_graph(flat, 4.0, batch=batch)[0]
     assert sorted(map(tuple, edges.T.tolist())) == sorted(map(tuple, reference.T.tolist()))
     assert edges.shape[1] > 0
+
+
+@pytest.mark.parametrize("kind", ["equivariant", "mlp"])
+def test_focus_encoder_equals_the_full_encoder(kind: str) -> None:
+    torch.manual_seed(1)
+    model = MoleculeGenerator(GeneratorConfig(kind=kind, channels=4, grid=TINY_GRID), torch.float64)
+    rng = np.random.default_rng(1)
+    sizes = torch.tensor([4, 7, 2])
+    pos = torch.tensor(rng.uniform(-2, 2, (3, 7, 3)))
+    real = torch.arange(7) < sizes[:, None]
+    species = torch.tensor(rng.integers(0, 5, 13))
+    edges = fragment_graph(pos, sizes, model.config.cutoff)
+    s_full, h_full = model.encode_graph(species, pos[real], edges)
+    encoder = FocusEncoder(model)
+    s, state = encoder.encode(species, pos[real], edges)
+    focus = torch.tensor([2, 9, 12])
+    assert torch.allclose(s, s_full, atol=1e-12, rtol=0)
+    assert torch.allclose(encoder.focus_features(state, focus), h_full[focus], atol=1e-12, rtol=0)
+    assert h_full.abs().max() > 1e-3 and s_full.abs().max() > 1e-3
 
 
 def _model() -> MoleculeGenerator:
