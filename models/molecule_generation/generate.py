@@ -55,9 +55,10 @@ def _check_temperature(value: float, name: str) -> float:
 
 def generate(model: MoleculeGenerator, n: int, *, temperature: float = 1.0, focus_temperature: float = 1.0,
              seed: int = 0, batch_size: int = 128, max_atoms: int = 35, n_radii: int | None = None,
-             n_beta: int | None = None, n_alpha: int | None = None, refine: int = 1,
+             n_beta: int | None = None, n_alpha: int | None = None, refine: int = 1, first: int = 0,
              show_progress: bool | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``n`` molecules ``(atomic numbers (a,), positions (a, 3) Å)``; the same for the same ``seed``.
+    """``n`` molecules ``(atomic numbers (a,), positions (a, 3) Å)``: molecules ``first ..
+    first + n - 1`` of ``seed``'s sequence, each the same whatever the batching.
 
     >>> from models.molecule_generation.model import GeneratorConfig
     >>> from models.molecule_generation.grid import GridConfig
@@ -80,12 +81,13 @@ def generate(model: MoleculeGenerator, n: int, *, temperature: float = 1.0, focu
                   else not show_progress) as bar:
         mols = sample_molecules(model, grid, n, seed=seed, batch_size=batch_size, max_atoms=max_atoms,
                                 temperature=temperature, focus_temperature=focus_temperature,
-                                refine=refine, on_done=bar.update)
+                                refine=refine, first=first, on_done=bar.update)
     return [(np.array([ELEMENTS[z] for z in spec.tolist()]), pos.double().numpy()) for spec, pos in mols]
 
 
-def write_sdf(path: str | Path, molecules: list[tuple[np.ndarray, np.ndarray]]) -> int:
-    """Write ``molecules`` to an SDF file atomically; returns how many passed the validity check."""
+def write_sdf(path: str | Path, molecules: list[tuple[np.ndarray, np.ndarray]], first: int = 0) -> int:
+    """Write ``molecules`` (named ``sample_<first + k>``) to an SDF file atomically; returns how many
+    passed the validity check."""
     from rdkit import Chem
 
     from models.molecule_generation.metrics import _rdkit_molecule, bonded_molecule
@@ -98,7 +100,7 @@ def write_sdf(path: str | Path, molecules: list[tuple[np.ndarray, np.ndarray]]) 
             ok = mol is not None
             valid += ok
             mol = mol if ok else _rdkit_molecule(numbers, xyz)
-            mol.SetProp("_Name", f"sample_{k}")
+            mol.SetProp("_Name", f"sample_{first + k}")
             mol.SetIntProp("valid", int(ok))
             writer.write(mol)
         writer.close()
@@ -134,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=128)
     parser.add_argument("--max-atoms", type=positive_int, default=35)
     parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--first", type=int, default=0,
+                        help="index of the first molecule in the seed's sequence (split a run in parts)")
     parser.add_argument("--refine", type=positive_int, default=1,
                         help="sub-radii per radial cell: redraw the radius inside the chosen cell (1: off)")
     for name in ("n-radii", "n-beta", "n-alpha"):
@@ -147,12 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     model = load_generator(args.run, dtype=torch.float32)
     mols = generate(model, args.n, temperature=args.temperature, focus_temperature=args.focus_temperature,
                     seed=args.seed, batch_size=args.batch_size, max_atoms=args.max_atoms,
-                    n_radii=args.n_radii, n_beta=args.n_beta, n_alpha=args.n_alpha, refine=args.refine)
-    valid = write_sdf(args.out, mols)
+                    n_radii=args.n_radii, n_beta=args.n_beta, n_alpha=args.n_alpha, refine=args.refine,
+                    first=args.first)
+    valid = write_sdf(args.out, mols, args.first)
     write_json_atomic(args.out.with_suffix(".json"), {
         "run": str(args.run), "n": args.n, "valid": valid, "cpu_seconds": time.process_time() - cpu0,
         "temperature": args.temperature, "focus_temperature": args.focus_temperature, "seed": args.seed,
-        "refine": args.refine, "batch_size": args.batch_size, "max_atoms": args.max_atoms})
+        "refine": args.refine, "first": args.first, "batch_size": args.batch_size,
+        "max_atoms": args.max_atoms})
     print(f"wrote {len(mols)} molecules to {args.out} ({valid} pass the validity check)")
 
 

@@ -66,9 +66,10 @@ def fragment_graph(positions: torch.Tensor, sizes: torch.Tensor, cutoff: float) 
 class _Streams:
     """One numpy generator per molecule; ``draw(ms, k)`` gives ``(len(ms), k)`` uniforms."""
 
-    def __init__(self, seed: int) -> None:
-        if not (isinstance(seed, int) and seed >= 0):
-            raise ValueError(f"the seed must be a non-negative integer, got {seed!r}")
+    def __init__(self, seed: int, first: int) -> None:
+        for name, value in (("seed", seed), ("first molecule index", first)):
+            if not (isinstance(value, int) and value >= 0):
+                raise ValueError(f"the {name} must be a non-negative integer, got {value!r}")
         self.seed, self.streams = seed, {}
 
     def start(self, m: int) -> float:
@@ -85,13 +86,15 @@ class _Streams:
 @torch.no_grad()
 def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, seed: int, batch_size: int,
                      max_atoms: int, temperature: float, focus_temperature: float, refine: int = 1,
-                     on_done: Callable[[int], None] | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """``n`` molecules ``(element indices (a,), positions (a, 3))``, molecule ``m`` a function of
-    ``(seed, m)`` only (module docstring); ``refine``: sub-radii per radial cell
-    (:meth:`~models.molecule_generation.grid.PositionGrid.sample`); ``on_done(k)`` is called as ``k``
-    molecules finish."""
+                     first: int = 0, on_done: Callable[[int], None] | None = None
+                     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Molecules ``first .. first + n - 1`` of ``seed``'s sequence as ``(element indices (a,),
+    positions (a, 3))``, molecule ``m`` a function of ``(seed, m)`` only (module docstring): two calls
+    with ``first = 0`` and ``first = n`` give the molecules of one call for ``2n``.  ``refine``:
+    sub-radii per radial cell (:meth:`~models.molecule_generation.grid.PositionGrid.sample`);
+    ``on_done(k)`` is called as ``k`` molecules finish."""
     dtype = grid.radii.dtype
-    streams = _Streams(seed)
+    streams = _Streams(seed, first)
     encoder = FocusEncoder(model)
     slots = min(batch_size, n)
     species = torch.zeros(slots, max_atoms, dtype=torch.long)
@@ -99,13 +102,13 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
     sizes = torch.zeros(slots, dtype=torch.long)
     owner = [-1] * slots  # molecule in each slot (-1: empty)
     out: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n
-    next_mol, first = 0, model.first_element.to(dtype)
+    next_mol, start_logits = 0, model.first_element.to(dtype)
     while True:
         empty = [k for k in range(slots) if owner[k] < 0]
         new = list(range(next_mol, min(n, next_mol + len(empty))))
         if new:
-            u0 = torch.tensor([streams.start(m) for m in new])
-            z0 = inverse_cdf(first.expand(len(new), -1), u0)
+            u0 = torch.tensor([streams.start(first + m) for m in new])
+            z0 = inverse_cdf(start_logits.expand(len(new), -1), u0)
             for k, m, z in zip(empty, new, z0.tolist(), strict=False):
                 owner[k], species[k, 0], sizes[k] = m, z, 1
                 positions[k].zero_()
@@ -113,7 +116,7 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
         live = [k for k in range(slots) if owner[k] >= 0]
         if not live:
             break
-        ms = [owner[k] for k in live]
+        ms = [first + owner[k] for k in live]
         u = streams.draw(ms, DRAWS_PER_STEP)
         stopped = _step(encoder, grid, species, positions, sizes, torch.tensor(live), u, max_atoms,
                         temperature, focus_temperature, refine)
@@ -121,7 +124,7 @@ def sample_molecules(model: MoleculeGenerator, grid: PositionGrid, n: int, *, se
             m, a = owner[k], int(sizes[k])
             out[m] = (species[k, :a].clone(), positions[k, :a].clone())
             owner[k] = -1
-            streams.finish(m)
+            streams.finish(first + m)
         if stopped and on_done is not None:
             on_done(len(stopped))
     return out  # type: ignore[return-value]

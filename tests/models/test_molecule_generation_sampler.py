@@ -120,6 +120,9 @@ def test_batched_sampling_gives_the_same_molecules_as_one_at_a_time() -> None:
             assert np.array_equal(z1, zb) and np.allclose(x1, xb, atol=1e-12)
     first = generate(model, 4, seed=3, batch_size=2, max_atoms=7, show_progress=False)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(first, runs[7][:4], strict=True))
+    rest = generate(model, 4, seed=3, first=3, batch_size=3, max_atoms=7, show_progress=False)  # a part
+    assert all(np.array_equal(a[0], b[0]) and np.allclose(a[1], b[1], atol=1e-12)
+               for a, b in zip(rest, runs[7][3:], strict=True))
     other = generate(model, 7, seed=4, batch_size=7, max_atoms=7, show_progress=False)
     assert any(len(a[0]) != len(b[0]) or not np.allclose(a[1], b[1])
                for a, b in zip(other, runs[7], strict=True))
