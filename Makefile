@@ -169,20 +169,25 @@ shapes-train: shapes-data
 
 # ---- molecule generation (models/molecule_generation, docs/molecule_generation.md) ----
 # QM9 from the qm9pack 1.0.3 wheel (~104 MB, the [qm9] extra, not in dev), Symphony-style generator and
-# a non-equivariant MLP peer trained in CPU-time chunks (each chunk leaves a snapshot = a point of the
-# learning curve), samples from every snapshot, metrics, figures.
+# a non-equivariant MLP peer, each trained for QM9_TOTAL CPU-minutes in chunks (each chunk leaves a
+# snapshot = a point of the learning curve); the cosine schedules (QM9_SAMPLES / QM9_PEER_SAMPLES
+# fragments) are sized to end within the budget at each model's measured throughput.  Samples from
+# every snapshot but the last, QM9_FINAL_N from the final weights, two ablations, metrics, figures.
 QM9_DATA ?= data/qm9
 QM9_RUNS ?= runs/qm9gen
-QM9_CHUNK ?= 2.5
-QM9_CHUNKS ?= 3
-QM9_PEER_CHUNKS ?= 2
-QM9_TOTAL ?= 7.5
-QM9_PEER_TOTAL ?= 5.0
+QM9_CHUNK ?= 2
+QM9_CHUNKS ?= 4
+QM9_TOTAL ?= 8
+QM9_SAMPLES ?= 36000
+QM9_PEER_SAMPLES ?= 115000
 QM9_CURVE_N ?= 300
-QM9_FINAL_N ?= 1000
+QM9_FINAL_N ?= 10000
+QM9_ABLATION_N ?= 1000
+QM9_REFINE ?= 8
 QM9_PY = OMP_NUM_THREADS=1 $(BIN)/python
-QM9_TRAIN = $(QM9_PY) -m models.molecule_generation.train --data $(QM9_DATA) --samples 64000 --lr 3e-3 \
-	--cpu-budget $(QM9_CHUNK) --resume --threads 1
+QM9_TRAIN = $(QM9_PY) -m models.molecule_generation.train --data $(QM9_DATA) --lr 3e-3 \
+	--cpu-budget $(QM9_CHUNK) --resume --threads 1 --total-cpu-budget $(QM9_TOTAL)
+QM9_GEN = $(QM9_PY) -m models.molecule_generation.generate --refine $(QM9_REFINE)
 
 .PHONY: install-qm9 qm9-data qm9-train qm9-generate
 
@@ -194,27 +199,27 @@ qm9-data: install-qm9
 		--seed 0 --n-train 100000 --n-valid 10000
 
 qm9-train: qm9-data
-	for k in $$(seq $(QM9_CHUNKS)); do $(QM9_TRAIN) --out $(QM9_RUNS) \
-		--total-cpu-budget $(QM9_TOTAL) || exit 1; done
-	for k in $$(seq $(QM9_PEER_CHUNKS)); do $(QM9_TRAIN) --kind mlp --out $(QM9_RUNS)_mlp \
-		--total-cpu-budget $(QM9_PEER_TOTAL) || exit 1; done
+	for k in $$(seq $(QM9_CHUNKS)); do $(QM9_TRAIN) --samples $(QM9_SAMPLES) --out $(QM9_RUNS) || exit 1; done
+	for k in $$(seq $(QM9_CHUNKS)); do $(QM9_TRAIN) --samples $(QM9_PEER_SAMPLES) --kind mlp \
+		--out $(QM9_RUNS)_mlp || exit 1; done
 
-# Samples from every snapshot (learning curve) and QM9_FINAL_N from the last one of each model.
+# Every sample set is skipped when its SDF exists (idempotent); the last snapshot's point of the
+# learning curve is the final sample set.
 qm9-generate: qm9-train
-	for s in $(QM9_RUNS)/snapshots/cpu_*.pt $(QM9_RUNS)_mlp/snapshots/cpu_*.pt; do \
-		test -f $${s%.pt}.sdf || $(QM9_PY) -m models.molecule_generation.generate $$s --n $(QM9_CURVE_N) \
-			--seed 1 --out $${s%.pt}.sdf || exit 1; done
-	for r in $(QM9_RUNS) $(QM9_RUNS)_mlp; do test -f $$r/samples.sdf || $(QM9_PY) -m \
-		models.molecule_generation.generate $$r --n $(QM9_FINAL_N) --seed 2 --out $$r/samples.sdf || exit 1; done
+	for s in $$(ls $(QM9_RUNS)/snapshots/cpu_*.pt | head -n -1) $$(ls $(QM9_RUNS)_mlp/snapshots/cpu_*.pt | \
+		head -n -1); do test -f $${s%.pt}.sdf || $(QM9_GEN) $$s --n $(QM9_CURVE_N) --seed 1 \
+		--out $${s%.pt}.sdf || exit 1; done
+	for r in $(QM9_RUNS) $(QM9_RUNS)_mlp; do test -f $$r/samples.sdf || $(QM9_GEN) $$r --n $(QM9_FINAL_N) \
+		--seed 2 --out $$r/samples.sdf || exit 1; done
+	test -f $(QM9_RUNS)/samples_t05.sdf || $(QM9_GEN) $(QM9_RUNS) --n $(QM9_ABLATION_N) --seed 3 \
+		--temperature 0.5 --out $(QM9_RUNS)/samples_t05.sdf
+	test -f $(QM9_RUNS)/samples_grid.sdf || $(QM9_GEN) $(QM9_RUNS) --n $(QM9_ABLATION_N) --seed 2 \
+		--refine 1 --out $(QM9_RUNS)/samples_grid.sdf
 	$(QM9_PY) -m models.molecule_generation.evaluate --data $(QM9_DATA) --out $(QM9_RUNS)/metrics.json \
-		--sdf $(QM9_RUNS)/samples.sdf $(QM9_RUNS)_mlp/samples.sdf $(QM9_RUNS)/snapshots/*.sdf \
+		--sdf $(QM9_RUNS)/samples*.sdf $(QM9_RUNS)_mlp/samples.sdf $(QM9_RUNS)/snapshots/*.sdf \
 		$(QM9_RUNS)_mlp/snapshots/*.sdf
 	$(QM9_PY) -m models.molecule_generation.symmetry --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
 		--out $(QM9_RUNS)/symmetry.json
-	test -f $(QM9_RUNS)/samples_t05.sdf || $(QM9_PY) -m models.molecule_generation.generate $(QM9_RUNS) \
-		--n 300 --seed 3 --temperature 0.5 --out $(QM9_RUNS)/samples_t05.sdf
-	$(QM9_PY) -m models.molecule_generation.evaluate --data $(QM9_DATA) --sdf $(QM9_RUNS)/samples_t05.sdf \
-		--out $(QM9_RUNS)/metrics_t05.json
 	$(QM9_PY) -m models.molecule_generation.report --data $(QM9_DATA) --runs $(QM9_RUNS) $(QM9_RUNS)_mlp \
 		--docs docs
 

@@ -42,9 +42,27 @@ def _label(run: Path) -> str:
 
 
 def _curve(metrics: dict, run: Path, key: str = "validity") -> tuple[list[float], list[float]]:
-    points = sorted((float(_CPU.search(k).group(1)), v[key]) for k, v in metrics.items()
-                    if k.startswith(str(run / "snapshots")) and _CPU.search(k))
+    """Points (training CPU minutes, % of ``key``) of the snapshots' samples and the final samples."""
+    points = [(float(_CPU.search(k).group(1)), v[key]) for k, v in metrics.items()
+              if k.startswith(str(run / "snapshots")) and _CPU.search(k)]
+    final = str(run / "samples.sdf")
+    if final in metrics and (run / "cpu.json").is_file():
+        points.append((json.loads((run / "cpu.json").read_text())["cpu_minutes"], metrics[final][key]))
+    points.sort()
     return [p[0] for p in points], [100 * p[1] for p in points]
+
+
+def _variant(sdf: Path) -> str:
+    """What distinguishes a sample file from the default (its sidecar's temperatures and refinement)."""
+    side = json.loads(sdf.with_suffix(".json").read_text())
+    parts = []
+    if side.get("temperature", 1.0) != 1.0:
+        parts.append(f"position temperature {side['temperature']:g}")
+    if side.get("focus_temperature", 1.0) != 1.0:
+        parts.append(f"focus temperature {side['focus_temperature']:g}")
+    if side.get("refine", 1) == 1:
+        parts.append("grid radii (no refinement)")
+    return ", ".join(parts)
 
 
 def plot_curve(metrics: dict, runs: list[Path], path: Path) -> None:
@@ -126,13 +144,15 @@ def table(metrics: dict, runs: list[Path]) -> str:
     lines = ["| model | training | samples | validity % | strict % | uniqueness % | novelty % | "
              "atom-type JS | bond-length JS |", "|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
-        m = metrics[str(run / "samples.sdf")]
         cpu = json.loads((run / "cpu.json").read_text())["cpu_minutes"]
-        side = json.loads((run / "samples.json").read_text())
-        lines.append(f"| {_label(run)} | {cpu:.1f} CPU-min | {m['n']:.0f} ({side['cpu_seconds'] / 60:.1f} "
-                     f"CPU-min) | {fmt(m['validity'])} | {fmt(m['strict'])} | {fmt(m['uniqueness'])} | "
-                     f"{fmt(m['novelty'])} | "
-                     f"{m['atom_type_js']:.4f} | {m['bond_length_js']:.3f} |")
+        files = [Path(k) for k in metrics if Path(k).parent == run and Path(k).name.startswith("samples")]
+        files.sort(key=lambda f: (f.name != "samples.sdf", f.name))
+        for sdf in files:
+            m, side = metrics[str(sdf)], json.loads(sdf.with_suffix(".json").read_text())
+            label = ", ".join(x for x in (_label(run), _variant(sdf)) if x)
+            lines.append(f"| {label} | {cpu:.1f} CPU-min | {m['n']:.0f} ({side['cpu_seconds'] / 60:.1f} "
+                         f"CPU-min) | {fmt(m['validity'])} | {fmt(m['strict'])} | {fmt(m['uniqueness'])} | "
+                         f"{fmt(m['novelty'])} | {m['atom_type_js']:.4f} | {m['bond_length_js']:.3f} |")
     q = metrics["qm9_test"]
     lines.append(f"| QM9 test geometries (real) | – | {q['n']:.0f} | {fmt(q['validity'])} | "
                  f"{fmt(q['strict'])} | {fmt(q['uniqueness'])} | {fmt(q['novelty'])} | "
@@ -153,8 +173,11 @@ def main(argv: list[str] | None = None) -> None:
     metrics = json.loads((args.runs[0] / "metrics.json").read_text())
     plot_curve(metrics, args.runs, args.docs / "molecule_generation_curve.png")
     plot_samples(args.runs[0] / "samples.sdf", args.docs / "molecule_generation_samples.png")
-    plot_distributions(args.data, {_label(r): r / "samples.sdf" for r in args.runs},
-                       args.docs / "molecule_generation_distributions.png")
+    sets = {_label(r): r / "samples.sdf" for r in args.runs}
+    for r in args.runs:  # the unrefined ablation, if sampled: what the radial grid does to bond lengths
+        if (r / "samples_grid.sdf").is_file():
+            sets[f"{_label(r)}, grid radii"] = r / "samples_grid.sdf"
+    plot_distributions(args.data, sets, args.docs / "molecule_generation_distributions.png")
     print(table(metrics, args.runs))
 
 
