@@ -54,6 +54,7 @@ import torch
 
 from lie_nn import SO13, GenericRep, Irreps, change_of_basis
 from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear, SymmetricContraction
+from models.top_tagging.invariants import massless, pair_products
 
 __all__ = ["LorentzTagger", "LorentzTaggerConfig", "check_constituents", "count_parameters",
            "four_vector_generators", "minkowski_dot", "to_rest_frame", "vector_to_so13"]
@@ -167,6 +168,7 @@ class LorentzTaggerConfig:
     readout_hidden: int = 64
     rest_frame: bool = True
     mass_scale: float = 100.0  # GeV, jet-mass feature log(m_J / mass_scale)
+    massless: bool = False  # invariants of (|p|, p): exact for massless inputs, robust to float32 energies
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -264,6 +266,8 @@ class LorentzTagger(torch.nn.Module):
     def _geometry(self, p: torch.Tensor, mask: torch.Tensor):
         keep = mask[..., None]
         p = torch.where(keep, p.to(torch.float64), 0.0)  # not p * mask: NaN * 0 is NaN
+        if self.config.massless:
+            p = massless(p)
         jet = p.sum(1)
         m2 = minkowski_dot(jet, jet)
         light = m2 <= 1e-10 * jet[:, 0] ** 2
@@ -279,7 +283,7 @@ class LorentzTagger(torch.nn.Module):
             jet[:, 0] = mass
         j2 = (mass**2)[:, None]
         z = minkowski_dot(p, jet[:, None, :]) / j2  # (B, n)
-        kij = minkowski_dot(p[:, :, None, :], p[:, None, :, :]) / j2[..., None]  # (B, n, n)
+        kij = pair_products(p, self.config.massless) / j2[..., None]  # (B, n, n), cancellation-free
         zz = (z[:, :, None] * z[:, None, :]).clamp_min(1e-12)
         dij = kij / zz
         return p, mass, z, kij, dij
