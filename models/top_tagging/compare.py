@@ -68,7 +68,7 @@ def bootstrap_metrics(labels: np.ndarray, scores: np.ndarray, replicas: int = 20
 
 def _run_cost(run: Path) -> dict[str, Any]:
     config = json.loads((run / "config.json").read_text())
-    history = read_history(run / "history.jsonl")
+    history = read_history(run)
     seconds = [h["train_seconds"] for h in history]
     cpu = [h.get("train_cpu_seconds", h.get("cpu_seconds")) for h in history]
     return {"model": config["model"], "model_config": config["model_config"], "n_params": config["n_params"],

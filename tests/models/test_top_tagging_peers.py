@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -146,3 +147,20 @@ def test_training_cli_runs_new_models(tmp_path, kind) -> None:
     main(["--model", kind, "--data", str(data), "--epochs", "1", "--batch-size", "8", "--width", "8",
           "--blocks", "1", "--n-constituents", "10", "--out", str(out), "--quiet", "--threads", "1"])
     assert (out / "best.pt").is_file() and (out / "test_metrics.json").is_file()
+
+
+def test_benchmark_cli_trains_scores_and_skips_finished_runs(tmp_path, capsys) -> None:
+    from models.top_tagging.benchmark import main
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    prefix = str(tmp_path / "runs" / "b")
+    argv = ["--data", str(data), "--test", str(data), "--models", "deepsets", "lorentznet", "--epochs", "1",
+            "--prefix", prefix, "--bootstrap", "5", "--max-train", "8"]
+    main(argv)
+    table = (tmp_path / "runs" / "b_table.md").read_text()
+    assert "| deepsets | b_deepsets_n8_s0 |" in table and "| lorentznet |" in table
+    rows = json.loads((tmp_path / "runs" / "b_compare.json").read_text())["rows"]
+    assert all(r["n_train"] == 8 and r["n_jets"] == 48 and r["auc_err"] > 0 for r in rows)
+    capsys.readouterr()
+    main(argv)  # finished runs are not trained again
+    assert "train " not in capsys.readouterr().err
