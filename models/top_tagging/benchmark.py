@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--skip-train", action="store_true", help="only score existing runs")
     parser.add_argument("--skip-score", action="store_true", help="only train (score later)")
+    parser.add_argument("--plot", default=None, help="PNG: ROC curves of all runs")
+    parser.add_argument("--curve", default=None, help="PNG: AUC and 1/eps_B against training jets")
     args = parser.parse_args(argv)
     from models.top_tagging import compare, train
 
@@ -114,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
     compare.write_json_atomic(Path(f"{args.prefix}_compare.json"), {"rows": rows, "argv": sys.argv})
     Path(f"{args.prefix}_table.md").write_text(table)
+    if args.plot:
+        compare.plot_roc([Path(r) / f"eval_{Path(args.test).name}_all" for r in runs], args.plot,
+                         f"{Path(args.test).name} (all jets)")
+    if args.curve:
+        compare.plot_data_efficiency(rows, args.curve)
     return 0
 
 

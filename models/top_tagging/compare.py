@@ -28,7 +28,7 @@ from models.common.io import atomic_path, read_history, write_json_atomic
 from models.top_tagging.metrics import accuracy, auc, background_rejection, plot_roc
 from models.top_tagging.train import load_model, load_split, predict
 
-__all__ = ["bootstrap_metrics", "compare_runs", "markdown_table"]
+__all__ = ["bootstrap_metrics", "compare_runs", "markdown_table", "plot_data_efficiency", "plot_roc"]
 
 EPS_S = (0.3, 0.5)
 
@@ -123,6 +123,30 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
                      f"{_pm(r['rejection_0.3'], r['rejection_0.3_err'], 0)} | "
                      f"{_pm(r['rejection_0.5'], r['rejection_0.5_err'], 0)} |")
     return head + "\n".join(lines) + ("\n" if lines else "")
+
+
+def plot_data_efficiency(rows: list[dict[str, Any]], out: str | Path) -> Path:
+    """AUC and ``1/eps_B`` at ``eps_S = 0.3`` against the number of training jets, one line per model
+    (mean over seeds, bootstrap error bars of the mean)."""
+    from models.common.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for model in dict.fromkeys(r["model"] for r in rows):
+        sizes = sorted({r["n_train"] for r in rows if r["model"] == model})
+        for ax, key in zip(axes, ("auc", "rejection_0.3"), strict=True):
+            sel = [[r for r in rows if r["model"] == model and r["n_train"] == n] for n in sizes]
+            mean = [np.mean([r[key] for r in s]) for s in sel]
+            err = [np.sqrt(np.sum([r[f"{key}_err"] ** 2 for r in s])) / len(s) for s in sel]
+            ax.errorbar(sizes, mean, yerr=err, marker="o", capsize=3, label=model)
+    for ax, label in zip(axes, ("AUC", "1/εB at εS = 0.3"), strict=True):
+        ax.set_xscale("log")
+        ax.set_xlabel("training jets")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[1].set_yscale("log")
+    axes[0].legend(fontsize=8)
+    return save_figure(fig, out)
 
 
 def main(argv: list[str] | None = None) -> int:
