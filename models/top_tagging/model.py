@@ -40,6 +40,12 @@ components of ``p̂`` are then ``O(1)`` instead of ``O(γ)``, which keeps comple
 This is a frame choice, not a symmetry breaking: the boost is ``J``-covariant up to a rotation (the
 Wigner rotation), and the network is rotation invariant (tests check both settings).
 
+The pair products ``p_i·p_j`` come from the cancellation-free form of
+:func:`models.top_tagging.invariants.pair_products` (nearly collinear pairs keep their digits), in
+float64.  ``massless=True`` uses the invariants of ``(|p⃗|, p⃗)`` instead: exactly invariant for massless
+constituents, and insensitive to float32 rounding of the energies (massive inputs rounded to float32
+have lost their masses; the data files therefore store float64).
+
 Symmetry caveat: choosing the leading ``n`` constituents by transverse momentum (in the data
 pipeline) is a lab-frame choice; the model is exactly invariant as a function of the set it is given.
 """
