@@ -136,15 +136,18 @@ def plot_data_efficiency(rows: list[dict[str, Any]], out: str | Path) -> Path:
         sizes = sorted({r["n_train"] for r in rows if r["model"] == model})
         for ax, key in zip(axes, ("auc", "rejection_0.3"), strict=True):
             sel = [[r for r in rows if r["model"] == model and r["n_train"] == n] for n in sizes]
-            mean = [np.mean([r[key] for r in s]) for s in sel]
-            err = [np.sqrt(np.sum([r[f"{key}_err"] ** 2 for r in s])) / len(s) for s in sel]
-            ax.errorbar(sizes, mean, yerr=err, marker="o", capsize=3, label=model)
+            mean = np.array([np.mean([r[key] for r in s]) for s in sel])
+            err = np.array([np.sqrt(np.sum([r[f"{key}_err"] ** 2 for r in s])) / len(s) for s in sel])
+            ok = np.isfinite(mean)  # 1/eps_B is infinite when no background jet passes (tiny test sets)
+            ax.errorbar(np.array(sizes)[ok], mean[ok], yerr=np.nan_to_num(err[ok]), marker="o", capsize=3,
+                        label=model)
     for ax, label in zip(axes, ("AUC", "1/εB at εS = 0.3"), strict=True):
         ax.set_xscale("log")
         ax.set_xlabel("training jets")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[1].set_yscale("log")
+    if any(np.isfinite(r["rejection_0.3"]) for r in rows):
+        axes[1].set_yscale("log")
     axes[0].legend(fontsize=8)
     return save_figure(fig, out)
 
