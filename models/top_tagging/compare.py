@@ -85,6 +85,10 @@ def compare_runs(runs: list[str | Path], data: str | Path, batch_size: int = 256
     """Score every run on all jets of ``data``; write ``<run>/eval_<data>_all/`` and return the rows."""
     rows = []
     for run in map(Path, runs):
+        out = run / f"eval_{Path(data).name}_all"
+        if (previous := _previous_row(out, run, replicas)) is not None:
+            rows.append(previous)
+            continue
         model = load_model(run)
         config = json.loads((run / "config.json").read_text())
         jets = load_split(str(data), None, config["train_args"]["n_constituents"], None)
@@ -93,14 +97,25 @@ def compare_runs(runs: list[str | Path], data: str | Path, batch_size: int = 256
         cpu = time.process_time() - t0
         labels = jets["label"].numpy().astype(np.int64)
         row = {"run": run.name, **_run_cost(run), **bootstrap_metrics(labels, scores, replicas),
-               "inference_jets_per_cpu_s": len(labels) / max(cpu, 1e-9), "data": str(data)}
-        out = run / f"eval_{Path(data).name}_all"
+               "inference_jets_per_cpu_s": len(labels) / max(cpu, 1e-9), "data": str(data),
+               "bootstrap": replicas, "best_pt_mtime_ns": (run / "best.pt").stat().st_mtime_ns}
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "test_metrics.json", row)
         with atomic_path(out / "test_scores.npz") as tmp:
             np.savez(tmp, label=labels, score=scores)
         rows.append(row)
     return rows
+
+
+def _previous_row(out: Path, run: Path, replicas: int) -> dict[str, Any] | None:
+    """The row an earlier call wrote for the same ``best.pt`` and bootstrap size (scoring is not repeated)."""
+    path = out / "test_metrics.json"
+    if not path.is_file() or not (run / "best.pt").is_file():
+        return None
+    row = json.loads(path.read_text())
+    same = (row.get("bootstrap") == replicas
+            and row.get("best_pt_mtime_ns") == (run / "best.pt").stat().st_mtime_ns)
+    return row if same else None
 
 
 def _pm(value: float, err: float, digits: int) -> str:

@@ -167,3 +167,5 @@ def test_benchmark_cli_trains_scores_and_skips_finished_runs(tmp_path, capsys) -
     capsys.readouterr()
     main(argv)  # finished runs are not trained again
     assert "train " not in capsys.readouterr().err
+    rows_again = json.loads((tmp_path / "runs" / "b_compare.json").read_text())["rows"]
+    assert rows_again == rows  # scores of unchanged runs are reused, not recomputed
