@@ -72,6 +72,9 @@ top-peers-r8k: install-peers
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
 		--test data/top_tagging_test16k --cpu-budget 2.5 --seeds 0 --prefix runs/top_r8k \
 		--plot docs/top_tagging_r8k_roc.png
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
+		--test data/top_tagging_test16k --cpu-budget 2.5 --seeds 0 --epochs 7 \
+		--models deepsets particlenet part --prefix runs/top_r8k_ep7
 
 # The full comparison of the issue (not yet run): 40k/60k jets, 3 seeds, 10 CPU-min per run (~4 CPU-h),
 # then the data-efficiency curve at 1k/4k/16k/32k training jets (32k = the whole 80 % train split of 40k).
