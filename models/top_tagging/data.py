@@ -77,7 +77,9 @@ def _load_cached(path: Path) -> tuple[dict[str, np.ndarray], int, float] | None:
             arrays = {name: npz[name] for name in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile):
         return None
-    meta = arrays.pop("_meta")
+    meta = arrays.pop("_meta", None)
+    if meta is None or meta.shape != (2,):
+        return None
     return arrays, int(meta[0]), float(meta[1])
 
 
