@@ -77,7 +77,8 @@ top-peers-r8k: install-peers
 		--models deepsets particlenet part --prefix runs/top_r8k_ep7
 
 # The full comparison of the issue (not yet run): 40k/60k jets, 3 seeds, 10 CPU-min per run (~4 CPU-h),
-# then the data-efficiency curve at 1k/4k/16k/32k training jets (32k = the whole 80 % train split of 40k).
+# then the data-efficiency curve at 1k/4k/16k/32k training jets (32k = the whole 80 % train split of 40k;
+# ~14 CPU-h).
 top-peers-full: install-peers top-data
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data $(TOP_DATA) \
 		--test $(TOP_DATA)_test --cpu-budget 10 --seeds 0 1 2 --prefix runs/top_full \
