@@ -118,6 +118,18 @@ def _previous_row(out: Path, run: Path, replicas: int) -> dict[str, Any] | None:
     return row if same else None
 
 
+def mass_window_row(data: str | Path, replicas: int = 200, centre: float = 172.0) -> dict[str, Any]:
+    """The no-training reference: score ``-|m_J - centre|`` (GeV) with the jet mass of the 32 leading
+    constituents, with bootstrap errors; a tagger below it has learned less than the jet mass."""
+    from models.top_tagging.invariants import jet_features
+
+    jets = load_split(str(data), None, 32, None)
+    mass = 100.0 * np.exp(jet_features(jets["p"], jets["mask"])[:, 0].numpy())
+    labels = jets["label"].numpy().astype(np.int64)
+    return {"run": "mass_window", "model": f"|m_J - {centre:g} GeV| cut", "n_params": 0,
+            **bootstrap_metrics(labels, -np.abs(mass - centre), replicas)}
+
+
 def _pm(value: float, err: float, digits: int) -> str:
     return f"{value:.{digits}f} ± {err:.{digits}f}"
 
@@ -178,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="JSON file for all rows")
     parser.add_argument("--table", default=None, help="markdown file for the table")
     parser.add_argument("--plot", default=None, help="PNG path for the ROC curves of all runs")
+    parser.add_argument("--mass-window", action="store_true",
+                        help="also print the no-training jet-mass window reference (|m_J - 172 GeV|)")
     args = parser.parse_args(argv)
     if args.bootstrap < 2:
         parser.error(f"argument --bootstrap: need at least 2 replicas, got {args.bootstrap}")
@@ -185,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = compare_runs(args.runs, args.data, args.batch_size, args.bootstrap)
     table = markdown_table(rows)
     print(table)
+    if args.mass_window:
+        print(json.dumps(mass_window_row(args.data, args.bootstrap)))
     if args.out:
         write_json_atomic(Path(args.out), {"rows": rows})
     if args.table:

@@ -169,3 +169,11 @@ def test_benchmark_cli_trains_scores_and_skips_finished_runs(tmp_path, capsys) -
     assert "train " not in capsys.readouterr().err
     rows_again = json.loads((tmp_path / "runs" / "b_compare.json").read_text())["rows"]
     assert rows_again == rows  # scores of unchanged runs are reused, not recomputed
+
+
+def test_mass_window_reference(tmp_path) -> None:
+    from models.top_tagging.compare import mass_window_row
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    row = mass_window_row(data, replicas=5)
+    assert row["n_params"] == 0 and 0.0 <= row["auc"] <= 1.0 and row["n_jets"] == 48
