@@ -130,6 +130,34 @@ def mass_window_row(data: str | Path, replicas: int = 200, centre: float = 172.0
             **bootstrap_metrics(labels, -np.abs(mass - centre), replicas)}
 
 
+def boost_probe(run: str | Path, data: str | Path, rapidity: float = 2.0, n_jets: int = 500,
+                seed: int = 5) -> dict[str, float]:
+    """How far a trained model's probabilities move when ``n_jets`` jets of ``data`` are boosted by
+    ``rapidity`` (random axis and rotation, float64): ``max |Δp|`` with float64 inputs (exact
+    invariance up to the network's rounding) and with the boosted momenta rounded to float32 (what a
+    float32 data file would hold), also for the unboosted jets rounded to float32."""
+    from models.top_tagging.model import four_vector_generators
+
+    model = load_model(run)
+    config = json.loads((Path(run) / "config.json").read_text())
+    jets = load_split(str(data), None, config["train_args"]["n_constituents"], n_jets)
+    rng = np.random.default_rng(seed)
+    axis = rng.normal(size=3)
+    theta = np.concatenate([rng.normal(size=3), rapidity * axis / np.linalg.norm(axis)])
+    lam = torch.linalg.matrix_exp(torch.from_numpy(np.einsum("a,aij->ij", theta, four_vector_generators())))
+    p, mask = jets["p"].to(torch.float64), jets["mask"]
+    boosted = p @ lam.T
+    with torch.no_grad():
+        ref = torch.sigmoid(model(p, mask).double())
+
+        def moved(q: torch.Tensor) -> float:
+            return float((torch.sigmoid(model(q, mask).double()) - ref).abs().max())
+
+        return {"rapidity": rapidity, "n_jets": len(p), "float64": moved(boosted),
+                "float32_rounded": moved(boosted.float().double()),
+                "unboosted_float32": moved(p.float().double())}
+
+
 def _pm(value: float, err: float, digits: int) -> str:
     return f"{value:.{digits}f} ± {err:.{digits}f}"
 
@@ -190,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="JSON file for all rows")
     parser.add_argument("--table", default=None, help="markdown file for the table")
     parser.add_argument("--plot", default=None, help="PNG path for the ROC curves of all runs")
+    parser.add_argument("--boost-probe", type=float, default=None, metavar="RAPIDITY",
+                        help="also print how far each model moves under a boost (float64 / float32 inputs)")
     parser.add_argument("--mass-window", action="store_true",
                         help="also print the no-training jet-mass window reference (|m_J - 172 GeV|)")
     args = parser.parse_args(argv)
@@ -199,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = compare_runs(args.runs, args.data, args.batch_size, args.bootstrap)
     table = markdown_table(rows)
     print(table)
+    if args.boost_probe is not None:
+        for run in args.runs:
+            print(json.dumps({"run": Path(run).name, **boost_probe(run, args.data, args.boost_probe)}))
     if args.mass_window:
         print(json.dumps(mass_window_row(args.data, args.bootstrap)))
     if args.out:

@@ -177,3 +177,17 @@ def test_mass_window_reference(tmp_path) -> None:
     data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
     row = mass_window_row(data, replicas=5)
     assert row["n_params"] == 0 and 0.0 <= row["auc"] <= 1.0 and row["n_jets"] == 48
+
+
+def test_boost_probe_on_a_trained_run(tmp_path) -> None:
+    """The probe reports float64 invariance of a Lorentz model and the lack of it for Deep Sets."""
+    from models.top_tagging.compare import boost_probe
+    from models.top_tagging.train import main
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    for kind in ("lorentznet", "deepsets"):
+        main(["--model", kind, "--data", str(data), "--epochs", "1", "--batch-size", "8", "--width", "8",
+              "--blocks", "1", "--hidden", "8", "--n-constituents", "10", "--out", str(tmp_path / kind),
+              "--quiet", "--threads", "1"])
+    assert boost_probe(tmp_path / "lorentznet", data, 1.0, n_jets=16)["float64"] < 1e-6
+    assert boost_probe(tmp_path / "deepsets", data, 1.0, n_jets=16)["float64"] > 1e-5
