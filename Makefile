@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: install install-hep test test-slow demo docs bench bench-sc lint clean top-data top-train
+.PHONY: install-peers top-peers-r8k top-peers-full top-peers-curve
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +55,38 @@ top-train: top-data
 		--data $(TOP_DATA)_test --threads 2 --plot docs/top_tagging_roc.png
 	$(BIN)/python -m models.top_tagging.metrics history runs/top_lorentz runs/top_deepsets_s0 \
 		--out docs/top_tagging_history.png
+
+# Issue 15: every tagger (LorentzTagger, Deep Sets, LorentzNet, L-GATr, PELICAN, ParticleNet, ParT) on the
+# same jets, one CPU budget per run, bootstrap errors (models/top_tagging/benchmark.py, docs/top_tagging.md).
+# weaver-core's model code needs torch only: --no-deps spares its training stack (tensorboard, numba, ...).
+install-peers: install-hep
+	$(BIN)/pip install -q "lgatr==2.0.0" "pelican-lite==1.1.4" $(TORCH_PIN)
+	$(BIN)/pip install -q --no-deps "weaver-core==0.5.3"
+
+# The reduced first comparison (8k jets of the 40k stream, 16k of the 60k test stream; ~25 CPU-min).
+top-peers-r8k: install-peers
+	test -f data/top_tagging_8k/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
+		--out data/top_tagging_8k --n-jets 8000 --seed 1 --chunk-jets 250 --workers 1
+	test -f data/top_tagging_test16k/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
+		--out data/top_tagging_test16k --n-jets 16000 --seed 2 --chunk-jets 250 --workers 1
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
+		--test data/top_tagging_test16k --cpu-budget 2.5 --seeds 0 --prefix runs/top_r8k \
+		--plot docs/top_tagging_r8k_roc.png
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
+		--test data/top_tagging_test16k --cpu-budget 2.5 --seeds 0 --epochs 7 \
+		--models deepsets particlenet part --prefix runs/top_r8k_ep7
+
+# The full comparison of the issue (not yet run): 40k/60k jets, 3 seeds, 10 CPU-min per run (~4 CPU-h),
+# then the data-efficiency curve at 1k/4k/16k/32k training jets (32k = the whole 80 % train split of 40k;
+# ~14 CPU-h).
+top-peers-full: install-peers top-data
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data $(TOP_DATA) \
+		--test $(TOP_DATA)_test --cpu-budget 10 --seeds 0 1 2 --prefix runs/top_full \
+		--plot docs/top_tagging_full_roc.png
+top-peers-curve: install-peers top-data
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data $(TOP_DATA) \
+		--test $(TOP_DATA)_test --cpu-budget 10 --seeds 0 1 2 --max-train 1000 4000 16000 32000 \
+		--prefix runs/top_curve --curve docs/top_tagging_curve.png
 
 ORIG_VENV ?= /tmp/orig_lienn_venv
 

@@ -5,8 +5,10 @@ Per constituent ``i`` (relative to the jet ``J = Σ_i p_i`` of the given constit
 (momenta in GeV).  These are the usual particle-flow inputs; they are invariant under rotations about
 the beam axis and permutations, but *not* under boosts or general rotations.
 
-``logit = F( Σ_i mask_i Φ(x_i) )`` with MLPs ``Φ`` (per particle) and ``F`` (per jet): permutation and
-padding invariant by construction.
+``logit = F( Σ_i mask_i Φ(x_i), log m_J, log n )`` with MLPs ``Φ`` (per particle) and ``F`` (per jet):
+permutation and padding invariant by construction.  The jet-level inputs ``(log(m_J/100 GeV), log n)``
+are those of every tagger here (:func:`models.top_tagging.invariants.jet_features`), so a gap between
+models measures the architecture, not who was handed the jet mass.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from models.top_tagging.invariants import jet_features
 from models.top_tagging.model import check_constituents
 
 __all__ = ["DeepSetsConfig", "DeepSetsTagger", "particle_features"]
@@ -82,7 +85,7 @@ class DeepSetsTagger(torch.nn.Module):
         self.real_dtype = dtype
         self.norm = torch.nn.BatchNorm1d(N_FEATURES, affine=False, dtype=dtype)
         self.phi = _mlp([N_FEATURES] + [cfg.hidden] * (cfg.phi_layers - 1) + [cfg.latent], dtype)
-        self.f = _mlp([cfg.latent + 1] + [cfg.hidden] * (cfg.f_layers - 1) + [1], dtype)
+        self.f = _mlp([cfg.latent + 2] + [cfg.hidden] * (cfg.f_layers - 1) + [1], dtype)
 
     def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         mask = check_constituents(p, mask, "DeepSetsTagger")
@@ -94,5 +97,5 @@ class DeepSetsTagger(torch.nn.Module):
         else:
             x = flat.reshape(x.shape)
         latent = torch.where(mask[..., None], self.phi(x), 0.0).sum(1)
-        count = mask.sum(1, keepdim=True).clamp_min(1).to(self.real_dtype)
-        return self.f(torch.cat([latent / 10.0, torch.log(count)], -1)).squeeze(-1)
+        jet = jet_features(p, mask).to(self.real_dtype)  # the same (log m_J, log n) as every tagger
+        return self.f(torch.cat([latent / 10.0, jet], -1)).squeeze(-1)

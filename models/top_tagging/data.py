@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,25 +51,53 @@ from models.top_tagging.dataset import (
 from models.top_tagging.generate import CLASS_NAMES, GenerationConfig, generate_jets, pythia_settings
 
 COLUMNS = {
-    "constituents": "(n, M, 4) float32: constituent 4-momenta (E, px, py, pz) in GeV, pT-descending, "
+    "constituents": "(n, M, 4) float64: constituent 4-momenta (E, px, py, pz) in GeV, pT-descending, "
                     "zero-padded",
     "mask": "(n, M) bool: True for real constituents",
     "n_constituents": "(n,) int32: constituents in the jet before truncation to M",
-    "jet_p4": "(n, 4) float32: jet 4-momentum (E, px, py, pz), the sum of all its constituents",
+    "jet_p4": "(n, 4) float64: jet 4-momentum (E, px, py, pz), the sum of all its constituents",
     "label": "(n,) int8: 1 = top, 0 = QCD",
     "seed": "(n,) int64: Pythia seed of the event stream (chunk) the jet comes from",
     "event": "(n,) int64: index of the event in that stream",
 }
 
 
-def _run_chunk(task: tuple[dict[str, int], GenerationConfig]) -> tuple[dict[str, np.ndarray], int, float]:
-    chunk, config = task
+CACHE_DIR = ".chunks"  # finished chunks of an unfinished data set (resume); removed when it completes
+
+
+def _chunk_path(cache: Path, chunk: dict[str, int], config: GenerationConfig) -> Path:
+    tag = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+    return cache / f"label{chunk['label']}_seed{chunk['seed']}_n{chunk['n_jets']}_{tag}.npz"
+
+
+def _load_cached(path: Path) -> tuple[dict[str, np.ndarray], int, float] | None:
+    """A finished chunk written by an earlier, interrupted run (``None`` if absent or unreadable)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+    meta = arrays.pop("_meta", None)
+    if meta is None or meta.shape != (2,):
+        return None
+    return arrays, int(meta[0]), float(meta[1])
+
+
+def _run_chunk(task: tuple[dict[str, int], GenerationConfig, Path | None]
+               ) -> tuple[dict[str, np.ndarray], int, float]:
+    chunk, config, cache = task
+    path = None if cache is None else _chunk_path(cache, chunk, config)
+    if path is not None and (cached := _load_cached(path)) is not None:
+        return cached
     start = time.perf_counter()
     arrays, n_events = generate_jets(chunk["label"], chunk["seed"], chunk["n_jets"], config)
-    return arrays, n_events, time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if path is not None:
+        write_npz_atomic(path, dict(arrays, _meta=np.array([n_events, wall])))
+    return arrays, n_events, wall
 
 
-def _map_chunks(tasks: list[tuple[dict[str, int], GenerationConfig]], workers: int,
+def _map_chunks(tasks: list[tuple[dict[str, int], GenerationConfig, Path | None]], workers: int,
                 callback: Callable[[int], None]) -> list[tuple[dict[str, np.ndarray], int, float]]:
     """Run the chunks in order (in-process for one worker, else in a spawn pool, order preserved)."""
     results = []
@@ -119,10 +150,14 @@ def generate_dataset(
     chunks = plan_chunks(n_per_class, seed, chunk_jets)
     splits = split_chunks(chunks, fractions)  # validates fractions before any generation
 
+    cache = out / CACHE_DIR  # finished chunks survive an interruption: rerunning resumes
+    if force and (out / MANIFEST_NAME).exists():
+        shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with progress_bar(total=n_jets, desc="top-tagging jets", unit="jet",
                       disable=None if progress else True) as bar:
-        results = _map_chunks([(c, config) for c in chunks], min(workers, len(chunks)), bar.update)
+        results = _map_chunks([(c, config, cache) for c in chunks], min(workers, len(chunks)), bar.update)
     wall = time.perf_counter() - start
 
     arrays = {k: np.concatenate([r[0][k] for r in results]) for k in results[0][0]}
@@ -159,6 +194,7 @@ def generate_dataset(
         "timing": {"wall_s": round(wall, 3), "workers": workers, "jets_per_s": round(n_jets / wall, 3)},
     }
     write_json_atomic(out / MANIFEST_NAME, manifest)
+    shutil.rmtree(cache, ignore_errors=True)
     return manifest
 
 

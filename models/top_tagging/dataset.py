@@ -26,7 +26,7 @@ from models.common.io import DataError, atomic_path, sha256_file
 
 NPZ_NAME = "jets.npz"
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: momenta in float64 (float32 cannot fix constituent masses of boosted jets)
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "top_tagging"
 SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -36,10 +36,10 @@ MAX_CHUNKS = 10_000
 
 # name -> (dtype, trailing shape; "M" is the maximal number of constituents)
 ARRAY_SPECS: dict[str, tuple[str, tuple[Any, ...]]] = {
-    "constituents": ("float32", ("M", 4)),
+    "constituents": ("float64", ("M", 4)),
     "mask": ("bool", ("M",)),
     "n_constituents": ("int32", ()),
-    "jet_p4": ("float32", (4,)),
+    "jet_p4": ("float64", (4,)),
     "label": ("int8", ()),
     "seed": ("int64", ()),
     "event": ("int64", ()),

@@ -13,7 +13,7 @@ Per event:
    both quarks of the W decay within ``Delta R < match_radius`` of the jet axis, with
    ``Delta R^2 = Delta y^2 + Delta phi^2`` (rapidity, as in FastJet);
 5. the hardest jet passing 3.-4. is kept (at most one jet per event): its constituents sorted by
-   pT (descending), the first ``max_constituents`` stored as ``(E, px, py, pz)`` float32, zero-padded.
+   pT (descending), the first ``max_constituents`` stored as ``(E, px, py, pz)`` float64, zero-padded.
 
 ``pythia8mc``, ``fastjet`` and ``awkward`` (a fastjet dependency) are optional; they are imported on
 first use so that the rest of the package works without them.
@@ -226,7 +226,7 @@ def _cluster(p4: np.ndarray, counts: np.ndarray, radius: float) -> tuple[np.ndar
 
 def _pad_constituents(p4: np.ndarray, max_constituents: int) -> np.ndarray:
     order = np.argsort(-pt_of(p4), kind="stable")[:max_constituents]
-    out = np.zeros((max_constituents, 4), dtype=np.float32)
+    out = np.zeros((max_constituents, 4), dtype=np.float64)
     out[: len(order)] = p4[order]
     return out
 
@@ -280,9 +280,9 @@ def generate_jets(
 ) -> tuple[dict[str, np.ndarray], int]:
     """Generate events with one Pythia seed until ``n_jets`` jets of class ``label`` are accepted.
 
-    Returns ``(arrays, n_events)``: ``arrays`` holds ``constituents`` (n, M, 4) float32 ``(E, px, py,
+    Returns ``(arrays, n_events)``: ``arrays`` holds ``constituents`` (n, M, 4) float64 ``(E, px, py,
     pz)``, ``mask`` (n, M) bool, ``n_constituents`` (n,) int32 (before truncation to M),
-    ``jet_p4`` (n, 4) float32, ``label`` (n,) int8, ``seed`` (n,) int64, ``event`` (n,) int64 (index
+    ``jet_p4`` (n, 4) float64, ``label`` (n,) int8, ``seed`` (n,) int64, ``event`` (n,) int64 (index
     of the event in this seed's event stream); ``n_events`` is the number of events that were used.
     ``on_batch(n_accepted, n_events)`` is called after every batch.
     """
@@ -312,7 +312,7 @@ def generate_jets(
 
 def _stack(jets: list[dict[str, Any]], label: int, seed: int, max_constituents: int) -> dict[str, np.ndarray]:
     n = len(jets)
-    constituents = np.zeros((n, max_constituents, 4), dtype=np.float32)
+    constituents = np.zeros((n, max_constituents, 4), dtype=np.float64)
     for i, jet in enumerate(jets):
         constituents[i] = jet["constituents"]
     n_const = np.array([jet["n_constituents"] for jet in jets], dtype=np.int32)
@@ -321,7 +321,7 @@ def _stack(jets: list[dict[str, Any]], label: int, seed: int, max_constituents: 
         constituents=constituents,
         mask=mask,
         n_constituents=n_const,
-        jet_p4=np.array([jet["jet_p4"] for jet in jets], dtype=np.float32).reshape(n, 4),
+        jet_p4=np.array([jet["jet_p4"] for jet in jets], dtype=np.float64).reshape(n, 4),
         label=np.full(n, label, dtype=np.int8),
         seed=np.full(n, seed, dtype=np.int64),
         event=np.array([jet["event"] for jet in jets], dtype=np.int64),

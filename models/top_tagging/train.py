@@ -49,10 +49,12 @@ from models.common.progress import progress as progress_bar
 from models.common.training import Trainer, TrainSettings, prepare, torch_dtype
 from models.top_tagging.baseline import DeepSetsConfig, DeepSetsTagger
 from models.top_tagging.generate import GenerationConfig
+from models.top_tagging.lorentznet import LorentzNet, LorentzNetConfig
 from models.top_tagging.metrics import all_metrics, auc
 from models.top_tagging.model import LorentzTagger, LorentzTaggerConfig, count_parameters
 
-MODELS = ("lorentz", "deepsets")
+PEER_MODELS = ("lgatr", "pelican", "particlenet", "part")  # adapters of models.top_tagging.peers
+MODELS = ("lorentz", "deepsets", "lorentznet", *PEER_MODELS)
 MAX_CONSTITUENTS = GenerationConfig().max_constituents  # stored per jet by models.top_tagging.data
 DEFAULTS = TrainSettings(epochs=10, batch_size=128, lr=2e-3, weight_decay=1e-4, clip=1.0, warmup=0.02,
                          schedule="cosine", min_lr=0.01, monitor="val_auc", mode="max")
@@ -61,11 +63,17 @@ DEFAULTS = TrainSettings(epochs=10, batch_size=128, lr=2e-3, weight_decay=1e-4, 
 # ------------------------------------------------------------------------------------------- model
 def build_model(kind: str, model_config: dict[str, Any],
                 dtype: torch.dtype = torch.float32) -> torch.nn.Module:
-    """A fresh model of ``kind`` (``"lorentz"`` or ``"deepsets"``) from its config dict."""
+    """A fresh model of ``kind`` (one of :data:`MODELS`) from its config dict."""
     if kind == "lorentz":
         return LorentzTagger(LorentzTaggerConfig(**model_config), dtype=dtype)
     if kind == "deepsets":
         return DeepSetsTagger(DeepSetsConfig(**model_config), dtype=dtype)
+    if kind == "lorentznet":
+        return LorentzNet(LorentzNetConfig(**model_config), dtype=dtype)
+    if kind in PEER_MODELS:
+        from models.top_tagging.peers import build_peer
+
+        return build_peer(kind, model_config, dtype)
     raise ValueError(f"unknown model {kind!r}; choose one of {MODELS}")
 
 
@@ -85,7 +93,14 @@ def load_model(run: str | Path, weights: str = "best.pt") -> torch.nn.Module:
 def model_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.model == "lorentz":
         return LorentzTaggerConfig(channels=args.channels, layers=args.layers, correlation=args.correlation,
-                                   k=None if args.k <= 0 else args.k).to_dict()
+                                   k=None if args.k <= 0 else args.k, massless=args.massless).to_dict()
+    if args.model == "lorentznet":
+        return LorentzNetConfig(hidden=args.width, layers=args.blocks or LorentzNetConfig.layers).to_dict()
+    if args.model in PEER_MODELS:
+        from models.top_tagging.peers import PeerConfig
+
+        return PeerConfig(width=args.width, blocks=args.blocks or PeerConfig.blocks, latent=args.width,
+                          heads=args.heads).to_dict()
     return DeepSetsConfig(hidden=args.hidden, latent=args.hidden).to_dict()
 
 
@@ -227,7 +242,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--layers", type=positive_int, default=2, help="lorentz: interaction layers")
     p.add_argument("--correlation", type=positive_int, default=2, help="lorentz: symmetric-contraction order")
     p.add_argument("--k", type=int, default=8, help="lorentz: neighbours (<= 0: fully connected)")
+    p.add_argument("--massless", action="store_true",
+                   help="lorentz: invariants of (|p|, p) (robust to float32-rounded energies)")
     p.add_argument("--hidden", type=positive_int, default=64, help="deepsets: hidden / latent width")
+    p.add_argument("--width", type=positive_int, default=32, help="lorentznet and peers: hidden width")
+    p.add_argument("--blocks", type=positive_int, default=None,
+                   help="lorentznet and peers: blocks (default: LorentzNet 4, peers 2)")
+    p.add_argument("--heads", type=positive_int, default=4, help="lgatr / part: attention heads")
     args = p.parse_args(argv)
     if args.n_constituents > MAX_CONSTITUENTS:
         p.error(f"argument --n-constituents: jets hold at most {MAX_CONSTITUENTS} constituents, "

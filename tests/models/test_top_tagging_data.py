@@ -94,7 +94,7 @@ def synthetic_arrays(n_per_seed: int = 4, seeds: tuple[int, ...] = (1, 2, 3, 100
     mask = np.arange(M)[None, :] < n_const[:, None]
     p3 = rng.normal(size=(n, M, 3)) * mask[..., None]
     e = np.linalg.norm(p3, axis=-1) * mask
-    constituents = np.concatenate([e[..., None], p3], axis=-1).astype(np.float32)
+    constituents = np.concatenate([e[..., None], p3], axis=-1).astype(np.float64)
     seed = np.repeat(np.array(seeds, dtype=np.int64), n_per_seed)
     return {
         "constituents": constituents,
@@ -221,7 +221,7 @@ def check_jets(arrays, label):
     config = GenerationConfig()
     c = arrays["constituents"].astype(np.float64)
     mask, n = arrays["mask"], len(arrays["label"])
-    assert c.shape == (n, config.max_constituents, 4) and arrays["constituents"].dtype == np.float32
+    assert c.shape == (n, config.max_constituents, 4) and arrays["constituents"].dtype == np.float64
     assert np.all(arrays["label"] == label)
     assert np.array_equal(mask.sum(1), np.minimum(arrays["n_constituents"], config.max_constituents))
     assert np.all(c[~mask] == 0) and np.all(c[mask][:, 0] > 0)
@@ -341,3 +341,30 @@ def test_overview_summary_and_plot(tmp_path) -> None:
         jet_mass(np.zeros((2, 3)))
     pytest.importorskip("matplotlib")
     assert plot_overview(arrays, tmp_path / "o.png").stat().st_size > 1000
+
+
+def test_interrupted_generation_resumes_from_finished_chunks(tmp_path, monkeypatch):
+    """Chunks finished before an interruption are read back, not regenerated; the result is identical."""
+    calls: list[int] = []
+
+    def fake_generate(label, seed, n_jets, config):
+        calls.append(seed)
+        if len(calls) == 3 and fail[0]:
+            raise KeyboardInterrupt
+        arrays = synthetic_arrays(n_per_seed=n_jets, seeds=(seed,))
+        arrays["label"][:] = label
+        return arrays, 2 * n_jets
+
+    monkeypatch.setattr(tt_data, "generate_jets", fake_generate)
+    fail = [True]
+    with pytest.raises(KeyboardInterrupt):
+        tt_data.generate_dataset(tmp_path / "a", n_jets=8, seed=3, workers=1, chunk_jets=1, progress=False)
+    assert len(list((tmp_path / "a" / tt_data.CACHE_DIR).iterdir())) == 2
+    fail[0], calls[:] = False, []
+    resumed = tt_data.generate_dataset(tmp_path / "a", n_jets=8, seed=3, workers=1, chunk_jets=1,
+                                       progress=False)
+    assert len(calls) == 6  # 8 chunks, 2 read back
+    assert not (tmp_path / "a" / tt_data.CACHE_DIR).exists()
+    fresh = tt_data.generate_dataset(tmp_path / "b", n_jets=8, seed=3, workers=1, chunk_jets=1,
+                                     progress=False)
+    assert resumed["files"] == fresh["files"]

@@ -60,14 +60,14 @@ def write_fake_dataset(path: Path, n_per_split: int = 48, n: int = 24) -> Path:
 
     parts = [fake_jets(n_per_split, n, seed=s) for s in (1, 2, 3)]
     arrays = {
-        "constituents": np.concatenate([x["p"] for x in parts]).astype(np.float32),
+        "constituents": np.concatenate([x["p"] for x in parts]).astype(np.float64),
         "mask": np.concatenate([x["mask"] for x in parts]),
         "n_constituents": np.concatenate([x["count"] for x in parts]).astype(np.int32),
         "label": np.concatenate([x["label"] for x in parts]).astype(np.int8),
         "seed": np.repeat(np.array([1, 2, 3], dtype=np.int64), n_per_split),
         "event": np.arange(3 * n_per_split, dtype=np.int64),
     }
-    arrays["jet_p4"] = arrays["constituents"].sum(1).astype(np.float32)
+    arrays["jet_p4"] = arrays["constituents"].sum(1)
     path.mkdir(parents=True, exist_ok=True)
     write_npz_atomic(path / NPZ_NAME, arrays)
     digest = hashlib.sha256((path / NPZ_NAME).read_bytes()).hexdigest()
