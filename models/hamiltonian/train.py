@@ -179,7 +179,8 @@ def main(argv: list[str]) -> int:
           f"parameters", file=sys.stderr, flush=True)
     result = trainer.fit()
     if ctx.is_main:  # CPU seconds of this process (setup + training + validation), for the docs' table
-        cpu = {"process_cpu_s": time.process_time(), "status": result["status"], "epochs": result["epochs"]}
+        cpu = {"process_cpu_s": time.process_time(), "status": result["status"], "epochs": result["epochs"],
+               "cpu_budget_min": options.cpu_budget}
         write_json_atomic(args.out / "cpu_time.json", cpu)
     print(f"{result['status']} after {result['epochs']} epochs; run in {args.out}")
     return 0
