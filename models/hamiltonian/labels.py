@@ -116,10 +116,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--method", default=Level.method)
     parser.add_argument("--basis", default=Level.basis)
     parser.add_argument("--grid-level", type=int, default=Level.grid_level)
+    parser.add_argument("--conv-tol", type=float, default=Level.conv_tol)
+    parser.add_argument("--conv-tol-grad", type=float, default=Level.conv_tol_grad)
+    parser.add_argument("--density-fit", action="store_true")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rotation")
     args = parser.parse_args(argv)
     numbers, x = [8, 1, 1], np.array([[0.0, 0.0, 0.1], [0.96, 0.05, 0.0], [-0.24, 0.93, 0.02]])
-    level = Level(method=args.method, basis=args.basis, grid_level=args.grid_level)
+    level = Level(method=args.method, basis=args.basis, grid_level=args.grid_level, conv_tol=args.conv_tol,
+                  conv_tol_grad=args.conv_tol_grad, density_fit=args.density_fit)
     out = rotation_noise(numbers, x, level, lnn.random_rotation(args.seed))
     print(f"{args.method}/{args.basis} grid {args.grid_level}: |F(Rx) - D F D^T| "
           f"max {out['max_Ha'] * 1e6:.3g} µHa, mean {out['mean_Ha'] * 1e6:.3g} µHa; "
