@@ -266,8 +266,8 @@ protein-docs: protein-train
 HAM_DATA ?= data/hamiltonian
 HAM_MOLECULES = water ethanol malondialdehyde uracil
 HAM_CPU_MIN_water ?= 1
-HAM_CPU_MIN_ethanol ?= 2
-HAM_CPU_MIN_malondialdehyde ?= 2
+HAM_CPU_MIN_ethanol ?= 1.5
+HAM_CPU_MIN_malondialdehyde ?= 1.5
 HAM_CPU_MIN_uracil ?= 2
 HAM_SEEDS_water ?= 0 1
 HAM_SEEDS_ethanol ?= 0 1
