@@ -300,18 +300,21 @@ protein-docs: protein-train
 		--data $(PROTEIN_DATA) --docs docs
 
 # ---- Hamiltonian (models/hamiltonian, docs/hamiltonian.md) ----------------------------------------
-# PBE/def2-SVP Fock matrices (pyscf) on GFN2-xTB MD geometries of water and ethanol; the equivariant
-# network and the MLP peer (rotation augmentation) trained with the same CPU-minute budget, one thread.
+# PBE/def2-SVP Fock matrices (pyscf) on GFN2-xTB MD geometries of water, ethanol, malondialdehyde and
+# uracil; the equivariant network and the MLP peer (rotation augmentation) trained with the same settings
+# and CPU-minute budget on one thread (--epochs-from-budget: the same rule sets both schedules).
 HAM_DATA ?= data/hamiltonian
-HAM_CPU_MIN_water ?= 4
-HAM_CPU_MIN_ethanol ?= 3
+HAM_MOLECULES = water ethanol malondialdehyde uracil
+HAM_CPU_MIN_water ?= 1
+HAM_CPU_MIN_ethanol ?= 1.5
+HAM_CPU_MIN_malondialdehyde ?= 1.5
+HAM_CPU_MIN_uracil ?= 2
+HAM_SEEDS_water ?= 0 1
+HAM_SEEDS_ethanol ?= 0 1
+HAM_SEEDS_malondialdehyde ?= 0
+HAM_SEEDS_uracil ?= 0
+HAM_TRAIN_ARGS ?= --batch-size 2 --eps-weight 0.001 --epochs-from-budget
 HAM_PY = OMP_NUM_THREADS=1 $(BIN)/python
-HAM_EPOCHS_water_equivariant ?= 50
-HAM_EPOCHS_water_mlp ?= 400
-HAM_EPOCHS_ethanol_equivariant ?= 40
-HAM_EPOCHS_ethanol_mlp ?= 400
-HAM_BATCH_water ?= 8
-HAM_BATCH_ethanol ?= 4
 
 .PHONY: install-ham ham-data ham-train ham-eval
 
@@ -319,29 +322,24 @@ install-ham: install
 	$(BIN)/pip install -q -e ".[torch,dev,ham]" $(TORCH_PIN)
 
 ham-data: install-ham
-	test -f $(HAM_DATA)/ethanol.npz || $(HAM_PY) -m models.hamiltonian.data --out $(HAM_DATA)
+	test -f $(HAM_DATA)/uracil.npz || $(HAM_PY) -m models.hamiltonian.data --out $(HAM_DATA)
 
 ham-train: ham-data
-	$(foreach m,water ethanol,$(foreach k,equivariant mlp,(test -f runs/ham_$(m)_$(k)/best.pt || \
-	  $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) --molecule $(m) --model $(k) \
-	  --epochs $(HAM_EPOCHS_$(m)_$(k)) --batch-size $(HAM_BATCH_$(m)) --cpu-budget $(HAM_CPU_MIN_$(m)) \
-	  --out runs/ham_$(m)_$(k)) &&)) true
-	# a variant tried after the first ethanol result (smaller batch, more steps, eps-weight 0.001)
-	test -f runs/ham_ethanol_equivariant_b2/best.pt || $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) \
-	  --molecule ethanol --model equivariant --epochs 60 --batch-size 2 --eps-weight 0.001 \
-	  --cpu-budget $(HAM_CPU_MIN_ethanol) --out runs/ham_ethanol_equivariant_b2
+	$(foreach m,$(HAM_MOLECULES),$(foreach k,equivariant mlp,$(foreach s,$(HAM_SEEDS_$(m)),\
+	  (test -f runs/ham_$(m)_$(k)_s$(s)/best.pt || $(HAM_PY) -m models.hamiltonian.train --data $(HAM_DATA) \
+	  --molecule $(m) --model $(k) --seed $(s) --threads 1 --cpu-budget $(HAM_CPU_MIN_$(m)) $(HAM_TRAIN_ARGS) \
+	  --quiet --out runs/ham_$(m)_$(k)_s$(s)) &&))) true
 
 ham-eval: ham-train
-	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_water_equivariant runs/ham_water_mlp \
-	  --out docs/hamiltonian_water.json
-	$(HAM_PY) -m models.hamiltonian.evaluate runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 \
-	  runs/ham_ethanol_mlp --out docs/hamiltonian_ethanol.json
-	$(HAM_PY) -m models.hamiltonian.report table docs/hamiltonian_water.json docs/hamiltonian_ethanol.json
-	$(HAM_PY) -m models.hamiltonian.report matrices runs/ham_water_equivariant runs/ham_water_mlp \
-	  --out docs/hamiltonian_water_matrices.png
-	$(HAM_PY) -m models.hamiltonian.report curves runs/ham_water_equivariant runs/ham_water_mlp \
-	  runs/ham_ethanol_equivariant runs/ham_ethanol_equivariant_b2 runs/ham_ethanol_mlp \
-	  --out docs/hamiltonian_curves.png
+	$(foreach m,$(HAM_MOLECULES),$(HAM_PY) -m models.hamiltonian.evaluate \
+	  $(foreach k,equivariant mlp,$(foreach s,$(HAM_SEEDS_$(m)),runs/ham_$(m)_$(k)_s$(s))) \
+	  --out docs/hamiltonian_$(m).json &&) true
+	$(HAM_PY) -m models.hamiltonian.report summary $(foreach m,$(HAM_MOLECULES),docs/hamiltonian_$(m).json)
+	$(HAM_PY) -m models.hamiltonian.report table $(foreach m,$(HAM_MOLECULES),docs/hamiltonian_$(m).json)
+	$(HAM_PY) -m models.hamiltonian.report matrices runs/ham_ethanol_equivariant_s0 runs/ham_ethanol_mlp_s0 \
+	  --out docs/hamiltonian_ethanol_matrices.png
+	$(HAM_PY) -m models.hamiltonian.report curves $(foreach m,$(HAM_MOLECULES),\
+	  $(foreach k,equivariant mlp,runs/ham_$(m)_$(k)_s0)) --out docs/hamiltonian_curves.png
 
 # ---- voxel segmentation (models/voxel_segmentation, docs/voxel_segmentation.md) ----
 # nilearn's MNI152 2 mm template (offline), the equivariant U-Net and MONAI's UNet (with and without

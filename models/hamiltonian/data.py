@@ -57,8 +57,13 @@ class MoleculeSpec:
 
 MOLECULES = (
     MoleculeSpec("water", "O", chunks=4, chunk_frames=50),
-    MoleculeSpec("ethanol", "CCO", chunks=4, chunk_frames=10),
+    MoleculeSpec("ethanol", "CCO", chunks=6, chunk_frames=20),
+    MoleculeSpec("malondialdehyde", "O=C/C=C\\O", chunks=5, chunk_frames=16),
+    MoleculeSpec("uracil", "O=C1C=CNC(=O)N1", chunks=5, chunk_frames=12),
 )
+# the benchmark's level: PBE/def2-SVP on a coarse grid (level 1) with SCF tolerances 1e-9 Ha / 1e-5,
+# ~2-3x cheaper than grid 3 / 1e-11 and within ~40 µHa of it (far below the models' errors)
+BENCHMARK_LEVEL = Level(grid_level=1, conv_tol=1e-9, conv_tol_grad=1e-5)
 
 
 def md_geometries(spec: MoleculeSpec, n_frames: int, conformer_seed: int, thermostat_seed: int,
@@ -133,7 +138,7 @@ def _check_resume(chunk_dir: Path, level: Level, molecules, seed: int) -> None:
 def generate(out: str | os.PathLike[str], *, molecules: tuple[MoleculeSpec, ...] = MOLECULES,
              level: Level | None = None, seed: int = 0, command: list[str] | None = None) -> Path:
     """Generate ``<out>/<molecule>.npz`` for every molecule (resumable by chunk) and the manifest."""
-    level = level or Level()
+    level = level or BENCHMARK_LEVEL
     out = Path(out)
     chunk_dir = out / "chunks"
     todo = sum(m.chunk_frames for m in molecules for c in range(m.chunks)
@@ -199,8 +204,15 @@ def main(argv: list[str]) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_DATA_DIR, help="output directory")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--method", default=Level.method, help="HF or a pyscf functional (default PBE)")
-    parser.add_argument("--basis", default=Level.basis)
+    parser.add_argument("--method", default=BENCHMARK_LEVEL.method, help="HF or a pyscf functional")
+    parser.add_argument("--basis", default=BENCHMARK_LEVEL.basis)
+    parser.add_argument("--grid-level", type=int, default=BENCHMARK_LEVEL.grid_level,
+                        help="DFT integration grid level (pyscf 0-9)")
+    parser.add_argument("--conv-tol", type=float, default=BENCHMARK_LEVEL.conv_tol, help="SCF tolerance (Ha)")
+    parser.add_argument("--conv-tol-grad", type=float, default=BENCHMARK_LEVEL.conv_tol_grad)
+    parser.add_argument("--density-fit", action="store_true",
+                        help="density fitting (def2-universal-jkfit); off by default, as it does not "
+                             "speed up PBE at this size")
     parser.add_argument("--molecules", nargs="*", default=[m.name for m in MOLECULES],
                         choices=[m.name for m in MOLECULES])
     parser.add_argument("--frames-per-chunk", type=int, default=None, help="override (smoke tests)")
@@ -210,7 +222,9 @@ def main(argv: list[str]) -> int:
         if args.frames_per_chunk < 1:
             raise ValueError("--frames-per-chunk must be positive")
         specs = tuple(dataclasses.replace(m, chunk_frames=args.frames_per_chunk) for m in specs)
-    out = generate(args.out, molecules=specs, level=Level(method=args.method, basis=args.basis),
+    level = Level(method=args.method, basis=args.basis, grid_level=args.grid_level, conv_tol=args.conv_tol,
+                  conv_tol_grad=args.conv_tol_grad, density_fit=args.density_fit)
+    out = generate(args.out, molecules=specs, level=level,
                    seed=args.seed, command=["python", "-m", "models.hamiltonian.data", *argv])
     print(f"wrote {out / 'manifest.json'}")
     return 0

@@ -51,7 +51,8 @@ def evaluate_run(run: Path, *, seed: int = 0) -> dict:
     identity = info["identity"]
     raw = load_molecule(identity["data"], identity["molecule"])
     data = MoleculeData.from_arrays(raw)
-    test = split_frames(data, raw["split"])["test"]
+    parts = split_frames(data, raw["split"])
+    test = parts["test"]
     batch = test.columns(torch.float64)
     config = HamiltonianConfig.from_dict(identity["config"])
     ls = [ell for z in test.numbers for ell in config.shells[config.elements.index(int(z))]]
@@ -62,7 +63,10 @@ def evaluate_run(run: Path, *, seed: int = 0) -> dict:
     cpu = run / "cpu_time.json"
     budget = json.loads(cpu.read_text()) if cpu.is_file() else {}
     return {"run": str(run), "model": identity["model"], "molecule": identity["molecule"],
-            "level": identity["level"], "test_frames": len(test.positions),
+            "level": identity["level"], "test_frames": len(test.positions), "seed": info["settings"]["seed"],
+            "train_frames": len(parts["train"].positions),
+            "cpu_budget_min": budget.get("cpu_budget_min"), "batch_size": info["settings"]["batch_size"],
+            "eps_weight": identity["eps_weight"],
             "parameters": sum(p.numel() for p in model.parameters()),
             "epochs": len(history), "train_wall_s": float(sum(h.get("train_seconds", 0.0) for h in history)),
             "cpu_time": budget,

@@ -99,16 +99,54 @@ def results_table(files: list[Path]) -> str:
     return "\n".join(rows)
 
 
+def _mean_range(values: list[float]) -> str:
+    text = f"{np.mean(values):.0f}"
+    return text if len(values) == 1 else f"{text} ({min(values):.0f}–{max(values):.0f})"
+
+
+def summary_table(files: list[Path]) -> str:
+    """One row per molecule: mean (min–max over seeds) of both models, as generated and rotated.
+
+    >>> summary_table([]).splitlines()[0][:12]
+    '| molecule |'
+    """
+    import json
+
+    runs = [r for path in files for r in json.loads(Path(path).read_text())]
+    rows = ["| molecule | train frames | CPU-min / model | seeds | F MAE ours (µHa) | F MAE peer (µHa) "
+            "| rotated F: ours / peer (µHa) | ε_occ ours (meV) | ε_occ peer (meV) "
+            "| rotated ε: ours / peer (meV) | PhiSNet F MAE (µHa) |", "|---" * 11 + "|"]
+    for molecule in dict.fromkeys(r["molecule"] for r in runs):
+        by = {k: [r for r in runs if r["molecule"] == molecule and r["model"] == k]
+              for k in ("equivariant", "mlp")}
+        if not by["equivariant"] or not by["mlp"]:
+            continue
+
+        def get(model: str, part: str, metric: str, by=by) -> list[float]:
+            return [r[part][metric] for r in by[model]]
+
+        first = by["equivariant"][0]
+        cells = [molecule, first.get("train_frames", "n/a"), first.get("cpu_budget_min", "n/a"),
+                 f"{len(by['equivariant'])} / {len(by['mlp'])}"]
+        for metric in ("fock_mae_uHa", "eps_occ_mae_meV"):
+            cells += [_mean_range(get("equivariant", "test", metric)),
+                      _mean_range(get("mlp", "test", metric)),
+                      f"{np.mean(get('equivariant', 'test_rotated', metric)):.0f} / "
+                      f"{np.mean(get('mlp', 'test_rotated', metric)):.0f}"]
+        rows.append("| " + " | ".join(str(c) for c in [*cells, PHISNET_UHA.get(molecule, "n/a")]) + " |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.hamiltonian.report",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("kind", choices=("matrices", "curves", "table"))
+    parser.add_argument("kind", choices=("matrices", "curves", "table", "summary"))
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (table: evaluate JSON files)")
     parser.add_argument("--out", type=Path, default=None, help="figure file (not for table)")
     parser.add_argument("--frame", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.kind == "table":
-        print(results_table(args.runs))
+    if args.kind in ("table", "summary"):
+        print((results_table if args.kind == "table" else summary_table)(args.runs))
         return 0
     if args.out is None:
         raise ValueError("--out is required for figures")

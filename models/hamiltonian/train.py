@@ -15,6 +15,8 @@ and ``S`` rotated together).  Both share ``--cpu-budget`` (CPU minutes of this p
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import json
 import sys
 import time
@@ -88,6 +90,29 @@ def load_run(run: str | Path, *, weights: str = "best.pt") -> tuple[torch.nn.Mod
     return model.eval(), info
 
 
+def epochs_for_budget(model: torch.nn.Module, compute, train: TensorData, n_val: int, batch_size: int,
+                      cpu_minutes: float, steps: int = 3) -> int:
+    """Epochs that fit ``cpu_minutes``: time ``steps`` optimiser steps (after one warm-up step) on a copy
+    of ``model``, add the validation pass (~1/3 of a step per batch), keep 10 % slack.  The same rule for
+    both models, so each one's cosine schedule ends where its CPU budget does.  Torch's RNG is restored.
+    """
+    rng = torch.get_rng_state()
+    trial = copy.deepcopy(model).train()
+    opt = torch.optim.AdamW(trial.parameters(), lr=1e-6)
+    idx = list(range(min(batch_size, len(train))))
+    t0 = 0.0
+    for k in range(steps + 1):
+        if k == 1:
+            t0 = time.process_time()
+        opt.zero_grad(set_to_none=True)
+        compute(trial, train.batch(idx))[0].backward()
+        opt.step()
+    per_step = (time.process_time() - t0) / steps
+    torch.set_rng_state(rng)
+    per_epoch = per_step * (-(-len(train) // batch_size) + -(-n_val // batch_size) / 3)
+    return max(1, int(0.9 * 60.0 * cpu_minutes / per_epoch))
+
+
 def _full_reference(onsite, data: MoleculeData, config: HamiltonianConfig) -> np.ndarray:
     blocks = [onsite[config.elements.index(int(z))] for z in data.numbers]
     out = np.zeros(data.fock.shape[1:])
@@ -109,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, nargs="+", default=[512, 512], help="MLP peer widths")
     p.add_argument("--eps-weight", type=float, default=0.01, help="weight of the orbital-energy loss")
     p.add_argument("--no-augment", action="store_true", help="MLP peer: no rotation augmentation")
+    p.add_argument("--epochs-from-budget", action="store_true",
+                   help="set --epochs from a timing of a few steps so the schedule ends with --cpu-budget "
+                        "(fresh runs; pass the printed --epochs to --resume)")
     add_training_arguments(p, DEFAULTS)
     return p
 
@@ -136,14 +164,23 @@ def main(argv: list[str]) -> int:
     model = build_model(identity, dtype)
     compute = loss_fn(data.numbers.tolist(), _frame_ls(data.numbers, config), data.n_occ, args.eps_weight,
                       identity["augment"])
-    trainer = Trainer(model, compute, TensorData(parts["train"].columns(dtype)), settings, options,
+    train_data = TensorData(parts["train"].columns(dtype))
+    if args.epochs_from_budget:
+        if options.cpu_budget is None:
+            raise ValueError("--epochs-from-budget needs --cpu-budget")
+        epochs = epochs_for_budget(model, compute, train_data, len(parts["val"].positions),
+                                   settings.batch_size, options.cpu_budget)
+        settings = dataclasses.replace(settings, epochs=epochs)
+        print(f"--epochs-from-budget: --epochs {epochs}", file=sys.stderr, flush=True)
+    trainer = Trainer(model, compute, train_data, settings, options,
                       val_data=TensorData(parts["val"].columns(dtype)), identity=identity, ctx=ctx)
     print(f"{args.model} on {args.molecule}: {len(parts['train'].positions)} train / "
           f"{len(parts['val'].positions)} val frames, {sum(p.numel() for p in model.parameters())} "
           f"parameters", file=sys.stderr, flush=True)
     result = trainer.fit()
     if ctx.is_main:  # CPU seconds of this process (setup + training + validation), for the docs' table
-        cpu = {"process_cpu_s": time.process_time(), "status": result["status"], "epochs": result["epochs"]}
+        cpu = {"process_cpu_s": time.process_time(), "status": result["status"], "epochs": result["epochs"],
+               "cpu_budget_min": options.cpu_budget}
         write_json_atomic(args.out / "cpu_time.json", cpu)
     print(f"{result['status']} after {result['epochs']} epochs; run in {args.out}")
     return 0

@@ -87,3 +87,18 @@ def test_bad_input_errors() -> None:
         make_mol([8, 1, 1], WATER[1][:2], "sto-3g")
     with pytest.raises(BasisError, match="AO matrices"):
         to_lie_basis(np.zeros((3, 3)), make_mol(*WATER, "sto-3g"))
+
+
+def test_density_fitting_labels_covariant_and_close() -> None:
+    """Density fitting (an option of the labels) keeps F(R x) = D F(x) D^T exact (the auxiliary basis
+    rotates with the atoms) and changes F only slightly."""
+    numbers, x = WATER
+    level = Level(method="HF", basis="sto-3g", density_fit=True)
+    ls = [ell for _, ell in shell_ls(make_mol(numbers, x, "sto-3g"))]
+    ref = scf_labels(numbers, x, level)
+    rotation = lnn.random_rotation(5)
+    moved = scf_labels(numbers, x @ rotation.T, level)
+    d = ao_rotation(ls, rotation)
+    assert np.abs(moved["fock"] - d @ ref["fock"] @ d.T).max() < 1e-9
+    exact = scf_labels(numbers, x, Level(method="HF", basis="sto-3g"))
+    assert 1e-9 < np.abs(ref["fock"] - exact["fock"]).max() < 1e-3

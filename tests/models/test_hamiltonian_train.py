@@ -78,3 +78,16 @@ def test_train_evaluate_predict(tiny, tmp_path, model, capsys) -> None:
     bad.write_text("3\nx\nO 0 0 0\nCl 1 0 0\nH -0.24 0.93 0.02\n")
     with pytest.raises(ValueError, match=r"unknown atomic number\(s\) \[17\]"):
         predict_main([str(run), str(bad)])
+
+
+def test_epochs_from_budget(tiny, tmp_path, capsys) -> None:
+    """--epochs-from-budget times a few steps and sets --epochs so the schedule fits --cpu-budget."""
+    from models.hamiltonian.train import main as train_main
+
+    args = ["--data", str(tiny), "--molecule", "water", "--model", "mlp", "--hidden", "16", "--quiet",
+            "--batch-size", "2", "--epochs-from-budget"]
+    with pytest.raises(ValueError, match="needs --cpu-budget"):
+        train_main([*args, "--out", str(tmp_path / "a")])
+    train_main([*args, "--cpu-budget", "0.002", "--out", str(tmp_path / "b")])
+    epochs = json.loads((tmp_path / "b" / "run.json").read_text())["settings"]["epochs"]
+    assert epochs >= 1 and f"--epochs {epochs}" in capsys.readouterr().err
