@@ -5,12 +5,14 @@ and rotation times mirror (a random improper orthogonal matrix).
 
 For each run, writes ``evaluation.json`` into the run directory: overall and class-mean accuracy per
 pose (random poses: mean ± std over ``--draws`` independent draws, one random matrix per test cloud
-per draw), confusion matrices, parameter count and mean seconds per training epoch.
+per draw), confusion matrices, parameter count, mean wall seconds and CPU seconds per training epoch.
+Tuning runs (``train --validation``) are refused: they are judged on their validation split only.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -49,9 +51,22 @@ def accuracies(confusion: np.ndarray) -> tuple[float, float]:
     return float(np.trace(confusion) / confusion.sum()), float(per_class.mean())
 
 
+def _cpu_per_epoch(run: Path) -> float | None:
+    """CPU seconds per epoch from ``cpu_time.json`` (written by train), ``None`` for older runs."""
+    path = run / "cpu_time.json"
+    if not path.is_file():
+        return None
+    parts = json.loads(path.read_text())
+    epochs = sum(p["epochs"][1] - p["epochs"][0] for p in parts)
+    return float(sum(p["cpu_seconds"] for p in parts) / epochs) if epochs else None
+
+
 def evaluate_run(run: Path, data: str | None, draws: int, seed: int = 1234) -> dict:
     """Evaluate one run directory (see the module docstring); returns the dictionary it writes."""
     settings, train_settings, model, identity, history = load_run(run)
+    if identity.get("validation"):
+        raise ValueError(f"{run} is a tuning run (--validation {identity['validation']}); its validation "
+                         "accuracy is in history.jsonl, and it is never evaluated on the test set")
     classes = identity["classes"]
     shapes = load_shapes(data or identity["data"])
     if list(shapes.classes) != classes:
@@ -62,7 +77,8 @@ def evaluate_run(run: Path, data: str | None, draws: int, seed: int = 1234) -> d
                     "parameters": sum(p.numel() for p in model.parameters()),
                     "epochs": len(history), "epochs_planned": train_settings.epochs,
                     "seconds_per_epoch": float(np.mean([h["train_seconds"] for h in history])),
-                    "train_minutes": float(sum(h["train_seconds"] for h in history) / 60), "poses": {}}
+                    "train_minutes": float(sum(h["train_seconds"] for h in history) / 60),
+                    "cpu_seconds_per_epoch": _cpu_per_epoch(Path(run)), "poses": {}}
     for pose in POSES:
         n_draws = draws if pose.startswith("rotated") else 1
         overall, class_mean, total = [], [], np.zeros((len(classes), len(classes)), dtype=np.int64)

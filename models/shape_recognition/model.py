@@ -10,8 +10,9 @@ under permutations of the points.
 * Edge attributes ``Y_l(x_r - x_s)`` (spherical harmonics, ``l ≤ lmax``, irreps ``O3(l, (-1)^l)``);
   invariant edge features: a sine basis ``sin(n π r / r_max)`` of ``r = |x_r - x_s|`` on the kNN
   scale for kNN edges, a second one on the shape scale for centre edges (each zero on the other
-  kind).  Node inputs are invariant: a radial MLP of ``|x_i|`` for points, a learned vector for the
-  centre node.
+  kind).  Node inputs are invariant: a radial MLP of ``|x_i|`` for points -- with ``geometry`` also of
+  the local and global descriptors of :mod:`.features` (kNN covariance eigenvalues at several scales,
+  density, quadratic forms of the cloud's second moment) -- and a learned vector for the centre node.
 * ``num_layers`` × :class:`lie_nn.nn.MACELayer`: channel-wise tensor product of the node features
   with ``Y`` (radial-MLP weights), sum over neighbours → ``C × (0e + 1o + 2e …)`` (the MACE
   ``A``-basis), :class:`~lie_nn.nn.SymmetricContraction` of correlation ``ν`` (many-body invariants,
@@ -19,7 +20,8 @@ under permutations of the points.
 * Readout: the ``0e`` channels of every layer, mean- and max-pooled over the points (invariant under
   permutations); with ``global_readout`` also the output of one more MACE layer on the edges point →
   centre (:meth:`EquivariantShapeClassifier.global_invariants`: many-body invariants of the whole
-  cloud, e.g. of its second-moment tensor); then BatchNorm and an MLP.  Only parity-even scalars are
+  cloud, e.g. of its second-moment tensor); with ``geometry`` also the cloud's principal extents
+  (:func:`.features.cloud_features`); then BatchNorm and an MLP.  Only parity-even scalars are
   read out, so a shape and its mirror image get the same logits; the tests check rotations,
   reflections and permutations in float64 to ~1e-10.
 """
@@ -32,6 +34,7 @@ import torch
 
 from lie_nn import O3, Irreps, MulIrrep
 from lie_nn.nn import BesselBasis, MACELayer, RadialMLP, edge_vectors, knn_graph, spherical_harmonics
+from models.shape_recognition.features import cloud_features, num_point_features, point_features
 
 __all__ = ["EquivariantConfig", "EquivariantShapeClassifier"]
 
@@ -52,6 +55,7 @@ class EquivariantConfig:
     r_max: float = 1.0
     readout_hidden: int = 64
     global_readout: bool = False
+    geometry: tuple[int, ...] = ()  # kNN sizes of the invariant local descriptors (features.py); () = off
 
     def __post_init__(self) -> None:
         for name in ("num_classes", "channels", "num_layers", "k", "num_radial", "readout_hidden"):
@@ -61,6 +65,9 @@ class EquivariantConfig:
         if not 1 <= self.lmax <= 3 or not 1 <= self.correlation <= 3:
             raise ValueError(f"EquivariantConfig: lmax and correlation must lie in 1..3, got {self.lmax}, "
                              f"{self.correlation}")
+        if any(isinstance(k, bool) or not isinstance(k, int) or k < 2 for k in self.geometry):
+            raise ValueError(f"EquivariantConfig: geometry must list kNN sizes >= 2, got {self.geometry!r}")
+        object.__setattr__(self, "geometry", tuple(self.geometry))  # lists from JSON/checkpoints
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,7 +98,9 @@ class EquivariantShapeClassifier(torch.nn.Module):
         scalars = _irreps(c.channels, [O3(0, 1)])
         self.local_basis = BesselBasis(c.r_max, c.num_radial)  # kNN edges
         self.global_basis = BesselBasis(GLOBAL_R_MAX, c.num_radial)  # centre edges and |x_i|
-        self.node_embedding = RadialMLP([c.num_radial, 32, c.channels], torch.nn.functional.silu)
+        n_geometry = num_point_features(c.geometry) if c.geometry else 0
+        self.geometry_norm = torch.nn.BatchNorm1d(n_geometry, dtype=dtype) if c.geometry else None
+        self.node_embedding = RadialMLP([c.num_radial + n_geometry, 32, c.channels], torch.nn.functional.silu)
         self.centre_embedding = torch.nn.Parameter(torch.randn(c.channels, dtype=dtype))
         edge_feats, avg = 2 * c.num_radial, float(c.k + 1)
         edge_irreps = Irreps([MulIrrep(1, ir) for ir in sh_irs])
@@ -101,7 +110,8 @@ class EquivariantShapeClassifier(torch.nn.Module):
         self.global_layer = MACELayer(scalars, edge_irreps, _irreps(c.channels, sh_irs), scalars,
                                       c.correlation, 2, edge_feats, (32,), 1.0,
                                       dtype=dtype) if c.global_readout else None
-        width = 2 * c.channels * c.num_layers + (c.channels if c.global_readout else 0)
+        width = (2 * c.channels * c.num_layers + (c.channels if c.global_readout else 0)
+                 + (3 if c.geometry else 0))
         self.readout = torch.nn.Sequential(
             torch.nn.BatchNorm1d(width, dtype=dtype), torch.nn.Linear(width, c.readout_hidden, dtype=dtype),
             torch.nn.SiLU(), torch.nn.Linear(c.readout_hidden, c.num_classes, dtype=dtype))
@@ -130,8 +140,7 @@ class EquivariantShapeClassifier(torch.nn.Module):
         edge_attrs = spherical_harmonics(list(range(c.lmax + 1)), vectors)
         edge_feats = torch.cat([(1 - flag[:, None]) * _sine(self.local_basis, lengths),
                                 flag[:, None] * _sine(self.global_basis, lengths)], dim=-1)
-        radius = positions[: b * n].norm(dim=-1).clamp_min(1e-9)
-        h = torch.cat([self.node_embedding(_sine(self.global_basis, radius)),
+        h = torch.cat([self.node_embedding(self.point_inputs(points)),
                        self.centre_embedding.to(points.dtype).expand(b, c.channels)])
         elements = torch.cat([torch.zeros(b * n, dtype=torch.long, device=points.device),
                               torch.ones(b, dtype=torch.long, device=points.device)])
@@ -143,7 +152,20 @@ class EquivariantShapeClassifier(torch.nn.Module):
         if self.global_layer is not None:
             inward = edge_index[:, flag > 0].flip(0)
             pooled.append(self.global_invariants(h, positions, inward, elements, b, n))
+        if self.geometry_norm is not None:
+            pooled.append(cloud_features(points))
         return self.readout(torch.cat(pooled, dim=-1))
+
+    def point_inputs(self, points: torch.Tensor) -> torch.Tensor:
+        """``(B·N, F)`` invariant inputs of the points: a sine basis of ``|x_i|``, and with ``geometry``
+        the batch-normalised local and global descriptors of :func:`.features.point_features`."""
+        b, n, _ = points.shape
+        radius = points.reshape(b * n, 3).norm(dim=-1).clamp_min(1e-9)
+        inputs = _sine(self.global_basis, radius)
+        if self.geometry_norm is None:
+            return inputs
+        geometry = point_features(points, self.config.geometry).reshape(b * n, -1)
+        return torch.cat([inputs, self.geometry_norm(geometry)], dim=-1)
 
     def global_invariants(self, h: torch.Tensor, positions: torch.Tensor, inward: torch.Tensor,
                           elements: torch.Tensor, b: int, n: int) -> torch.Tensor:
