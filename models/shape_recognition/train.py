@@ -206,7 +206,8 @@ def main(argv: list[str]) -> None:
     shapes = load_shapes(args.data)
     manifest = (Path(args.data) / "manifest.json").read_text()
     identity = {"model": model_settings.to_identity(), "data": str(args.data),
-                "classes": list(shapes.classes), "data_sha256": json.loads(manifest)["files"][NPZ_NAME]["sha256"]}
+                "classes": list(shapes.classes),
+                "data_sha256": json.loads(manifest)["files"][NPZ_NAME]["sha256"]}
     if args.validation:
         identity["validation"] = args.validation
     dtype = torch_dtype(settings.dtype)
