@@ -60,6 +60,8 @@ class ModelSettings:
     correlation: int = 3
     global_readout: bool = False
     geometry: tuple[int, ...] = ()  # equivariant: kNN sizes of the invariant local descriptors
+    lmax: int = 2  # equivariant: spherical harmonics / A-basis irreps up to l = lmax
+    layers: int = 2  # equivariant: MACE layers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "geometry", tuple(self.geometry))  # a list when read from a checkpoint
@@ -67,7 +69,7 @@ class ModelSettings:
             raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}")
         if self.augment not in ("none", "so3"):
             raise ValueError(f"--augment must be 'none' or 'so3', got {self.augment!r}")
-        for name in ("points", "channels", "k", "correlation"):
+        for name in ("points", "channels", "k", "correlation", "lmax", "layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be positive, got {getattr(self, name)}")
         if self.points <= self.k:
@@ -87,7 +89,8 @@ def build_model(settings: ModelSettings, num_classes: int, dtype: torch.dtype) -
     if settings.model == "equivariant":
         config = EquivariantConfig(num_classes=num_classes, channels=settings.channels, k=settings.k,
                                    correlation=settings.correlation, global_readout=settings.global_readout,
-                                   geometry=settings.geometry)
+                                   geometry=settings.geometry, lmax=settings.lmax,
+                                   num_layers=settings.layers)
         return EquivariantShapeClassifier(config, dtype=dtype).to(dtype)
     if settings.model == "pointnet":
         return PointNet(num_classes, dtype=dtype)
@@ -189,9 +192,9 @@ def main(argv: list[str]) -> None:
     g.add_argument("--data", default="data/shapes", help="data directory (make shapes-data)")
     g.add_argument("--augment", choices=("none", "so3"), default="none",
                    help="random SO(3) rotation of every training cloud")
-    for name in ("points", "channels", "k", "correlation"):
+    for name in ("points", "channels", "k", "correlation", "lmax", "layers"):
         g.add_argument(f"--{name}", type=int, default=getattr(defaults, name),
-                       help=f"(default {getattr(defaults, name)}; channels/correlation: equivariant only)")
+                       help=f"(default {getattr(defaults, name)}; all but points, k: equivariant only)")
     g.add_argument("--global-readout", action="store_true",
                    help="equivariant: add a MACE layer on the edges point -> centre (whole-cloud invariants)")
     g.add_argument("--geometry", type=int, nargs="*", default=[], metavar="K",
@@ -201,7 +204,8 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     model_settings = ModelSettings(args.model, args.augment, args.points, args.channels, args.k,
-                                   args.correlation, args.global_readout, tuple(args.geometry))
+                                   args.correlation, args.global_readout, tuple(args.geometry), args.lmax,
+                                   args.layers)
     ctx = prepare(settings, options)
     shapes = load_shapes(args.data)
     manifest = (Path(args.data) / "manifest.json").read_text()
