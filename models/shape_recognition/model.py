@@ -21,7 +21,9 @@ under permutations of the points.
   permutations); with ``global_readout`` also the output of one more MACE layer on the edges point →
   centre (:meth:`EquivariantShapeClassifier.global_invariants`: many-body invariants of the whole
   cloud, e.g. of its second-moment tensor); with ``geometry`` also the cloud's principal extents
-  (:func:`.features.cloud_features`); then BatchNorm and an MLP.  Only parity-even scalars are
+  (:func:`.features.cloud_features`); with ``point_head`` also the mean and max over the points of a
+  per-point MLP of all their invariant channels (inputs and every layer's output); then BatchNorm and
+  an MLP.  Only parity-even scalars are
   read out, so a shape and its mirror image get the same logits; the tests check rotations,
   reflections and permutations in float64 to ~1e-10.
 """
@@ -56,6 +58,7 @@ class EquivariantConfig:
     readout_hidden: int = 64
     global_readout: bool = False
     geometry: tuple[int, ...] = ()  # kNN sizes of the invariant local descriptors (features.py); () = off
+    point_head: int = 0  # width of a per-point MLP on all invariant point channels before pooling; 0 = off
 
     def __post_init__(self) -> None:
         for name in ("num_classes", "channels", "num_layers", "k", "num_radial", "readout_hidden"):
@@ -65,6 +68,8 @@ class EquivariantConfig:
         if not 1 <= self.lmax <= 3 or not 1 <= self.correlation <= 3:
             raise ValueError(f"EquivariantConfig: lmax and correlation must lie in 1..3, got {self.lmax}, "
                              f"{self.correlation}")
+        if isinstance(self.point_head, bool) or not isinstance(self.point_head, int) or self.point_head < 0:
+            raise ValueError(f"EquivariantConfig: point_head must be an int >= 0, got {self.point_head!r}")
         if any(isinstance(k, bool) or not isinstance(k, int) or k < 2 for k in self.geometry):
             raise ValueError(f"EquivariantConfig: geometry must list kNN sizes >= 2, got {self.geometry!r}")
         object.__setattr__(self, "geometry", tuple(self.geometry))  # lists from JSON/checkpoints
@@ -111,7 +116,11 @@ class EquivariantShapeClassifier(torch.nn.Module):
                                       c.correlation, 2, edge_feats, (32,), 1.0,
                                       dtype=dtype) if c.global_readout else None
         width = (2 * c.channels * c.num_layers + (c.channels if c.global_readout else 0)
-                 + (3 if c.geometry else 0))
+                 + (3 if c.geometry else 0) + 2 * c.point_head)
+        head_in = c.num_radial + n_geometry + c.channels * c.num_layers
+        self.point_head = torch.nn.Sequential(
+            torch.nn.Linear(head_in, c.point_head, dtype=dtype), torch.nn.SiLU(),
+            torch.nn.Linear(c.point_head, c.point_head, dtype=dtype)) if c.point_head else None
         self.readout = torch.nn.Sequential(
             torch.nn.BatchNorm1d(width, dtype=dtype), torch.nn.Linear(width, c.readout_hidden, dtype=dtype),
             torch.nn.SiLU(), torch.nn.Linear(c.readout_hidden, c.num_classes, dtype=dtype))
@@ -140,15 +149,20 @@ class EquivariantShapeClassifier(torch.nn.Module):
         edge_attrs = spherical_harmonics(list(range(c.lmax + 1)), vectors)
         edge_feats = torch.cat([(1 - flag[:, None]) * _sine(self.local_basis, lengths),
                                 flag[:, None] * _sine(self.global_basis, lengths)], dim=-1)
-        h = torch.cat([self.node_embedding(self.point_inputs(points)),
-                       self.centre_embedding.to(points.dtype).expand(b, c.channels)])
+        inputs = self.point_inputs(points)
+        centre = self.centre_embedding.to(points.dtype).expand(b, c.channels)
+        h = torch.cat([self.node_embedding(inputs), centre])
         elements = torch.cat([torch.zeros(b * n, dtype=torch.long, device=points.device),
                               torch.ones(b, dtype=torch.long, device=points.device)])
-        pooled = []
+        pooled, per_point = [], [inputs]
         for layer in self.layers:
             h = layer(h, elements, edge_attrs, edge_feats, edge_index)
             invariant = h[: b * n].reshape(b, n, c.channels)
             pooled += [invariant.mean(dim=1), invariant.amax(dim=1)]
+            per_point.append(h[: b * n])
+        if self.point_head is not None:
+            head = self.point_head(torch.cat(per_point, dim=-1)).reshape(b, n, -1)
+            pooled += [head.mean(dim=1), head.amax(dim=1)]
         if self.global_layer is not None:
             inward = edge_index[:, flag > 0].flip(0)
             pooled.append(self.global_invariants(h, positions, inward, elements, b, n))

@@ -62,6 +62,7 @@ class ModelSettings:
     geometry: tuple[int, ...] = ()  # equivariant: kNN sizes of the invariant local descriptors
     lmax: int = 2  # equivariant: spherical harmonics / A-basis irreps up to l = lmax
     layers: int = 2  # equivariant: MACE layers
+    point_head: int = 0  # equivariant: width of the per-point MLP before pooling (0 = off)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "geometry", tuple(self.geometry))  # a list when read from a checkpoint
@@ -76,8 +77,8 @@ class ModelSettings:
             raise ValueError(f"--points ({self.points}) must exceed --k ({self.k})")
         if any(k < 2 or k > self.points for k in self.geometry):
             raise ValueError(f"--geometry sizes must lie in 2..--points ({self.points}), got {self.geometry}")
-        if self.geometry and self.model != "equivariant":
-            raise ValueError("--geometry applies to the equivariant model only")
+        if (self.geometry or self.point_head) and self.model != "equivariant":
+            raise ValueError("--geometry and --point-head apply to the equivariant model only")
 
     def to_identity(self) -> dict:
         """JSON-friendly ``asdict`` (the geometry as a list, as it reads back)."""
@@ -90,7 +91,7 @@ def build_model(settings: ModelSettings, num_classes: int, dtype: torch.dtype) -
         config = EquivariantConfig(num_classes=num_classes, channels=settings.channels, k=settings.k,
                                    correlation=settings.correlation, global_readout=settings.global_readout,
                                    geometry=settings.geometry, lmax=settings.lmax,
-                                   num_layers=settings.layers)
+                                   num_layers=settings.layers, point_head=settings.point_head)
         return EquivariantShapeClassifier(config, dtype=dtype).to(dtype)
     if settings.model == "pointnet":
         return PointNet(num_classes, dtype=dtype)
@@ -197,6 +198,8 @@ def main(argv: list[str]) -> None:
                        help=f"(default {getattr(defaults, name)}; all but points, k: equivariant only)")
     g.add_argument("--global-readout", action="store_true",
                    help="equivariant: add a MACE layer on the edges point -> centre (whole-cloud invariants)")
+    g.add_argument("--point-head", type=int, default=0, metavar="WIDTH",
+                   help="equivariant: per-point MLP of every invariant channel before pooling (0 = off)")
     g.add_argument("--geometry", type=int, nargs="*", default=[], metavar="K",
                    help="equivariant: invariant local descriptors on these kNN sizes (features.py)")
     g.add_argument("--validation", type=float, default=0.0, metavar="F",
@@ -205,7 +208,7 @@ def main(argv: list[str]) -> None:
     settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     model_settings = ModelSettings(args.model, args.augment, args.points, args.channels, args.k,
                                    args.correlation, args.global_readout, tuple(args.geometry), args.lmax,
-                                   args.layers)
+                                   args.layers, args.point_head)
     ctx = prepare(settings, options)
     shapes = load_shapes(args.data)
     manifest = (Path(args.data) / "manifest.json").read_text()
