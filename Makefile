@@ -157,7 +157,7 @@ shapes-data: install-shapes
 # evaluation, the figures and the table of docs/shape_recognition.md.  The equivariant settings were
 # chosen on a validation split of TRAIN (shapes-tune), never on test.
 SHAPES_TRAIN = OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.train --data $(SHAPES_DATA) --resume
-SHAPES_EQ = --model equivariant --channels 32 --geometry 8 24
+SHAPES_EQ = --model equivariant --channels 32 --geometry 8 24 --point-head 128
 
 shapes-train: shapes-data
 	$(SHAPES_TRAIN) $(SHAPES_EQ) --out $(SHAPES_RUNS)_equivariant_none --epochs 15
@@ -173,8 +173,10 @@ shapes-train: shapes-data
 SHAPES_TUNE = $(SHAPES_TRAIN) --validation 0.2 --epochs 15
 
 shapes-tune: shapes-data
-	$(SHAPES_TUNE) --model equivariant --out runs/tune_eq16
-	$(SHAPES_TUNE) $(SHAPES_EQ) --out runs/tune_eq32_geo
+	$(SHAPES_TUNE) --model equivariant --channels 32 --geometry 8 24 --out runs/tune_eq32_geo
+	$(SHAPES_TUNE) --model equivariant --channels 32 --geometry 8 24 --layers 3 --out runs/tune_eq32_geo_l3
+	$(SHAPES_TUNE) $(SHAPES_EQ) --out runs/tune_eq32_geo_ph
+	$(SHAPES_TUNE) --model dgcnn --out runs/tune_dgcnn_none
 
 # ---- molecule generation (models/molecule_generation, docs/molecule_generation.md) ----
 # QM9 from the qm9pack 1.0.3 wheel (~104 MB, the [qm9] extra, not in dev), Symphony-style generator and
