@@ -22,7 +22,7 @@ from models.common.training import read_history
 from models.shape_recognition.data import ShapeSet, load_shapes
 from models.shape_recognition.poses import POSES
 
-__all__ = ["markdown_table", "load_evaluations"]
+__all__ = ["markdown_table", "load_evaluations", "tuning_table"]
 
 POSE_TITLES = {"canonical": "canonical", "rotated": "SO(3)-rotated", "mirrored": "mirrored (z→−z)",
                "rotated_mirrored": "rotated + mirrored"}
@@ -71,6 +71,30 @@ def markdown_table(evaluations: list[dict]) -> str:
         lines.append(f"| {Path(e['run']).name} | {e['model']} | {e['augment']} | " + " | ".join(cells)
                      + f" | {e['parameters']:,} | {epochs} | {e['seconds_per_epoch']:.0f} | {_cpu(e)} |")
     return "\n".join(lines)
+
+
+def _tuning_row(run: Path) -> str:
+    identity = json.loads((run / "run.json").read_text())["identity"]
+    if not identity.get("validation"):
+        raise ValueError(f"{run} is not a tuning run (trained without --validation)")
+    m = identity["model"]
+    history = read_history(run)
+    last = [100 * h["val_acc"] for h in history[-3:]]
+    cpu = json.loads((run / "cpu_time.json").read_text()) if (run / "cpu_time.json").is_file() else []
+    seconds = sum(p["cpu_seconds"] for p in cpu) / max(1, sum(p["epochs"][1] - p["epochs"][0] for p in cpu))
+    flags = (f"C={m['channels']}, layers={m.get('layers', 2)}, geometry={m.get('geometry') or '–'}, "
+             f"point head={m.get('point_head', 0) or '–'}" if m["model"] == "equivariant" else "–")
+    return (f"| {run.name} | {m['model']} | {flags} | {last[-1]:.1f} | {np.mean(last):.1f} | "
+            f"{100 * history[-1]['train_acc']:.1f} | {len(history)} | {seconds:.1f} |")
+
+
+def tuning_table(runs: list[str]) -> str:
+    """Validation accuracy of tuning runs (``train --validation``): last epoch, mean of the last three,
+    training accuracy of the last epoch, epochs and CPU seconds per epoch."""
+    head = ["run", "model", "settings", "val % (last)", "val % (mean of last 3)", "train % (last)", "epochs",
+            "CPU s / epoch"]
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+                      *(_tuning_row(Path(r)) for r in runs)])
 
 
 def _save(fig, path: Path) -> None:
@@ -144,7 +168,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--data", default="data/shapes")
     parser.add_argument("--docs", default="docs")
+    parser.add_argument("--tuning", action="store_true",
+                        help="the runs are tuning runs (--validation): print their validation table only")
     args = parser.parse_args(argv)
+    if args.tuning:
+        print(tuning_table(args.runs))
+        return
     import matplotlib
 
     matplotlib.use("Agg")

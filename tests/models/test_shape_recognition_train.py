@@ -100,11 +100,16 @@ def test_validation_run_holds_out_training_families(data_dir, tmp_path) -> None:
     assert not any((test_x == v).all(axis=(1, 2)).any() for v in vx)  # the test part is not touched
     out = tmp_path / "tune"
     _train(data_dir, out, "--model", "equivariant", "--geometry", "4", "8", "--validation", "0.3")
+    _train(data_dir, tmp_path / "plain", "--model", "pointnet", "--epochs", "1")
+    with pytest.raises(ValueError, match="not a tuning run"):
+        report.tuning_table([str(tmp_path / "plain")])
     cpu = json.loads((out / "cpu_time.json").read_text())
     assert cpu[0]["epochs"] == [0, 2] and cpu[0]["cpu_seconds"] > 0
     assert train.load_run(out)[0].geometry == (4, 8)
     with pytest.raises(ValueError, match="tuning run"):
         evaluate.evaluate_run(out, None, draws=1)
+    row = report.tuning_table([str(out)]).splitlines()[2]
+    assert row.startswith("| tune | equivariant | C=4, layers=2, geometry=[4, 8]") and row.endswith("|")
 
 
 def test_bad_settings(data_dir, tmp_path) -> None:
