@@ -23,7 +23,7 @@ under permutations of the points.
   cloud, e.g. of its second-moment tensor); with ``geometry`` also the cloud's principal extents
   (:func:`.features.cloud_features`); with ``point_head`` also the mean and max over the points of a
   per-point MLP of all their invariant channels (inputs and every layer's output); then BatchNorm and
-  an MLP.  Only parity-even scalars are
+  an MLP (optionally with dropout).  Only parity-even scalars are
   read out, so a shape and its mirror image get the same logits; the tests check rotations,
   reflections and permutations in float64 to ~1e-10.
 """
@@ -59,6 +59,7 @@ class EquivariantConfig:
     global_readout: bool = False
     geometry: tuple[int, ...] = ()  # kNN sizes of the invariant local descriptors (features.py); () = off
     point_head: int = 0  # width of a per-point MLP on all invariant point channels before pooling; 0 = off
+    dropout: float = 0.0  # dropout before the last linear layer of the readout (training only)
 
     def __post_init__(self) -> None:
         for name in ("num_classes", "channels", "num_layers", "k", "num_radial", "readout_hidden"):
@@ -70,6 +71,8 @@ class EquivariantConfig:
                              f"{self.correlation}")
         if isinstance(self.point_head, bool) or not isinstance(self.point_head, int) or self.point_head < 0:
             raise ValueError(f"EquivariantConfig: point_head must be an int >= 0, got {self.point_head!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"EquivariantConfig: dropout must lie in [0, 1), got {self.dropout!r}")
         if any(isinstance(k, bool) or not isinstance(k, int) or k < 2 for k in self.geometry):
             raise ValueError(f"EquivariantConfig: geometry must list kNN sizes >= 2, got {self.geometry!r}")
         object.__setattr__(self, "geometry", tuple(self.geometry))  # lists from JSON/checkpoints
@@ -121,9 +124,10 @@ class EquivariantShapeClassifier(torch.nn.Module):
         self.point_head = torch.nn.Sequential(
             torch.nn.Linear(head_in, c.point_head, dtype=dtype), torch.nn.SiLU(),
             torch.nn.Linear(c.point_head, c.point_head, dtype=dtype)) if c.point_head else None
+        dropout = [torch.nn.Dropout(c.dropout)] if c.dropout else []  # none: same parameter names as before
         self.readout = torch.nn.Sequential(
             torch.nn.BatchNorm1d(width, dtype=dtype), torch.nn.Linear(width, c.readout_hidden, dtype=dtype),
-            torch.nn.SiLU(), torch.nn.Linear(c.readout_hidden, c.num_classes, dtype=dtype))
+            torch.nn.SiLU(), *dropout, torch.nn.Linear(c.readout_hidden, c.num_classes, dtype=dtype))
 
     def graph(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Edges ``(2, E)`` over ``B·N`` points then ``B`` centre nodes (kNN edges, then one edge from

@@ -63,6 +63,7 @@ class ModelSettings:
     lmax: int = 2  # equivariant: spherical harmonics / A-basis irreps up to l = lmax
     layers: int = 2  # equivariant: MACE layers
     point_head: int = 0  # equivariant: width of the per-point MLP before pooling (0 = off)
+    dropout: float = 0.0  # equivariant: dropout in the readout MLP
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "geometry", tuple(self.geometry))  # a list when read from a checkpoint
@@ -77,8 +78,8 @@ class ModelSettings:
             raise ValueError(f"--points ({self.points}) must exceed --k ({self.k})")
         if any(k < 2 or k > self.points for k in self.geometry):
             raise ValueError(f"--geometry sizes must lie in 2..--points ({self.points}), got {self.geometry}")
-        if (self.geometry or self.point_head) and self.model != "equivariant":
-            raise ValueError("--geometry and --point-head apply to the equivariant model only")
+        if (self.geometry or self.point_head or self.dropout) and self.model != "equivariant":
+            raise ValueError("--geometry, --point-head and --dropout apply to the equivariant model only")
 
     def to_identity(self) -> dict:
         """JSON-friendly ``asdict`` (the geometry as a list, as it reads back)."""
@@ -91,7 +92,8 @@ def build_model(settings: ModelSettings, num_classes: int, dtype: torch.dtype) -
         config = EquivariantConfig(num_classes=num_classes, channels=settings.channels, k=settings.k,
                                    correlation=settings.correlation, global_readout=settings.global_readout,
                                    geometry=settings.geometry, lmax=settings.lmax,
-                                   num_layers=settings.layers, point_head=settings.point_head)
+                                   num_layers=settings.layers, point_head=settings.point_head,
+                                   dropout=settings.dropout)
         return EquivariantShapeClassifier(config, dtype=dtype).to(dtype)
     if settings.model == "pointnet":
         return PointNet(num_classes, dtype=dtype)
@@ -200,6 +202,8 @@ def main(argv: list[str]) -> None:
                    help="equivariant: add a MACE layer on the edges point -> centre (whole-cloud invariants)")
     g.add_argument("--point-head", type=int, default=0, metavar="WIDTH",
                    help="equivariant: per-point MLP of every invariant channel before pooling (0 = off)")
+    g.add_argument("--dropout", type=float, default=0.0,
+                   help="equivariant: dropout in the readout MLP (the baselines use 0.3 in theirs)")
     g.add_argument("--geometry", type=int, nargs="*", default=[], metavar="K",
                    help="equivariant: invariant local descriptors on these kNN sizes (features.py)")
     g.add_argument("--validation", type=float, default=0.0, metavar="F",
@@ -208,7 +212,7 @@ def main(argv: list[str]) -> None:
     settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     model_settings = ModelSettings(args.model, args.augment, args.points, args.channels, args.k,
                                    args.correlation, args.global_readout, tuple(args.geometry), args.lmax,
-                                   args.layers, args.point_head)
+                                   args.layers, args.point_head, args.dropout)
     ctx = prepare(settings, options)
     shapes = load_shapes(args.data)
     manifest = (Path(args.data) / "manifest.json").read_text()

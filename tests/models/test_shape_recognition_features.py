@@ -52,11 +52,11 @@ def test_features_measure_the_shape() -> None:
     assert float(local[centre, 0]) == pytest.approx(float(plane[0, centre].norm()))  # |x_i| first
 
 
-@pytest.mark.parametrize("point_head", [0, 8])
-def test_geometry_model_is_exactly_invariant(point_head: int) -> None:
+@pytest.mark.parametrize(("point_head", "dropout"), [(0, 0.0), (8, 0.3)])
+def test_geometry_model_is_exactly_invariant(point_head: int, dropout: float) -> None:
     torch.manual_seed(0)
     config = EquivariantConfig(num_classes=4, channels=4, k=5, correlation=2, geometry=SCALES,
-                               point_head=point_head)
+                               point_head=point_head, dropout=dropout)
     model = EquivariantShapeClassifier(config, dtype=torch.float64).eval()
     x = _clouds(torch.float64)
     q = pose_matrices("rotated_mirrored", len(x), torch.Generator().manual_seed(14), torch.float64)
@@ -78,5 +78,7 @@ def test_feature_errors() -> None:
         cloud_features(torch.zeros(1, 5, 2))
     with pytest.raises(ValueError, match="geometry must list"):
         EquivariantConfig(num_classes=2, geometry=(0,))
+    with pytest.raises(ValueError, match="dropout must lie"):
+        EquivariantConfig(num_classes=2, dropout=1.0)
     with pytest.raises(ValueError, match="point_head must be"):
         EquivariantConfig(num_classes=2, point_head=-1)
