@@ -82,9 +82,11 @@ def _tuning_row(run: Path) -> str:
     last = [100 * h["val_acc"] for h in history[-3:]]
     cpu = json.loads((run / "cpu_time.json").read_text()) if (run / "cpu_time.json").is_file() else []
     seconds = sum(p["cpu_seconds"] for p in cpu) / max(1, sum(p["epochs"][1] - p["epochs"][0] for p in cpu))
-    flags = (f"C={m['channels']}, layers={m.get('layers', 2)}, geometry={m.get('geometry') or '–'}, "
-             f"point head={m.get('point_head', 0) or '–'}"
-             + (f", dropout={m['dropout']}" if m.get("dropout") else "") if m["model"] == "equivariant" else "–")
+    flags = "–"
+    if m["model"] == "equivariant":
+        flags = (f"C={m['channels']}, layers={m.get('layers', 2)}, geometry={m.get('geometry') or '–'}, "
+                 f"point head={m.get('point_head', 0) or '–'}"
+                 + (f", dropout={m['dropout']}" if m.get("dropout") else ""))
     return (f"| {run.name} | {m['model']} | {flags} | {last[-1]:.1f} | {np.mean(last):.1f} | "
             f"{100 * history[-1]['train_acc']:.1f} | {len(history)} | {seconds:.1f} |")
 
