@@ -164,6 +164,7 @@ shapes-train: shapes-data
 	for m in dgcnn pointnet; do for a in none so3; do \
 		$(SHAPES_TRAIN) --model $$m --augment $$a --out $(SHAPES_RUNS)_$${m}_$$a --epochs 15 || exit 1; \
 	done; done
+	$(SHAPES_TRAIN) --model dgcnn --out $(SHAPES_RUNS)_dgcnn_none_25ep --epochs 25  # equal CPU time
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_equivariant_none/ \
 		$(SHAPES_RUNS)_dgcnn_*/ $(SHAPES_RUNS)_pointnet_*/
 	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_equivariant_none/ $(SHAPES_RUNS)_dgcnn_*/ \
@@ -176,7 +177,11 @@ shapes-tune: shapes-data
 	$(SHAPES_TUNE) --model equivariant --channels 32 --geometry 8 24 --out runs/tune_eq32_geo
 	$(SHAPES_TUNE) --model equivariant --channels 32 --geometry 8 24 --layers 3 --out runs/tune_eq32_geo_l3
 	$(SHAPES_TUNE) $(SHAPES_EQ) --out runs/tune_eq32_geo_ph
+	$(SHAPES_TUNE) $(SHAPES_EQ) --geometry 8 24 64 --out runs/tune_eq32_geo3_ph
+	$(SHAPES_TUNE) $(SHAPES_EQ) --dropout 0.3 --out runs/tune_eq32_geo_ph_drop
 	$(SHAPES_TUNE) --model dgcnn --out runs/tune_dgcnn_none
+	$(BIN)/python -m models.shape_recognition.report --tuning runs/tune_eq32_geo runs/tune_eq32_geo_l3 \
+		runs/tune_eq32_geo_ph runs/tune_eq32_geo3_ph runs/tune_eq32_geo_ph_drop runs/tune_dgcnn_none
 
 # ---- molecule generation (models/molecule_generation, docs/molecule_generation.md) ----
 # QM9 from the qm9pack 1.0.3 wheel (~104 MB, the [qm9] extra, not in dev), Symphony-style generator and
