@@ -26,7 +26,7 @@ from models.shape_recognition.data import load_shapes
 from models.shape_recognition.poses import POSES, pose_matrices, transform
 from models.shape_recognition.train import load_run, predict
 
-__all__ = ["accuracies", "confusion_matrix", "evaluate_run"]
+__all__ = ["accuracies", "confusion_matrix", "evaluate_run", "paired_bootstrap"]
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -98,6 +98,33 @@ def evaluate_run(run: Path, data: str | None, draws: int, seed: int = 1234) -> d
     return result
 
 
+def _correct(run: Path, pose: str, data: str | None, seed: int = 1234) -> np.ndarray:
+    """Per test cloud: is the prediction of ``run`` in ``pose`` (first random draw) right?"""
+    settings, train_settings, model, identity, _ = load_run(run)
+    test_x, test_y = load_shapes(data or identity["data"]).part(test=True)
+    clouds = torch.from_numpy(test_x[:, : settings.points]).to(torch_dtype(train_settings.dtype))
+    generator = torch.Generator().manual_seed(seed)
+    moved = transform(clouds, pose_matrices(pose, len(clouds), generator, clouds.dtype))
+    return predict(model, moved).argmax(-1).numpy() == test_y
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 10_000, seed: int = 0) -> dict:
+    """Accuracy difference ``mean(a) - mean(b)`` of two classifiers on the same clouds, its 95 %
+    bootstrap interval (clouds resampled jointly) and the fraction of resamples with ``a <= b``.
+
+    >>> r = paired_bootstrap(np.array([1, 1, 1, 0] * 10, bool), np.array([1, 0, 0, 0] * 10, bool))
+    >>> round(r["difference"], 2), r["p_a_not_better"] < 0.01
+    (0.5, True)
+    """
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(samples, len(a)))
+    diffs = a[idx].mean(axis=1) - b[idx].mean(axis=1)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {"difference": float(a.mean() - b.mean()), "ci95": [float(low), float(high)],
+            "p_a_not_better": float(np.mean(diffs <= 0)), "both_right": int(np.sum(a & b)),
+            "only_a": int(np.sum(a & ~b)), "only_b": int(np.sum(~a & b))}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m models.shape_recognition.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,8 +132,17 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--data", default=None, help="data directory (default: the one the run used)")
     parser.add_argument("--draws", type=int, default=3, help="random draws for the rotated poses")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--paired", nargs=2, metavar=("A_POSE", "B_POSE"), default=None,
+                        help="instead: paired bootstrap of run A in pose A_POSE vs run B in pose B_POSE "
+                             "(the two runs given as RUNS)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.paired is not None:
+        if len(args.runs) != 2 or any(p not in POSES for p in args.paired):
+            raise ValueError(f"--paired needs two runs and two poses out of {', '.join(POSES)}")
+        a, b = (_correct(Path(r), p, args.data) for r, p in zip(args.runs, args.paired, strict=True))
+        print(json.dumps(paired_bootstrap(a, b)))
+        return
     for run in args.runs:
         r = evaluate_run(Path(run), args.data, args.draws)
         cells = "  ".join(f"{p} {r['poses'][p]['accuracy']:.3f}" for p in POSES)
