@@ -165,9 +165,14 @@ shapes-train: shapes-data
 		$(SHAPES_TRAIN) --model $$m --augment $$a --out $(SHAPES_RUNS)_$${m}_$$a --epochs 15 || exit 1; \
 	done; done
 	$(SHAPES_TRAIN) --model dgcnn --out $(SHAPES_RUNS)_dgcnn_none_25ep --epochs 25  # equal CPU time
+	$(SHAPES_TRAIN) $(SHAPES_EQ) --seed 1 --out runs/seed1_equivariant_none --epochs 15
+	$(SHAPES_TRAIN) --model dgcnn --seed 1 --out runs/seed1_dgcnn_none --epochs 15
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_equivariant_none/ \
-		$(SHAPES_RUNS)_dgcnn_*/ $(SHAPES_RUNS)_pointnet_*/
-	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_equivariant_none/ $(SHAPES_RUNS)_dgcnn_*/ \
+		$(SHAPES_RUNS)_dgcnn_*/ $(SHAPES_RUNS)_pointnet_*/ runs/seed1_*/
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.shape_recognition.evaluate $(SHAPES_RUNS)_equivariant_none \
+		$(SHAPES_RUNS)_dgcnn_none --paired rotated canonical
+	$(BIN)/python -m models.shape_recognition.report $(SHAPES_RUNS)_equivariant_none/ runs/seed1_equivariant_none/ \
+		$(SHAPES_RUNS)_dgcnn_none/ runs/seed1_dgcnn_none/ $(SHAPES_RUNS)_dgcnn_none_25ep/ $(SHAPES_RUNS)_dgcnn_so3/ \
 		$(SHAPES_RUNS)_pointnet_*/ --data $(SHAPES_DATA) --docs docs
 
 # Tuning runs of the equivariant model on families held out from TRAIN (validation accuracy in history.jsonl).
