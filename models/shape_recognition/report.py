@@ -3,8 +3,8 @@ r"""Figures and the results table of docs/shape_recognition.md from evaluated ru
     python -m models.shape_recognition.report runs/shapes_* --data data/shapes --docs docs
 
 Writes ``shape_recognition_gallery.png`` (sampled clouds per class), ``shape_recognition_curves.png``
-(learning curves), ``shape_recognition_confusion.png`` (the equivariant model under random rotations
-next to the best baseline in its training pose) into ``--docs`` and prints the markdown table.
+(learning curves), ``shape_recognition_confusion.png`` (the first equivariant run named, under random
+rotations, next to the best baseline in its training pose) into ``--docs`` and prints the markdown table.
 Needs ``evaluation.json`` in every run (``python -m models.shape_recognition.evaluate``).
 """
 
@@ -22,7 +22,7 @@ from models.common.training import read_history
 from models.shape_recognition.data import ShapeSet, load_shapes
 from models.shape_recognition.poses import POSES
 
-__all__ = ["markdown_table", "load_evaluations"]
+__all__ = ["markdown_table", "load_evaluations", "tuning_table"]
 
 POSE_TITLES = {"canonical": "canonical", "rotated": "SO(3)-rotated", "mirrored": "mirrored (z→−z)",
                "rotated_mirrored": "rotated + mirrored"}
@@ -45,6 +45,11 @@ def _cell(pose: dict, key: str) -> str:
     return f"{100 * pose[key]:.1f}" + (f" ± {100 * std:.1f}" if pose["draws"] > 1 else "")
 
 
+def _cpu(evaluation: dict) -> str:
+    value = evaluation.get("cpu_seconds_per_epoch")
+    return "–" if value is None else f"{value:.1f}"
+
+
 def markdown_table(evaluations: list[dict]) -> str:
     """One row per run: accuracy (class-mean in parentheses) per pose, parameters, epochs, time.
 
@@ -57,15 +62,42 @@ def markdown_table(evaluations: list[dict]) -> str:
     True
     """
     head = ["run", "model", "augmentation", *(f"{POSE_TITLES[p]} % (class-mean)" for p in POSES),
-            "parameters", "epochs", "s / epoch"]
+            "parameters", "epochs", "wall s / epoch", "CPU s / epoch"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in evaluations:
         cells = [f"{_cell(e['poses'][p], 'accuracy')} ({_cell(e['poses'][p], 'class_mean_accuracy')})"
                  for p in POSES]
         epochs = f"{e['epochs']}/{e['epochs_planned']}"
         lines.append(f"| {Path(e['run']).name} | {e['model']} | {e['augment']} | " + " | ".join(cells)
-                     + f" | {e['parameters']:,} | {epochs} | {e['seconds_per_epoch']:.0f} |")
+                     + f" | {e['parameters']:,} | {epochs} | {e['seconds_per_epoch']:.0f} | {_cpu(e)} |")
     return "\n".join(lines)
+
+
+def _tuning_row(run: Path) -> str:
+    identity = json.loads((run / "run.json").read_text())["identity"]
+    if not identity.get("validation"):
+        raise ValueError(f"{run} is not a tuning run (trained without --validation)")
+    m = identity["model"]
+    history = read_history(run)
+    last = [100 * h["val_acc"] for h in history[-3:]]
+    cpu = json.loads((run / "cpu_time.json").read_text()) if (run / "cpu_time.json").is_file() else []
+    seconds = sum(p["cpu_seconds"] for p in cpu) / max(1, sum(p["epochs"][1] - p["epochs"][0] for p in cpu))
+    flags = "–"
+    if m["model"] == "equivariant":
+        flags = (f"C={m['channels']}, layers={m.get('layers', 2)}, geometry={m.get('geometry') or '–'}, "
+                 f"point head={m.get('point_head', 0) or '–'}"
+                 + (f", dropout={m['dropout']}" if m.get("dropout") else ""))
+    return (f"| {run.name} | {m['model']} | {flags} | {last[-1]:.1f} | {np.mean(last):.1f} | "
+            f"{100 * history[-1]['train_acc']:.1f} | {len(history)} | {seconds:.1f} |")
+
+
+def tuning_table(runs: list[str]) -> str:
+    """Validation accuracy of tuning runs (``train --validation``): last epoch, mean of the last three,
+    training accuracy of the last epoch, epochs and CPU seconds per epoch."""
+    head = ["run", "model", "settings", "val % (last)", "val % (mean of last 3)", "train % (last)", "epochs",
+            "CPU s / epoch"]
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+                      *(_tuning_row(Path(r)) for r in runs)])
 
 
 def _save(fig, path: Path) -> None:
@@ -139,7 +171,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--data", default="data/shapes")
     parser.add_argument("--docs", default="docs")
+    parser.add_argument("--tuning", action="store_true",
+                        help="the runs are tuning runs (--validation): print their validation table only")
     args = parser.parse_args(argv)
+    if args.tuning:
+        print(tuning_table(args.runs))
+        return
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,8 +188,8 @@ def main(argv: list[str]) -> None:
     equivariant = [e for e in evaluations if e["model"] == "equivariant"]
     baselines = [e for e in evaluations if e["model"] != "equivariant"]
     panels = []
-    if equivariant:
-        best = max(equivariant, key=lambda e: e["poses"]["rotated"]["accuracy"])
+    if equivariant:  # the first one named: choosing by test accuracy would select on the test set
+        best = equivariant[0]
         panels.append((f"{Path(best['run']).name}, {POSE_TITLES['rotated']} test",
                        np.array(best["poses"]["rotated"]["confusion"])))
     if baselines:

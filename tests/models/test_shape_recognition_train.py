@@ -12,6 +12,7 @@ pytest.importorskip("trimesh")
 
 from models.common.cli import run_cli  # noqa: E402
 from models.shape_recognition import classify, evaluate, report, train  # noqa: E402
+from models.shape_recognition.data import load_shapes  # noqa: E402
 from models.shape_recognition.data import main as data_main  # noqa: E402
 
 TINY = ["--epochs", "2", "--batch-size", "6", "--points", "24", "--k", "4", "--channels", "4",
@@ -90,6 +91,27 @@ def test_report(runs, data_dir, tmp_path, capsys) -> None:
         "shape_recognition_gallery.png", "shape_recognition_curves.png", "shape_recognition_confusion.png"}
 
 
+def test_validation_run_holds_out_training_families(data_dir, tmp_path) -> None:
+    shapes = load_shapes(data_dir)
+    (tx, ty), (vx, vy) = train.training_parts(shapes, 0.3)
+    train_x, _ = shapes.part(test=False)
+    assert len(tx) + len(vx) == len(train_x) and len(vx) > 0 and set(vy.tolist()) == set(ty.tolist())
+    test_x, _ = shapes.part(test=True)
+    assert not any((test_x == v).all(axis=(1, 2)).any() for v in vx)  # the test part is not touched
+    out = tmp_path / "tune"
+    _train(data_dir, out, "--model", "equivariant", "--geometry", "4", "8", "--validation", "0.3")
+    _train(data_dir, tmp_path / "plain", "--model", "pointnet", "--epochs", "1")
+    with pytest.raises(ValueError, match="not a tuning run"):
+        report.tuning_table([str(tmp_path / "plain")])
+    cpu = json.loads((out / "cpu_time.json").read_text())
+    assert cpu[0]["epochs"] == [0, 2] and cpu[0]["cpu_seconds"] > 0
+    assert train.load_run(out)[0].geometry == (4, 8)
+    with pytest.raises(ValueError, match="tuning run"):
+        evaluate.evaluate_run(out, None, draws=1)
+    row = report.tuning_table([str(out)]).splitlines()[2]
+    assert row.startswith("| tune | equivariant | C=4, layers=2, geometry=[4, 8]") and row.endswith("|")
+
+
 def test_bad_settings(data_dir, tmp_path) -> None:
     with pytest.raises(ValueError, match="must exceed --k"):
         _train(data_dir, tmp_path / "r", "--model", "pointnet", "--k", "30")
@@ -97,3 +119,7 @@ def test_bad_settings(data_dir, tmp_path) -> None:
         _train(data_dir, tmp_path / "r2", "--model", "pointnet", "--points", "64", "--k", "4")
     with pytest.raises(FileNotFoundError):
         train.load_run(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="equivariant model only"):
+        _train(data_dir, tmp_path / "r3", "--model", "dgcnn", "--geometry", "4")
+    with pytest.raises(ValueError, match="--validation must lie"):
+        _train(data_dir, tmp_path / "r4", "--model", "pointnet", "--validation", "1.5")
