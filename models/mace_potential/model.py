@@ -67,7 +67,7 @@ class MACEConfig:
     readout_hidden: int = 16
     avg_num_neighbors: float = 1.0
     element_skip: bool = False
-    normalised_act: bool = False
+    normalised_act: bool = True
 
     def __post_init__(self) -> None:
         if not self.elements or len(set(self.elements)) != len(self.elements):

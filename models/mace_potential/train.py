@@ -173,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--radial-hidden", type=int, nargs="+", default=[64, 64, 64], help="radial MLP widths")
     m.add_argument("--element-skip", action=argparse.BooleanOptionalAction, default=False,
                    help="mace-torch's layer layout: per-element message mixing / residuals (blocks.py)")
-    m.add_argument("--normalised-act", action=argparse.BooleanOptionalAction, default=False,
+    m.add_argument("--normalised-act", action=argparse.BooleanOptionalAction, default=True,
                    help="SiLU scaled to unit second moment in the radial and readout MLPs")
     w = p.add_argument_group("loss")
     w.add_argument("--energy-weight", type=float, default=LossWeights.energy)

@@ -49,10 +49,11 @@ def _graph(n: int = 7, seed: int = 0) -> Graph:
 
 @pytest.mark.parametrize("element_skip, normalised_act", [(False, False), (False, True), (True, False),
                                                           (True, True)])
-def test_both_layouts_are_invariant_and_forces_are_gradients(element_skip: bool, normalised_act: bool) -> None:
+def test_both_layouts_are_invariant_and_forces_are_gradients(element_skip: bool,
+                                                             normalised_act: bool) -> None:
     torch.manual_seed(1)
-    config = MACEConfig(elements=(1, 6, 8), r_max=6.0, channels=4, radial_hidden=(8, 8), avg_num_neighbors=6.0,
-                        element_skip=element_skip, normalised_act=normalised_act)
+    config = MACEConfig(elements=(1, 6, 8), r_max=6.0, channels=4, radial_hidden=(8, 8),
+                        avg_num_neighbors=6.0, element_skip=element_skip, normalised_act=normalised_act)
     model = MACEPotential(config, e0=[-1.0, -2.0, -3.0], scale=0.5, dtype=torch.float64)
     assert any(isinstance(layer, ElementMACELayer) for layer in model.layers) == element_skip
     graph = _graph()
