@@ -115,17 +115,19 @@ class MACELayer(torch.nn.Module):
 
     ``irreps_hidden = mul × (ir_1 + ...)`` (channel-wise, e.g. ``8x0e+8x1o+8x2e``) is the interaction
     output and symmetric-contraction input; ``irreps_out`` the layer output (its irreps must be
-    reachable by the contraction).  ``forward(node_feats, node_elements (N,), edge_attrs, edge_feats,
-    edge_index)``.
+    reachable by the contraction); ``act`` is the radial MLP's activation.  ``forward(node_feats,
+    node_elements (N,), edge_attrs, edge_feats, edge_index)``.
     """
 
     def __init__(self, irreps_node: Any, irreps_edge_attr: Any, irreps_hidden: Any, irreps_out: Any,
                  correlation: int, num_elements: int, num_radial: int, radial_hidden: Sequence[int] = (64,),
-                 avg_num_neighbors: float = 1.0, *, dtype: torch.dtype | None = None) -> None:
+                 avg_num_neighbors: float = 1.0, *,
+                 act: Callable[[torch.Tensor], torch.Tensor] = torch.nn.functional.silu,
+                 dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.irreps_out = as_irreps(irreps_out, "irreps_out", "MACELayer")
         self.interaction = MACEInteraction(irreps_node, irreps_edge_attr, irreps_hidden, num_radial,
-                                           radial_hidden, avg_num_neighbors, dtype=dtype)
+                                           radial_hidden, avg_num_neighbors, act=act, dtype=dtype)
         hidden = self.interaction.irreps_out
         self.product = SymmetricContraction(hidden, Irreps([MulIrrep(1, m.ir) for m in self.irreps_out]),
                                             correlation, num_elements, dtype=dtype)

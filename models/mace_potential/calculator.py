@@ -26,7 +26,7 @@ from models.mace_potential.model import MACEConfig, MACEPotential
 
 __all__ = ["LieMACECalculator", "load_model"]
 
-MODEL_FORMAT = "lie_nn.mace_potential/1"
+MODEL_FORMAT = "lie_nn.mace_potential/2"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 

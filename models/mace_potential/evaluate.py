@@ -7,6 +7,10 @@ mace-torch ``MACECalculator`` (its own venv, see :mod:`models.mace_potential.pee
 
     python -m models.mace_potential.evaluate --kind lie --model runs/mace_aspirin/model.pt \
         --sets aspirin_test --out runs/mace_aspirin/eval.json
+
+A set written ``NAME:valid`` means the validation frames of the training set ``NAME`` (the split of
+:func:`~models.mace_potential.dataset.split_train_valid` both trainers use); model choices are made
+on these, never on test sets.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from models.common.cli import run_cli
 from models.common.io import atomic_path, write_json_atomic
 from models.mace_potential.data import DEFAULT_DATA_DIR, load_set
 
-__all__ = ["errors", "make_calculator", "predict"]
+__all__ = ["errors", "frames_of", "make_calculator", "predict"]
 
 
 def make_calculator(kind: str, model: str | Path, dtype: str = "float64"):
@@ -74,24 +78,37 @@ def errors(frames, energies: np.ndarray, forces: list[np.ndarray]) -> dict[str, 
     }
 
 
+def frames_of(data: Path, name: str, valid_fraction: float = 0.05, seed: int = 0) -> list:
+    """The frames of set ``name``, or for ``"<train set>:valid"`` its validation frames."""
+    base, _, part = name.partition(":")
+    if part not in ("", "valid"):
+        raise ValueError(f"set {name!r}: the only suffix is ':valid' (validation frames of a training set)")
+    frames = load_set(data, base)
+    if not part:
+        return frames
+    from models.mace_potential.dataset import split_train_valid
+
+    return [frames[i] for i in split_train_valid(len(frames), valid_fraction, seed)[1]]
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m models.mace_potential.evaluate",
                                 description=__doc__.split("\n")[0])
     p.add_argument("--kind", choices=["lie", "mace"], default="lie")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
-    p.add_argument("--sets", nargs="+", required=True)
+    p.add_argument("--sets", nargs="+", required=True, help="test sets, or TRAIN_SET:valid")
     p.add_argument("--out", type=Path, required=True, help="JSON file of the errors")
     p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     args = p.parse_args(argv)
     calc = make_calculator(args.kind, args.model, args.dtype)
     results = {}
     for name in args.sets:
-        frames = load_set(args.data, name)
+        frames = frames_of(args.data, name)
         energies, forces, seconds = predict(calc, frames)
         results[name] = {**errors(frames, energies, forces), "seconds_per_structure": round(seconds, 5)}
         ref = np.concatenate([a.arrays["REF_forces"] for a in frames])
-        with atomic_path(args.out.with_name(f"{args.out.stem}_{name}_parity.npz")) as tmp:
+        with atomic_path(args.out.with_name(f"{args.out.stem}_{name.replace(':', '_')}_parity.npz")) as tmp:
             np.savez_compressed(tmp, ref_forces=ref, pred_forces=np.concatenate(forces),
                                 ref_energy=np.array([a.info["REF_energy"] for a in frames]),
                                 pred_energy=energies,

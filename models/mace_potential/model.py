@@ -36,6 +36,7 @@ from lie_nn.nn import (
     scatter_sum,
     spherical_harmonics,
 )
+from models.mace_potential.blocks import ElementMACELayer, normalised_silu
 
 __all__ = ["MACEConfig", "MACEPotential", "Graph"]
 
@@ -47,6 +48,10 @@ class MACEConfig:
     ``elements``: atomic numbers the model knows, in embedding order.  ``channels`` × (``0e`` + ...
     up to ``hidden_ell``) are the node features between layers (``hidden_ell=1``: ``Cx0e+Cx1o``), the
     interaction produces ``channels`` × (``0e + 1o + ... `` up to ``max_ell``) for the contraction.
+    ``element_skip``: layers laid out as mace-torch's (per-element mixing of the first layer's
+    messages, per-element residuals after it: :class:`~models.mace_potential.blocks.ElementMACELayer`)
+    instead of :class:`lie_nn.nn.MACELayer` (shared Linear residual).  ``normalised_act``: SiLU
+    scaled to unit second moment in the radial and readout MLPs (``blocks.normalised_silu``).
     """
 
     elements: tuple[int, ...]
@@ -61,6 +66,8 @@ class MACEConfig:
     radial_hidden: tuple[int, ...] = (64, 64, 64)
     readout_hidden: int = 16
     avg_num_neighbors: float = 1.0
+    element_skip: bool = False
+    normalised_act: bool = True
 
     def __post_init__(self) -> None:
         if not self.elements or len(set(self.elements)) != len(self.elements):
@@ -144,15 +151,18 @@ class MACEPotential(torch.nn.Module):
         node = [(config.channels, lnn.O3(0, 1))]
         self.layers = torch.nn.ModuleList()
         self.readouts = torch.nn.ModuleList()
+        act = normalised_silu if config.normalised_act else torch.nn.functional.silu
         for t in range(config.num_layers):
             last = t == config.num_layers - 1
             out = _irreps(config.channels, 0 if last else config.hidden_ell)
-            self.layers.append(MACELayer(node, sh, hidden_in, out, config.correlation, n_el,
-                                         config.num_bessel, config.radial_hidden, config.avg_num_neighbors,
-                                         dtype=dtype))
+            args = (node, sh, hidden_in, out, config.correlation, n_el, config.num_bessel,
+                    config.radial_hidden, config.avg_num_neighbors)
+            if config.element_skip:
+                self.layers.append(ElementMACELayer(*args, first=t == 0, act=act, dtype=dtype))
+            else:
+                self.layers.append(MACELayer(*args, act=act, dtype=dtype))
             if last:
-                self.readouts.append(RadialMLP([config.channels, config.readout_hidden, 1],
-                                               torch.nn.functional.silu))
+                self.readouts.append(RadialMLP([config.channels, config.readout_hidden, 1], act))
             else:
                 scalar = lnn.O3(0, 1)
                 self.readouts.append(Linear([(config.channels, scalar)], [(1, scalar)], dtype=dtype))

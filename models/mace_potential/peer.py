@@ -12,8 +12,11 @@ mace-torch pins e3nn 0.4.4, so it lives in its own virtual environment::
    correlation, ``r_max``, Bessel functions, radial MLP, batch size, learning rate, EMA, loss
    weights, RMS-force scaling, least-squares E0s), stopped when its CPU-time budget is used up
    (:mod:`models.mace_potential.budget`, the same rule as ``train.py --cpu-budget``);
-3. runs it again with ``--restart_latest`` and ``--max_num_epochs`` = the epochs reached, which only
-   loads the best checkpoint and writes ``peer.model`` (not counted in the budget).
+3. runs it again with ``--restart_latest`` and ``--max_num_epochs`` = the index ``N`` of the newest
+   checkpoint (``*_epoch-N.pt``), which loads it and writes ``peer.model`` without training (not
+   counted in the budget).  mace-torch resumes *at* epoch ``N``, so ``--max_num_epochs N+1`` would
+   train one more epoch outside the budget (the runs documented before 2026-12-02 did); the export
+   log is checked for training lines.
 
 CPU and wall-clock time and peak memory (``/usr/bin/time``) of the training go to ``peer.json``.
 """
@@ -31,7 +34,7 @@ from models.mace_potential.budget import run_with_cpu_budget
 from models.mace_potential.data import DEFAULT_DATA_DIR, load_set
 from models.mace_potential.dataset import split_train_valid
 
-__all__ = ["mace_command", "write_split"]
+__all__ = ["mace_command", "trained_epochs_in_log", "write_split"]
 
 DEFAULT_MACE_BIN = Path("/work/venvs/mace/bin")
 
@@ -75,6 +78,20 @@ def _epochs_done(out: Path) -> int:
     return max(found) + 1
 
 
+def trained_epochs_in_log(log: Path) -> list[int]:
+    """Epoch numbers that a mace-torch log reports as trained (``Epoch N: ... loss=``; not ``Initial``).
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "log"
+    >>> _ = f.write_text("x INFO: Initial: head: Default, loss=0.1\\n"
+    ...                  "x INFO: Epoch 2: head: Default, loss=0.2\\n")
+    >>> trained_epochs_in_log(f)
+    [2]
+    """
+    text = log.read_text(errors="replace")
+    return [int(m.group(1)) for m in re.finditer(r"INFO: Epoch (\d+): .*loss=", text)]
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m models.mace_potential.peer",
                                 description=__doc__.split("\n")[0])
@@ -108,10 +125,15 @@ def main(argv: list[str]) -> int:
                            f"see {args.out / 'train.log'}")
     epochs = _epochs_done(args.out) if result["stopped_by_budget"] else args.max_epochs
     if result["stopped_by_budget"]:  # load the best checkpoint and export peer.model (not counted)
-        restart = [*mace_command(args.mace_bin, args.out, args, epochs), "--restart_latest"]
+        # mace-torch resumes at the newest checkpoint's epoch index (epochs - 1): that as the
+        # maximum means no further training, only the export
+        restart = [*mace_command(args.mace_bin, args.out, args, epochs - 1), "--restart_latest"]
         export = run_with_cpu_budget(restart, args.out / "export.log", None)
         if export["returncode"] != 0:
             raise RuntimeError(f"mace-torch export failed; see {args.out / 'export.log'}")
+        if trained_epochs_in_log(args.out / "export.log"):
+            raise RuntimeError(f"the mace-torch export trained outside the budget; see "
+                               f"{args.out / 'export.log'}")
     write_json_atomic(args.out / "peer.json", {
         "command": cmd, "train_set": args.train_set, "n_train": n_train, "n_valid": n_valid,
         **result, "checkpoint_epochs": epochs, "budget_cpu_min": args.cpu_budget})

@@ -38,7 +38,7 @@ from models.mace_potential.model import MACEConfig, MACEPotential
 
 __all__ = ["LossWeights", "MODEL_FORMAT", "export_model", "loss_fn", "main", "train"]
 
-MODEL_FORMAT = "lie_nn.mace_potential/1"
+MODEL_FORMAT = "lie_nn.mace_potential/2"
 MARKER = "Started training"
 ELEMENTS = (1, 6, 7, 8)  # H C N O: every molecule of the benchmark
 
@@ -86,8 +86,12 @@ def export_model(model: MACEPotential, path: Path, dtype: str, extra: dict | Non
 
 
 def train(data: Path, train_set: str, config: MACEConfig, settings: TrainSettings, options: RunOptions, *,
-          weights: LossWeights = LossWeights(), valid_fraction: float = 0.05) -> dict:
-    """Train on ``<data>/<train_set>.xyz``; returns the trainer's result (``model.pt`` written at the end)."""
+          weights: LossWeights = LossWeights(), valid_fraction: float = 0.05, amsgrad: bool = False) -> dict:
+    """Train on ``<data>/<train_set>.xyz``; returns the trainer's result (``model.pt`` written at the end).
+
+    ``amsgrad=True`` switches the common trainer's AdamW to its AMSGrad variant (mace-torch's
+    default), set on the parameter groups before the first step (saved and resumed with them).
+    """
     ctx = prepare(settings, options)
     dtype = torch_dtype(settings.dtype)
     frames = load_set(data, train_set)
@@ -99,9 +103,11 @@ def train(data: Path, train_set: str, config: MACEConfig, settings: TrainSetting
     model = MACEPotential(config, e0=stats.e0, scale=stats.scale, shift=stats.shift, dtype=dtype)
     identity = {"model": config.to_dict(), "data": str(data), "train_set": train_set,
                 "valid_fraction": valid_fraction, "loss_weights": dataclasses.asdict(weights),
-                "statistics": dataclasses.asdict(stats)}
+                "statistics": dataclasses.asdict(stats), "amsgrad": amsgrad}
     trainer = Trainer(model, loss_fn(weights), _Samples(train_samples, dtype), settings, options,
                       val_data=_Samples([samples[i] for i in valid_idx], dtype), identity=identity, ctx=ctx)
+    for group in trainer.optimizer.param_groups:
+        group["amsgrad"] = amsgrad
     if ctx.is_main:
         print(f"{MARKER} on {len(train_samples)} frames ({len(valid_idx)} for validation)", file=sys.stderr,
               flush=True)
@@ -165,9 +171,15 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--r-max", type=float, default=5.0)
     m.add_argument("--num-bessel", type=int, default=8)
     m.add_argument("--radial-hidden", type=int, nargs="+", default=[64, 64, 64], help="radial MLP widths")
+    m.add_argument("--element-skip", action=argparse.BooleanOptionalAction, default=False,
+                   help="mace-torch's layer layout: per-element message mixing / residuals (blocks.py)")
+    m.add_argument("--normalised-act", action=argparse.BooleanOptionalAction, default=True,
+                   help="SiLU scaled to unit second moment in the radial and readout MLPs")
     w = p.add_argument_group("loss")
     w.add_argument("--energy-weight", type=float, default=LossWeights.energy)
     w.add_argument("--forces-weight", type=float, default=LossWeights.forces)
+    p.add_argument("--amsgrad", action=argparse.BooleanOptionalAction, default=False,
+                   help="AMSGrad variant of AdamW (mace-torch's default)")
     add_training_arguments(p, DEFAULTS)  # its --cpu-budget runs here as a budgeted subprocess (budget.py),
     return p                              # exactly like mace-torch's, so both are counted the same way
 
@@ -194,11 +206,12 @@ def main(argv: list[str]) -> int:
         return _with_cpu_budget(args, argv)
     config = MACEConfig(elements=ELEMENTS, r_max=args.r_max, num_bessel=args.num_bessel, max_ell=args.max_ell,
                         channels=args.channels, hidden_ell=args.hidden_ell, num_layers=args.num_layers,
-                        correlation=args.correlation, radial_hidden=tuple(args.radial_hidden))
+                        correlation=args.correlation, radial_hidden=tuple(args.radial_hidden),
+                        element_skip=args.element_skip, normalised_act=args.normalised_act)
     settings, options = settings_from_args(args, DEFAULTS), options_from_args(args)
     result = train(args.data, args.train_set, config, settings, options,
                    weights=LossWeights(args.energy_weight, args.forces_weight),
-                   valid_fraction=args.valid_fraction)
+                   valid_fraction=args.valid_fraction, amsgrad=args.amsgrad)
     print(f"{result['status']} after {result['epochs']} epochs; run in {args.out}")
     return 0
 

@@ -94,11 +94,11 @@ def test_xtb_labels_match_a_fresh_call(tmp_path: Path) -> None:
 
 
 def run(data: Path, out: Path, *, epochs: int = 2, stop_after: int | None = None, resume: bool = False,
-        lr: float = 0.005) -> dict:
+        lr: float = 0.005, amsgrad: bool = False) -> dict:
     settings = TrainSettings(epochs=epochs, batch_size=3, lr=lr, ema=0.9, seed=0, dtype="float64",
                              schedule="cosine")
     options = RunOptions(out=out, resume=resume, stop_after=stop_after, quiet=True)
-    return train(data, "ethanol_train", CONFIG, settings, options, valid_fraction=0.25)
+    return train(data, "ethanol_train", CONFIG, settings, options, valid_fraction=0.25, amsgrad=amsgrad)
 
 
 def weights(path: Path) -> dict:
@@ -122,6 +122,15 @@ def test_training_learns_and_resumes_exactly(data_dir: Path, tmp_path: Path) -> 
         assert torch.equal(a[key], b[key]), key
     with pytest.raises(ValueError, match="other settings"):
         run(data_dir, tmp_path / "split", epochs=3, resume=True, lr=0.01)
+
+
+def test_amsgrad_is_used_and_recorded(data_dir: Path, tmp_path: Path) -> None:
+    run(data_dir, tmp_path / "ams", epochs=1, amsgrad=True)
+    state = torch.load(tmp_path / "ams" / "checkpoint.pt", weights_only=True)["optimizer"]
+    assert all(group["amsgrad"] for group in state["param_groups"])
+    assert all("max_exp_avg_sq" in s for s in state["state"].values()) and state["state"]
+    with pytest.raises(ValueError, match="other settings"):  # the optimiser variant is part of the run
+        run(data_dir, tmp_path / "ams", epochs=1, resume=True, amsgrad=False)
 
 
 def test_cli_errors(tmp_path: Path) -> None:
