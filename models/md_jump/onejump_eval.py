@@ -1,0 +1,173 @@
+r"""One-jump evaluation of jump models against the held-out MD, with the MD's own noise floor.
+
+For every trained Δ in ``--lags``: start frames every ``--stride`` frames of the test trajectory,
+``--samples`` model endpoints per start, and the statistics of :mod:`models.md_jump.onejump`:
+
+* ``w1_<change>``: Wasserstein distance between the model's pooled changes and the MD's actual ones
+  on the same starts (block-bootstrap SE over starts, blocks of Δ);
+* ``floor``: the same distance between the pairs of each training trajectory and the test pairs
+  (two independent runs of the real dynamics: distances at or below it cannot be told apart), and
+  between the first and second half of the test trajectory;
+* ``crps_<change>``: mean CRPS of the model's samples against the MD outcome, and for every model
+  after the first, the paired difference to the first model (negative: better than the first).
+
+    python -m models.md_jump.onejump_eval runs/md_jump_equivariant_s0 runs/md_jump_plain_s0 \
+        --data data/md_jump --lags 10 100 --out runs/md_jump_onejump
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.common.args import positive_int
+from models.common.cli import run_cli
+from models.common.io import write_json_atomic
+from models.md_jump.data import load_trajectories
+from models.md_jump.dataset import frame_pairs, lag_steps, load_topology
+from models.md_jump.jumper import Jumper
+from models.md_jump.metrics import Projection, js_divergence
+from models.md_jump.onejump import CHANGES, block_bootstrap, crps, jump_changes, wasserstein_1d
+from models.md_jump.topology import read_pdb
+
+__all__ = ["main", "model_endpoints"]
+
+
+def model_endpoints(jumper: Jumper, x0: np.ndarray, ca_in_nodes: np.ndarray, lag_ps: float, k: int,
+                    seed: int, batch: int = 256) -> np.ndarray:
+    """``k`` sampled endpoints ``(P, k, n_ca, 3)`` (Cα) for start nodes ``x0 (P, n_nodes, 3)``."""
+    gen = torch.Generator().manual_seed(int(seed))
+    starts = torch.tensor(np.repeat(x0, k, axis=0), dtype=jumper.dtype)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(starts), batch):
+            out.append(jumper.jump(starts[i:i + batch], lag_ps, generator=gen).double().numpy())
+    x1 = np.concatenate(out).reshape(len(x0), k, *x0.shape[1:])
+    return x1[:, :, ca_in_nodes]
+
+
+def _w1_stats(p: dict, q: dict, boots_p: np.ndarray, boots_q: np.ndarray | None) -> dict:
+    """W1 and JS of every change between samples ``p`` and ``q`` (first axis = starts); bootstrap
+    over starts, jointly (paired, ``boots_q is None``) or independently."""
+    out = {}
+    for c in CHANGES:
+        out[f"w1_{c}"] = wasserstein_1d(p[c], q[c])
+        out[f"js_{c}"] = js_divergence(p[c], q[c])
+        spread = [wasserstein_1d(p[c][b], q[c][b if boots_q is None else bq])
+                  for b, bq in zip(boots_p, boots_p if boots_q is None else boots_q, strict=True)]
+        out[f"w1_{c}_se"] = float(np.std(spread))
+    return out
+
+
+def _pairs(positions: np.ndarray, steps: int, stride: int):
+    return frame_pairs(positions, steps, stride=stride)
+
+
+def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_heavy: np.ndarray, trajs,
+                 folded: np.ndarray, proj: Projection, lag: float, args) -> dict:
+    test = next(t for t in trajs if t.split == "test")
+    steps = lag_steps(lag, test.save_every_ps)
+    block = max(1, steps // args.stride)
+    rng = np.random.default_rng(args.seed)
+    ca = heavy[ca_heavy]
+    x0, x1 = _pairs(test.positions[:, ca], steps, args.stride)
+    md = jump_changes(x0, x1, folded, proj)
+    n = len(x0)
+    boots = block_bootstrap(n, block, args.n_boot, rng)
+    result: dict = {"lag_ps": lag, "starts": n, "samples_per_start": args.samples, "block_starts": block,
+                    "md_mean_jump_rmsd": float(md["jump_rmsd"].mean()), "floor": [], "models": []}
+    for other in (t for t in trajs if t.split == "train"):
+        o0, o1 = _pairs(other.positions[:, ca], steps, args.stride)
+        od = jump_changes(o0, o1, folded, proj)
+        ob = block_bootstrap(len(o0), block, args.n_boot, rng)
+        result["floor"].append({"name": f"MD {other.name} vs test", **_w1_stats(od, md, ob, boots)})
+    half = n // 2
+    first = {c: v[:half] for c, v in md.items()}
+    second = {c: v[half:2 * half] for c, v in md.items()}
+    hb = block_bootstrap(half, block, args.n_boot, rng)
+    result["floor"].append({"name": "MD test 1st vs 2nd half",
+                            **_w1_stats(first, second, hb, block_bootstrap(half, block, args.n_boot, rng))})
+    crps_first = None
+    for run, jumper in zip(runs, jumpers, strict=True):
+        sel = list(jumper.selection)
+        pos = {int(h): i for i, h in enumerate(sel)}
+        if any(int(h) not in pos for h in ca_heavy):
+            raise ValueError(f"{run}: the model's graph nodes do not include every Cα")
+        ca_in_nodes = np.array([pos[int(h)] for h in ca_heavy])
+        n0, _ = _pairs(test.positions[:, heavy][:, sel], steps, args.stride)
+        xm = model_endpoints(jumper, n0, ca_in_nodes, lag, args.samples, args.seed)
+        mc = jump_changes(x0, xm, folded, proj)
+        row = {"model": run.name, "kind": jumper.kind, **_w1_stats(mc, md, boots, None),
+               "mean_jump_rmsd": float(mc["jump_rmsd"].mean())}
+        scores = {c: crps(mc[c], md[c]) for c in CHANGES}
+        for c in CHANGES:
+            row[f"crps_{c}"] = float(scores[c].mean())
+            row[f"crps_{c}_se"] = float(np.std([scores[c][b].mean() for b in boots]))
+            if crps_first is not None:
+                d = scores[c] - crps_first[c]
+                row[f"crps_{c}_minus_first"] = float(d.mean())
+                row[f"crps_{c}_minus_first_se"] = float(np.std([d[b].mean() for b in boots]))
+        crps_first = crps_first or scores
+        result["models"].append(row)
+    return result
+
+
+def _table(results: list[dict]) -> str:
+    lines = ["| Δ (ps) | compared | W1 ΔTIC1 | W1 ΔRMSD (Å) | W1 ΔRg (Å) | W1 jump RMSD (Å) |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        for row in r["floor"] + r["models"]:
+            name = row.get("name") or f"{row['model']} vs MD test"
+            cells = [f"{row[f'w1_{c}']:.3f} ± {row[f'w1_{c}_se']:.3f}" for c in CHANGES]
+            lines.append(f"| {r['lag_ps']:g} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m models.md_jump.onejump_eval",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("runs", type=Path, nargs="+", help="run directories holding model.pt")
+    p.add_argument("--data", type=Path, default=Path("data/md_jump"))
+    p.add_argument("--out", type=Path, required=True, help="directory for onejump.json")
+    p.add_argument("--lags", type=float, nargs="+", default=[10.0, 100.0], help="Δs to evaluate (ps)")
+    p.add_argument("--stride", type=positive_int, default=5, help="frames between start frames")
+    p.add_argument("--samples", type=positive_int, default=4, help="model endpoints per start")
+    p.add_argument("--n-boot", type=positive_int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(1)
+    topology, heavy = load_topology(args.data)
+    ca_heavy = np.asarray(topology.ca)
+    trajs = load_trajectories(args.data)
+    ftop, fheavy, _ = read_pdb(args.data / "folded.pdb")
+    topology.check(ftop)
+    folded = fheavy[ca_heavy]
+    train = [t.positions[:, heavy[ca_heavy]] for t in trajs if t.split == "train"]
+    proj = Projection(train, lag=lag_steps(10.0, trajs[0].save_every_ps))
+    jumpers = [Jumper.load(run / "model.pt") for run in args.runs]
+    for j in jumpers:
+        for lag in args.lags:
+            j.lag_index(lag)  # a Δ the model was not trained for: one clear error before any work
+        topology.check(j.topology)
+    results = [evaluate_lag(args.runs, jumpers, heavy, ca_heavy, trajs, folded, proj, lag, args)
+               for lag in args.lags]
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = vars(args) | {"runs": [str(r) for r in args.runs], "data": str(args.data),
+                             "out": str(args.out)}
+    write_json_atomic(args.out / "onejump.json", {"projection": proj.method, "results": results,
+                                                  "settings": settings})
+    print(_table(results))
+    print(f"wrote {args.out / 'onejump.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
