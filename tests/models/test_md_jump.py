@@ -323,3 +323,25 @@ def test_compare_leaves_out_the_common_start() -> None:
     out = compare(ref, model, folded_rmsd=2.0, acf_frames_ref=5, acf_frames_model=5, n_boot=10)
     assert out["js_rmsd"] == pytest.approx(0.0, abs=1e-12) and out["js_tic1"] == pytest.approx(0.0, abs=1e-12)
     assert out["folded_fraction"] == pytest.approx(out["ref_folded_fraction"])
+
+
+def test_onejump_eval_cli(tiny_data: Path, tmp_path: Path) -> None:
+    import json
+
+    from models.md_jump import onejump_eval, train
+
+    run = tmp_path / "run"
+    train.main(["--data", str(tiny_data), "--lags", "2", "5", "--epochs", "1", "--batch-size", "16",
+                "--channels", "4", "--num-layers", "1", "--steps", "3", "--out", str(run), "--quiet"])
+    out = tmp_path / "eval"
+    onejump_eval.main([str(run), "--data", str(tiny_data), "--lags", "5", "--stride", "2", "--samples", "2",
+                       "--n-boot", "5", "--out", str(out)])
+    res = json.loads((out / "onejump.json").read_text())["results"][0]
+    assert res["lag_ps"] == 5.0 and res["starts"] == 18 and res["block_starts"] == 2
+    names = [f["name"] for f in res["floor"]]
+    assert names == ["MD train_a vs test", "MD train_b vs test", "MD test 1st vs 2nd half"]
+    row = res["models"][0]
+    assert row["model"] == "run" and all(np.isfinite(row[f"w1_{c}"]) and row[f"w1_{c}"] >= 0
+                                         for c in ("d_tic1", "d_rmsd", "d_rg", "jump_rmsd"))
+    with pytest.raises(ValueError, match="not trained for jumps of 7 ps"):
+        onejump_eval.main([str(run), "--data", str(tiny_data), "--lags", "7", "--out", str(out)])
