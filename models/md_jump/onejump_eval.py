@@ -9,7 +9,9 @@ For every trained Δ in ``--lags``: start frames every ``--stride`` frames of th
   (two independent runs of the real dynamics: distances at or below it cannot be told apart), and
   between the first and second half of the test trajectory;
 * ``crps_<change>``: mean CRPS of the model's samples against the MD outcome, and for every model
-  after the first, the paired difference to the first model (negative: better than the first).
+  after the first, the paired difference to the first model (negative: better than the first);
+* a baseline that ignores ``x_t``: ``k`` changes per start drawn from the pooled training pairs (a
+  model must beat it in CRPS to show that it uses the start frame).
 
     python -m models.md_jump.onejump_eval runs/md_jump_equivariant_s0 runs/md_jump_plain_s0 \
         --data data/md_jump --lags 10 100 --out runs/md_jump_onejump
@@ -67,6 +69,19 @@ def _pairs(positions: np.ndarray, steps: int, stride: int):
     return frame_pairs(positions, steps, stride=stride)
 
 
+def _endpoints_changes(jumper: Jumper, test, heavy: np.ndarray, ca_heavy: np.ndarray, x0: np.ndarray,
+                       folded: np.ndarray, proj: Projection, steps: int, lag: float, args) -> dict:
+    """The changes ``(P, k)`` of ``k`` model jumps from every test start."""
+    sel = list(jumper.selection)
+    pos = {int(h): i for i, h in enumerate(sel)}
+    if any(int(h) not in pos for h in ca_heavy):
+        raise ValueError("the model's graph nodes do not include every Cα")
+    ca_in_nodes = np.array([pos[int(h)] for h in ca_heavy])
+    n0, _ = _pairs(test.positions[:, heavy][:, sel], steps, args.stride)
+    xm = model_endpoints(jumper, n0, ca_in_nodes, lag, args.samples, args.seed)
+    return jump_changes(x0, xm, folded, proj)
+
+
 def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_heavy: np.ndarray, trajs,
                  folded: np.ndarray, proj: Projection, lag: float, args) -> dict:
     test = next(t for t in trajs if t.split == "test")
@@ -80,9 +95,12 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
     boots = block_bootstrap(n, block, args.n_boot, rng)
     result: dict = {"lag_ps": lag, "starts": n, "samples_per_start": args.samples, "block_starts": block,
                     "md_mean_jump_rmsd": float(md["jump_rmsd"].mean()), "floor": [], "models": []}
+    pooled: dict[str, list] = {c: [] for c in CHANGES}
     for other in (t for t in trajs if t.split == "train"):
         o0, o1 = _pairs(other.positions[:, ca], steps, args.stride)
         od = jump_changes(o0, o1, folded, proj)
+        for c in CHANGES:
+            pooled[c].append(od[c])
         ob = block_bootstrap(len(o0), block, args.n_boot, rng)
         result["floor"].append({"name": f"MD {other.name} vs test", **_w1_stats(od, md, ob, boots)})
     half = n // 2
@@ -91,18 +109,17 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
     hb = block_bootstrap(half, block, args.n_boot, rng)
     result["floor"].append({"name": "MD test 1st vs 2nd half",
                             **_w1_stats(first, second, hb, block_bootstrap(half, block, args.n_boot, rng))})
+    # baseline that ignores x_t: k changes per start drawn from the pooled training pairs
+    draw = rng.integers(0, sum(len(v) for v in pooled[CHANGES[0]]), size=(n, args.samples))
+    clim = {c: np.concatenate(v)[draw] for c, v in pooled.items()}
     crps_first = None
-    for run, jumper in zip(runs, jumpers, strict=True):
-        sel = list(jumper.selection)
-        pos = {int(h): i for i, h in enumerate(sel)}
-        if any(int(h) not in pos for h in ca_heavy):
-            raise ValueError(f"{run}: the model's graph nodes do not include every Cα")
-        ca_in_nodes = np.array([pos[int(h)] for h in ca_heavy])
-        n0, _ = _pairs(test.positions[:, heavy][:, sel], steps, args.stride)
-        xm = model_endpoints(jumper, n0, ca_in_nodes, lag, args.samples, args.seed)
-        mc = jump_changes(x0, xm, folded, proj)
-        row = {"model": run.name, "kind": jumper.kind, **_w1_stats(mc, md, boots, None),
-               "mean_jump_rmsd": float(mc["jump_rmsd"].mean())}
+    candidates = [(run.name, jumper.kind, _endpoints_changes(jumper, test, heavy, ca_heavy, x0, folded, proj,
+                                                             steps, lag, args))
+                  for run, jumper in zip(runs, jumpers, strict=True)]
+    candidates.append(("training-pair changes, ignoring x_t", "baseline", clim))
+    for name, kind, mc in candidates:
+        row = {"model": name, "kind": kind, **_w1_stats(mc, md, boots, None)}
+        row["mean_jump_rmsd"] = float(mc["jump_rmsd"].mean())
         scores = {c: crps(mc[c], md[c]) for c in CHANGES}
         for c in CHANGES:
             row[f"crps_{c}"] = float(scores[c].mean())
@@ -124,6 +141,18 @@ def _table(results: list[dict]) -> str:
             name = row.get("name") or f"{row['model']} vs MD test"
             cells = [f"{row[f'w1_{c}']:.3f} ± {row[f'w1_{c}_se']:.3f}" for c in CHANGES]
             lines.append(f"| {r['lag_ps']:g} | {name} | " + " | ".join(cells) + " |")
+    lines += ["", "| Δ (ps) | model | CRPS ΔTIC1 | CRPS ΔRMSD (Å) | CRPS ΔRg (Å) | CRPS jump RMSD (Å) |",
+              "|---|---|---|---|---|---|"]
+    for r in results:
+        for row in r["models"]:
+            cells = []
+            for c in CHANGES:
+                cell = f"{row[f'crps_{c}']:.3f} ± {row[f'crps_{c}_se']:.3f}"
+                d = f"crps_{c}_minus_first"
+                if d in row:
+                    cell += f" (Δ {row[d]:+.3f} ± {row[d + '_se']:.3f})"
+                cells.append(cell)
+            lines.append(f"| {r['lag_ps']:g} | {row['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

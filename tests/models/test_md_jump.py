@@ -341,6 +341,8 @@ def test_onejump_eval_cli(tiny_data: Path, tmp_path: Path) -> None:
     names = [f["name"] for f in res["floor"]]
     assert names == ["MD train_a vs test", "MD train_b vs test", "MD test 1st vs 2nd half"]
     row = res["models"][0]
+    assert [m["kind"] for m in res["models"]] == ["equivariant", "baseline"]
+    assert "crps_d_tic1_minus_first" in res["models"][1]
     assert row["model"] == "run" and all(np.isfinite(row[f"w1_{c}"]) and row[f"w1_{c}"] >= 0
                                          for c in ("d_tic1", "d_rmsd", "d_rg", "jump_rmsd"))
     with pytest.raises(ValueError, match="not trained for jumps of 7 ps"):
