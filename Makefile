@@ -403,7 +403,7 @@ MD_EPOCHS_plain ?= 90
 MD_SEEDS ?= 0 1
 MD_PY = OMP_NUM_THREADS=1 $(BIN)/python
 
-.PHONY: install-md md-data md-train md-eval
+.PHONY: install-md md-data md-train md-eval md-onejump
 
 install-md: install
 	$(BIN)/pip install -q -e ".[torch,dev,md]" $(TORCH_PIN)
@@ -423,3 +423,8 @@ md-eval: md-train
 	$(MD_PY) -m models.md_jump.evaluate $(foreach s,$(MD_SEEDS),$(MD_RUNS)_equivariant_s$(s) $(MD_RUNS)_plain_s$(s)) \
 		--data $(MD_DATA) --out $(MD_RUNS)_eval
 	$(MD_PY) -m models.md_jump.report $(MD_RUNS)_eval --docs docs
+
+# one-jump statistics vs the held-out MD and the MD-vs-MD noise floor (docs/md_jump.md, "One-jump evaluation")
+md-onejump: md-train
+	$(MD_PY) -m models.md_jump.onejump_eval $(foreach s,$(MD_SEEDS),$(MD_RUNS)_equivariant_s$(s) $(MD_RUNS)_plain_s$(s)) \
+		--data $(MD_DATA) --out $(MD_RUNS)_onejump
