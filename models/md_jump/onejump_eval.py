@@ -10,6 +10,8 @@ For every trained Δ in ``--lags``: start frames every ``--stride`` frames of th
   between the first and second half of the test trajectory;
 * ``crps_<change>``: mean CRPS of the model's samples against the MD outcome, and for every model
   after the first, the paired difference to the first model (negative: better than the first);
+* with ``--md-samples k``: ``k`` fresh MD runs of Δ from every start (:mod:`models.md_jump.md_rerun`),
+  scored like a model — what a perfect model scores (the matched floor);
 * a baseline that ignores ``x_t``: ``k`` changes per start drawn from the pooled training pairs (a
   model must beat it in CRPS to show that it uses the start frame).
 
@@ -117,6 +119,13 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
                                                              steps, lag, args))
                   for run, jumper in zip(runs, jumpers, strict=True)]
     candidates.append(("training-pair changes, ignoring x_t", "baseline", clim))
+    if args.md_samples:
+        from models.md_jump.md_rerun import md_endpoints
+
+        starts = np.arange(0, len(test.positions) - steps, args.stride)
+        xr = md_endpoints(args.data, test.positions[starts], lag, args.md_samples, args.seed)
+        candidates.append(("MD re-run from the same starts (perfect model)", "md",
+                           jump_changes(x0, xr[:, :, ca], folded, proj)))
     for name, kind, mc in candidates:
         row = {"model": name, "kind": kind, **_w1_stats(mc, md, boots, None)}
         row["mean_jump_rmsd"] = float(mc["jump_rmsd"].mean())
@@ -165,6 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lags", type=float, nargs="+", default=[10.0, 100.0], help="Δs to evaluate (ps)")
     p.add_argument("--stride", type=positive_int, default=5, help="frames between start frames")
     p.add_argument("--samples", type=positive_int, default=4, help="model endpoints per start")
+    p.add_argument("--md-samples", type=int, default=0,
+                   help="also score k fresh OpenMM runs of Δ from every start (the matched floor; slow)")
     p.add_argument("--n-boot", type=positive_int, default=200)
     p.add_argument("--seed", type=int, default=0)
     return p

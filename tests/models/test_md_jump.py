@@ -347,3 +347,13 @@ def test_onejump_eval_cli(tiny_data: Path, tmp_path: Path) -> None:
                                          for c in ("d_tic1", "d_rmsd", "d_rg", "jump_rmsd"))
     with pytest.raises(ValueError, match="not trained for jumps of 7 ps"):
         onejump_eval.main([str(run), "--data", str(tiny_data), "--lags", "7", "--out", str(out)])
+
+
+def test_md_rerun_rejects_bad_frames(tiny_data: Path) -> None:
+    pytest.importorskip("openmm")
+    from models.md_jump.md_rerun import md_endpoints
+
+    with pytest.raises(ValueError, match=f"frames must be \\(P, {N_ATOMS}, 3\\)"):
+        md_endpoints(tiny_data, np.zeros((2, N_ATOMS - 1, 3)), 1.0, 2)
+    with pytest.raises(ValueError, match="NaN"):
+        md_endpoints(tiny_data, np.full((1, N_ATOMS, 3), np.nan), 1.0, 2)
