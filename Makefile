@@ -129,7 +129,7 @@ MACE_PEER_PY = OMP_NUM_THREADS=1 PYTHONPATH=. $(MACE_VENV)/bin/python
 mace_train = $(if $(filter 3bpa,$(1)),3bpa_train_300K,$(1)_train)
 mace_tests = $(if $(filter 3bpa,$(1)),3bpa_test_300K 3bpa_test_600K 3bpa_test_1200K,$(1)_test)
 
-.PHONY: install-chem mace-data mace-train mace-peer mace-eval mace-md mace-bench mace-docs
+.PHONY: install-chem mace-data mace-train mace-peer mace-eval mace-ethanol-seed1 mace-md mace-bench mace-docs
 
 install-chem: install
 	$(BIN)/pip install -q $(CHEM_PINS)
@@ -156,6 +156,17 @@ mace-eval: mace-train mace-peer
 	  --model runs/mace_$(m)/model.pt --data $(MACE_DATA) --sets $(call mace_tests,$(m)) --out runs/mace_$(m)/eval.json && \
 	  $(MACE_PEER_PY) -m models.mace_potential.evaluate --kind mace --model runs/peer_$(m)/peer.model \
 	  --data $(MACE_DATA) --sets $(call mace_tests,$(m)) --out runs/peer_$(m)/eval.json &&) true
+
+# The second ethanol seed of docs/mace_potential.md (both models, --seed 1: new split and initialisation).
+mace-ethanol-seed1: mace-data $(MACE_VENV)/bin/mace_run_train
+	$(MACE_PY) -m models.mace_potential.train --data $(MACE_DATA) --train-set ethanol_train \
+	  --out runs/mace_ethanol_s1 --epochs 30 --cpu-budget $(MACE_CPU_MIN_ethanol) --force --seed 1
+	$(MACE_PY) -m models.mace_potential.peer --data $(MACE_DATA) --train-set ethanol_train \
+	  --out runs/peer_ethanol_s1 --cpu-budget $(MACE_CPU_MIN_ethanol) --mace-bin $(MACE_VENV)/bin --seed 1
+	$(MACE_PY) -m models.mace_potential.evaluate --kind lie --model runs/mace_ethanol_s1/model.pt \
+	  --data $(MACE_DATA) --sets ethanol_test --out runs/mace_ethanol_s1/eval.json
+	$(MACE_PEER_PY) -m models.mace_potential.evaluate --kind mace --model runs/peer_ethanol_s1/peer.model \
+	  --data $(MACE_DATA) --sets ethanol_test --out runs/peer_ethanol_s1/eval.json
 
 mace-md: mace-train mace-peer
 	$(MACE_PY) -m models.mace_potential.md --kind lie --model runs/mace_aspirin/model.pt --data $(MACE_DATA) \
