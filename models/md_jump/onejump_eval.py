@@ -31,12 +31,10 @@ import torch
 from models.common.args import positive_int
 from models.common.cli import run_cli
 from models.common.io import write_json_atomic
-from models.md_jump.data import load_trajectories
-from models.md_jump.dataset import frame_pairs, lag_steps, load_topology
+from models.md_jump.dataset import frame_pairs, lag_steps, load_eval_data
 from models.md_jump.jumper import Jumper
 from models.md_jump.metrics import Projection, js_divergence
 from models.md_jump.onejump import CHANGES, block_bootstrap, crps, jump_changes, wasserstein_1d
-from models.md_jump.topology import read_pdb
 
 __all__ = ["main", "model_endpoints"]
 
@@ -184,14 +182,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(1)
-    topology, heavy = load_topology(args.data)
+    topology, heavy, trajs, _, folded, proj = load_eval_data(args.data)
     ca_heavy = np.asarray(topology.ca)
-    trajs = load_trajectories(args.data)
-    ftop, fheavy, _ = read_pdb(args.data / "folded.pdb")
-    topology.check(ftop)
-    folded = fheavy[ca_heavy]
-    train = [t.positions[:, heavy[ca_heavy]] for t in trajs if t.split == "train"]
-    proj = Projection(train, lag=lag_steps(10.0, trajs[0].save_every_ps))
     jumpers = [Jumper.load(run / "model.pt") for run in args.runs]
     for j in jumpers:
         for lag in args.lags:
