@@ -65,10 +65,6 @@ def _w1_stats(p: dict, q: dict, boots_p: np.ndarray, boots_q: np.ndarray | None)
     return out
 
 
-def _pairs(positions: np.ndarray, steps: int, stride: int):
-    return frame_pairs(positions, steps, stride=stride)
-
-
 def _endpoints_changes(jumper: Jumper, test, heavy: np.ndarray, ca_heavy: np.ndarray, x0: np.ndarray,
                        folded: np.ndarray, proj: Projection, steps: int, lag: float, args) -> dict:
     """The changes ``(P, k)`` of ``k`` model jumps from every test start."""
@@ -77,7 +73,7 @@ def _endpoints_changes(jumper: Jumper, test, heavy: np.ndarray, ca_heavy: np.nda
     if any(int(h) not in pos for h in ca_heavy):
         raise ValueError("the model's graph nodes do not include every Cα")
     ca_in_nodes = np.array([pos[int(h)] for h in ca_heavy])
-    n0, _ = _pairs(test.positions[:, heavy][:, sel], steps, args.stride)
+    n0, _ = frame_pairs(test.positions[:, heavy][:, sel], steps, stride=args.stride)
     xm = model_endpoints(jumper, n0, ca_in_nodes, lag, args.samples, args.seed)
     return jump_changes(x0, xm, folded, proj)
 
@@ -89,7 +85,7 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
     block = max(1, steps // args.stride)
     rng = np.random.default_rng(args.seed)
     ca = heavy[ca_heavy]
-    x0, x1 = _pairs(test.positions[:, ca], steps, args.stride)
+    x0, x1 = frame_pairs(test.positions[:, ca], steps, stride=args.stride)
     md = jump_changes(x0, x1, folded, proj)
     n = len(x0)
     boots = block_bootstrap(n, block, args.n_boot, rng)
@@ -97,7 +93,7 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
                     "md_mean_jump_rmsd": float(md["jump_rmsd"].mean()), "floor": [], "models": []}
     pooled: dict[str, list] = {c: [] for c in CHANGES}
     for other in (t for t in trajs if t.split == "train"):
-        o0, o1 = _pairs(other.positions[:, ca], steps, args.stride)
+        o0, o1 = frame_pairs(other.positions[:, ca], steps, stride=args.stride)
         od = jump_changes(o0, o1, folded, proj)
         for c in CHANGES:
             pooled[c].append(od[c])
