@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -21,9 +22,11 @@ import torch
 from models.common.batching import TensorData
 from models.md_jump.data import Trajectory, load_trajectories
 from models.md_jump.interpolant import kabsch_align
+from models.md_jump.metrics import Projection
 from models.md_jump.topology import Topology, read_pdb
 
-__all__ = ["ATOM_SETS", "frame_pairs", "lag_steps", "load_topology", "select_atoms", "training_pairs"]
+__all__ = ["ATOM_SETS", "EvalData", "frame_pairs", "lag_steps", "load_eval_data", "load_topology",
+           "select_atoms", "training_pairs"]
 
 ATOM_SETS = ("ca", "heavy")
 
@@ -45,6 +48,30 @@ def load_topology(data: str | Path) -> tuple[Topology, np.ndarray]:
     """The heavy-atom topology of ``<data>/topology.pdb`` and the heavy atoms' indices in the frames."""
     top, _, heavy = read_pdb(Path(data) / "topology.pdb")
     return top, heavy
+
+
+class EvalData(NamedTuple):
+    """What the evaluations of :mod:`models.md_jump.evaluate` and :mod:`models.md_jump.onejump_eval` share."""
+
+    topology: Topology
+    heavy: np.ndarray  # heavy atoms' indices in the frames
+    trajs: list[Trajectory]
+    test: Trajectory  # the first test trajectory
+    folded: np.ndarray  # Cα positions of <data>/folded.pdb
+    proj: Projection  # fitted on the training trajectories' Cα, lag 10 ps
+
+
+def load_eval_data(data: str | Path) -> EvalData:
+    """Topology, trajectories, folded Cα structure and the projection fitted on the training Cα."""
+    topology, heavy = load_topology(data)
+    trajs = load_trajectories(data)
+    test = next(t for t in trajs if t.split == "test")
+    ftop, fheavy, _ = read_pdb(Path(data) / "folded.pdb")
+    topology.check(ftop)
+    ca = heavy[topology.ca]
+    train = [t.positions[:, ca] for t in trajs if t.split == "train"]
+    proj = Projection(train, lag=lag_steps(10.0, test.save_every_ps))
+    return EvalData(topology, heavy, trajs, test, fheavy[topology.ca], proj)
 
 
 def lag_steps(lag_ps: float, save_every_ps: float) -> int:

@@ -32,12 +32,10 @@ import torch
 from models.common.args import positive_float, positive_int
 from models.common.cli import run_cli
 from models.common.io import atomic_path, write_json_atomic
-from models.md_jump.data import load_trajectories
-from models.md_jump.dataset import frame_pairs, lag_steps, load_topology
+from models.md_jump.dataset import frame_pairs, lag_steps, load_eval_data
 from models.md_jump.interpolant import interpolant_loss
 from models.md_jump.jumper import Jumper
 from models.md_jump.metrics import Projection, autocorrelation, js_divergence, radius_of_gyration, rmsd_to
-from models.md_jump.topology import read_pdb
 from models.md_jump.train import random_rotations
 
 __all__ = ["compare", "features", "main", "openmm_speed"]
@@ -144,22 +142,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(1)
-    topology, heavy = load_topology(args.data)
+    topology, heavy, trajs, test, folded, proj = load_eval_data(args.data)
     ca = heavy[topology.ca]
-    trajs = {t.name: t for t in load_trajectories(args.data)}
-    train = [t.positions[:, ca] for t in trajs.values() if t.split == "train"]
-    tests = [t for t in trajs.values() if t.split == "test"]
-    test = tests[0]
     every = test.save_every_ps
-    ftop, fheavy, _ = read_pdb(args.data / "folded.pdb")
-    topology.check(ftop)
-    folded = fheavy[topology.ca]
-    proj = Projection(train, lag=lag_steps(10.0, every))
     ref = features(test.positions[:, ca], folded, proj)
     report: dict = {"projection": proj.method, "reference": test.name, "folded_rmsd": args.folded_rmsd,
                     "n_traj": args.n_traj, "ns": args.ns, "rows": []}
     acf_ref = lag_steps(args.acf_ps, every)
-    for other in (t for t in trajs.values() if t.split == "train" and t.start == test.start):
+    for other in (t for t in trajs if t.split == "train" and t.start == test.start):
         md = features(other.positions[:, ca][None], folded, proj)
         report["rows"].append({"model": f"MD ({other.name})", "lag_ps": every,
                                **compare(ref, md, args.folded_rmsd, acf_ref, acf_ref)})

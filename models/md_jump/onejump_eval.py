@@ -31,12 +31,10 @@ import torch
 from models.common.args import positive_int
 from models.common.cli import run_cli
 from models.common.io import write_json_atomic
-from models.md_jump.data import load_trajectories
-from models.md_jump.dataset import frame_pairs, lag_steps, load_topology
+from models.md_jump.dataset import frame_pairs, lag_steps, load_eval_data
 from models.md_jump.jumper import Jumper
 from models.md_jump.metrics import Projection, js_divergence
 from models.md_jump.onejump import CHANGES, block_bootstrap, crps, jump_changes, wasserstein_1d
-from models.md_jump.topology import read_pdb
 
 __all__ = ["main", "model_endpoints"]
 
@@ -67,10 +65,6 @@ def _w1_stats(p: dict, q: dict, boots_p: np.ndarray, boots_q: np.ndarray | None)
     return out
 
 
-def _pairs(positions: np.ndarray, steps: int, stride: int):
-    return frame_pairs(positions, steps, stride=stride)
-
-
 def _endpoints_changes(jumper: Jumper, test, heavy: np.ndarray, ca_heavy: np.ndarray, x0: np.ndarray,
                        folded: np.ndarray, proj: Projection, steps: int, lag: float, args) -> dict:
     """The changes ``(P, k)`` of ``k`` model jumps from every test start."""
@@ -79,7 +73,7 @@ def _endpoints_changes(jumper: Jumper, test, heavy: np.ndarray, ca_heavy: np.nda
     if any(int(h) not in pos for h in ca_heavy):
         raise ValueError("the model's graph nodes do not include every Cα")
     ca_in_nodes = np.array([pos[int(h)] for h in ca_heavy])
-    n0, _ = _pairs(test.positions[:, heavy][:, sel], steps, args.stride)
+    n0, _ = frame_pairs(test.positions[:, heavy][:, sel], steps, stride=args.stride)
     xm = model_endpoints(jumper, n0, ca_in_nodes, lag, args.samples, args.seed)
     return jump_changes(x0, xm, folded, proj)
 
@@ -91,7 +85,7 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
     block = max(1, steps // args.stride)
     rng = np.random.default_rng(args.seed)
     ca = heavy[ca_heavy]
-    x0, x1 = _pairs(test.positions[:, ca], steps, args.stride)
+    x0, x1 = frame_pairs(test.positions[:, ca], steps, stride=args.stride)
     md = jump_changes(x0, x1, folded, proj)
     n = len(x0)
     boots = block_bootstrap(n, block, args.n_boot, rng)
@@ -99,7 +93,7 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
                     "md_mean_jump_rmsd": float(md["jump_rmsd"].mean()), "floor": [], "models": []}
     pooled: dict[str, list] = {c: [] for c in CHANGES}
     for other in (t for t in trajs if t.split == "train"):
-        o0, o1 = _pairs(other.positions[:, ca], steps, args.stride)
+        o0, o1 = frame_pairs(other.positions[:, ca], steps, stride=args.stride)
         od = jump_changes(o0, o1, folded, proj)
         for c in CHANGES:
             pooled[c].append(od[c])
@@ -184,14 +178,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(1)
-    topology, heavy = load_topology(args.data)
+    topology, heavy, trajs, _, folded, proj = load_eval_data(args.data)
     ca_heavy = np.asarray(topology.ca)
-    trajs = load_trajectories(args.data)
-    ftop, fheavy, _ = read_pdb(args.data / "folded.pdb")
-    topology.check(ftop)
-    folded = fheavy[ca_heavy]
-    train = [t.positions[:, heavy[ca_heavy]] for t in trajs if t.split == "train"]
-    proj = Projection(train, lag=lag_steps(10.0, trajs[0].save_every_ps))
     jumpers = [Jumper.load(run / "model.pt") for run in args.runs]
     for j in jumpers:
         for lag in args.lags:

@@ -31,7 +31,7 @@ import torch
 
 from lie_nn.nn import spherical_harmonics
 
-__all__ = ["GridConfig", "PositionGrid", "first_above"]
+__all__ = ["GridConfig", "PositionGrid", "first_above", "inverse_cdf"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,17 @@ def first_above(cumulative: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
                              right=True).squeeze(1)
     last = torch.searchsorted(cumulative, cumulative[:, -1:].contiguous(), right=False).squeeze(1)
     return torch.minimum(idx, last)
+
+
+def inverse_cdf(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Index ``(N,)`` drawn from ``softmax(logits (N, M))`` with uniforms ``u (N,)`` in ``[0, 1)``:
+    the first index whose cumulative probability exceeds ``u`` (cells of zero mass are never chosen).
+
+    >>> inverse_cdf(torch.log(torch.tensor([[0.2, 0.0, 0.8]] * 3)), torch.tensor([0.1, 0.3, 0.99])).tolist()
+    [0, 2, 2]
+    """
+    w = (logits - logits.amax(-1, keepdim=True)).exp().to(torch.float64)
+    return first_above(torch.cumsum(w, dim=-1), u)
 
 
 class PositionGrid(torch.nn.Module):
@@ -161,8 +172,7 @@ class PositionGrid(torch.nn.Module):
             sub = r[:, None] + self.spacing * step  # (N, refine)
             phi = torch.exp(-0.5 * ((sub[..., None] - self.centers) / self.basis_width) ** 2)  # (N, R, B)
             logits = (phi @ along[rows_n, :, j].unsqueeze(-1)).squeeze(-1) + 2 * torch.log(sub)
-            r = sub[rows_n, first_above(torch.cumsum(
-                (logits - logits.amax(1, keepdim=True)).exp().to(torch.float64), dim=-1), uniforms[:, 2])]
+            r = sub[rows_n, inverse_cdf(logits, uniforms[:, 2])]
         return r[:, None] * self.directions[j]
 
     def target_factors(self, targets: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

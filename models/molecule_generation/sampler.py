@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from models.molecule_generation.focus_encoder import FocusEncoder
-from models.molecule_generation.grid import PositionGrid, first_above
+from models.molecule_generation.grid import PositionGrid, inverse_cdf
 from models.molecule_generation.model import MoleculeGenerator
 from models.molecule_generation.objective import fragment_log_softmax
 
@@ -34,16 +34,6 @@ __all__ = ["fragment_graph", "inverse_cdf", "sample_molecules"]
 
 DRAWS_PER_STEP = 5  # focus/stop, element, radius, direction, radius refinement
 
-
-def inverse_cdf(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Index ``(N,)`` drawn from ``softmax(logits (N, M))`` with uniforms ``u (N,)`` in ``[0, 1)``:
-    the first index whose cumulative probability exceeds ``u`` (cells of zero mass are never chosen).
-
-    >>> inverse_cdf(torch.log(torch.tensor([[0.2, 0.0, 0.8]] * 3)), torch.tensor([0.1, 0.3, 0.99])).tolist()
-    [0, 2, 2]
-    """
-    w = (logits - logits.amax(-1, keepdim=True)).exp().to(torch.float64)
-    return first_above(torch.cumsum(w, dim=-1), u)
 
 def fragment_graph(positions: torch.Tensor, sizes: torch.Tensor, cutoff: float) -> torch.Tensor:
     """Edges ``(2, E)`` (sender, receiver) between distinct atoms of the same fragment closer than
