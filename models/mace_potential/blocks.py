@@ -67,8 +67,12 @@ class ElementLinear(torch.nn.Module):
                                            for _ in range(num_elements))
 
     def forward(self, x: torch.Tensor, elements: torch.Tensor) -> torch.Tensor:
-        onehot = torch.nn.functional.one_hot(elements, len(self.linears)).to(x.dtype)
-        return sum(onehot[:, e : e + 1] * lin(x) for e, lin in enumerate(self.linears))
+        # each element's Linear on its own nodes only (not every Linear on every node, then masked)
+        out = x.new_zeros(x.shape[0], self.linears[0].dim_out)
+        for e, lin in enumerate(self.linears):
+            mask = elements == e
+            out[mask] = lin(x[mask])
+        return out
 
 
 class ElementMACELayer(torch.nn.Module):

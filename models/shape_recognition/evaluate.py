@@ -24,7 +24,7 @@ from models.common.io import write_json_atomic
 from models.common.training import torch_dtype
 from models.shape_recognition.data import load_shapes
 from models.shape_recognition.poses import POSES, pose_matrices, transform
-from models.shape_recognition.train import load_run, predict
+from models.shape_recognition.train import cpu_seconds_per_epoch, load_run, predict
 
 __all__ = ["accuracies", "confusion_matrix", "evaluate_run", "paired_bootstrap"]
 
@@ -51,16 +51,6 @@ def accuracies(confusion: np.ndarray) -> tuple[float, float]:
     return float(np.trace(confusion) / confusion.sum()), float(per_class.mean())
 
 
-def _cpu_per_epoch(run: Path) -> float | None:
-    """CPU seconds per epoch from ``cpu_time.json`` (written by train), ``None`` for older runs."""
-    path = run / "cpu_time.json"
-    if not path.is_file():
-        return None
-    parts = json.loads(path.read_text())
-    epochs = sum(p["epochs"][1] - p["epochs"][0] for p in parts)
-    return float(sum(p["cpu_seconds"] for p in parts) / epochs) if epochs else None
-
-
 def evaluate_run(run: Path, data: str | None, draws: int, seed: int = 1234) -> dict:
     """Evaluate one run directory (see the module docstring); returns the dictionary it writes."""
     settings, train_settings, model, identity, history = load_run(run)
@@ -78,7 +68,7 @@ def evaluate_run(run: Path, data: str | None, draws: int, seed: int = 1234) -> d
                     "epochs": len(history), "epochs_planned": train_settings.epochs,
                     "seconds_per_epoch": float(np.mean([h["train_seconds"] for h in history])),
                     "train_minutes": float(sum(h["train_seconds"] for h in history) / 60),
-                    "cpu_seconds_per_epoch": _cpu_per_epoch(Path(run)), "poses": {}}
+                    "cpu_seconds_per_epoch": cpu_seconds_per_epoch(run), "poses": {}}
     for pose in POSES:
         n_draws = draws if pose.startswith("rotated") else 1
         overall, class_mean, total = [], [], np.zeros((len(classes), len(classes)), dtype=np.int64)

@@ -58,10 +58,8 @@ def _sorted_sqrt_eigenvalues(matrices: torch.Tensor) -> torch.Tensor:
 
 def _local_features(points: torch.Tensor, order: torch.Tensor, k: int) -> torch.Tensor:
     """``(B, N, 5)`` descriptors of the ``k`` nearest points (self included) of every point."""
-    b, n, _ = points.shape
-    idx = order[:, :, :k]
-    neighbours = torch.gather(points.unsqueeze(1).expand(b, n, n, 3), 2,
-                              idx.unsqueeze(-1).expand(-1, -1, -1, 3))
+    batch = torch.arange(points.shape[0], device=points.device)[:, None, None]
+    neighbours = points[batch, order[:, :, :k]]  # (B, N, k, 3), without a (B, N, N, 3) expand
     centre = neighbours.mean(dim=2)
     offsets = neighbours - centre.unsqueeze(2)
     covariance = torch.einsum("bnki,bnkj->bnij", offsets, offsets) / k

@@ -21,6 +21,7 @@ from models.common.io import atomic_path
 from models.common.training import read_history
 from models.shape_recognition.data import ShapeSet, load_shapes
 from models.shape_recognition.poses import POSES
+from models.shape_recognition.train import cpu_seconds_per_epoch
 
 __all__ = ["markdown_table", "load_evaluations", "tuning_table"]
 
@@ -45,8 +46,7 @@ def _cell(pose: dict, key: str) -> str:
     return f"{100 * pose[key]:.1f}" + (f" ± {100 * std:.1f}" if pose["draws"] > 1 else "")
 
 
-def _cpu(evaluation: dict) -> str:
-    value = evaluation.get("cpu_seconds_per_epoch")
+def _cpu(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
@@ -67,9 +67,9 @@ def markdown_table(evaluations: list[dict]) -> str:
     for e in evaluations:
         cells = [f"{_cell(e['poses'][p], 'accuracy')} ({_cell(e['poses'][p], 'class_mean_accuracy')})"
                  for p in POSES]
-        epochs = f"{e['epochs']}/{e['epochs_planned']}"
+        epochs, cpu = f"{e['epochs']}/{e['epochs_planned']}", _cpu(e.get("cpu_seconds_per_epoch"))
         lines.append(f"| {Path(e['run']).name} | {e['model']} | {e['augment']} | " + " | ".join(cells)
-                     + f" | {e['parameters']:,} | {epochs} | {e['seconds_per_epoch']:.0f} | {_cpu(e)} |")
+                     + f" | {e['parameters']:,} | {epochs} | {e['seconds_per_epoch']:.0f} | {cpu} |")
     return "\n".join(lines)
 
 
@@ -80,15 +80,14 @@ def _tuning_row(run: Path) -> str:
     m = identity["model"]
     history = read_history(run)
     last = [100 * h["val_acc"] for h in history[-3:]]
-    cpu = json.loads((run / "cpu_time.json").read_text()) if (run / "cpu_time.json").is_file() else []
-    seconds = sum(p["cpu_seconds"] for p in cpu) / max(1, sum(p["epochs"][1] - p["epochs"][0] for p in cpu))
+    seconds = _cpu(cpu_seconds_per_epoch(run))
     flags = "–"
     if m["model"] == "equivariant":
         flags = (f"C={m['channels']}, layers={m.get('layers', 2)}, geometry={m.get('geometry') or '–'}, "
                  f"point head={m.get('point_head', 0) or '–'}"
                  + (f", dropout={m['dropout']}" if m.get("dropout") else ""))
     return (f"| {run.name} | {m['model']} | {flags} | {last[-1]:.1f} | {np.mean(last):.1f} | "
-            f"{100 * history[-1]['train_acc']:.1f} | {len(history)} | {seconds:.1f} |")
+            f"{100 * history[-1]['train_acc']:.1f} | {len(history)} | {seconds} |")
 
 
 def tuning_table(runs: list[str]) -> str:

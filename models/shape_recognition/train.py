@@ -40,8 +40,8 @@ from models.shape_recognition.kicad import split_by_family
 from models.shape_recognition.model import EquivariantConfig, EquivariantShapeClassifier
 from models.shape_recognition.poses import random_rotations, transform
 
-__all__ = ["DEFAULTS", "MODELS", "ModelSettings", "PointClouds", "build_model", "load_run", "loss_fn",
-           "predict", "training_parts"]
+__all__ = ["DEFAULTS", "MODELS", "ModelSettings", "PointClouds", "build_model", "cpu_seconds_per_epoch",
+           "load_run", "loss_fn", "predict", "training_parts"]
 
 MODELS = ("equivariant", "pointnet", "dgcnn")
 DEFAULTS = TrainSettings(epochs=15, batch_size=16, lr=3e-3, weight_decay=1e-4, min_lr=0.02,
@@ -183,6 +183,17 @@ def _record_cpu(out: Path, epochs: tuple[int, int], seconds: float) -> None:
     path = out / "cpu_time.json"
     runs = json.loads(path.read_text()) if path.is_file() and epochs[0] > 0 else []
     write_json_atomic(path, [*runs, {"epochs": list(epochs), "cpu_seconds": seconds}])
+
+
+def cpu_seconds_per_epoch(run: str | Path) -> float | None:
+    """CPU seconds per epoch from ``run/cpu_time.json`` (written by :func:`_record_cpu`), ``None`` for
+    runs without it."""
+    path = Path(run) / "cpu_time.json"
+    if not path.is_file():
+        return None
+    parts = json.loads(path.read_text())
+    epochs = sum(p["epochs"][1] - p["epochs"][0] for p in parts)
+    return float(sum(p["cpu_seconds"] for p in parts) / epochs) if epochs else None
 
 
 def main(argv: list[str]) -> None:
