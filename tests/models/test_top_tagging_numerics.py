@@ -98,7 +98,8 @@ def test_massless_invariants_survive_float32_rounded_boosts(rapidity: float) -> 
 
     On the code before this fix (commit f8a4898: no ``massless``, naive products) the same probe moves
     ``d_ij`` by up to 390 % at rapidity 2 and by a factor ~140 at rapidity 4, where 0.28 % of the
-    graph's edges change.  ``python tests/models/test_top_tagging_numerics.py`` prints this code's numbers."""
+    graph's edges change.  ``PYTHONPATH=. python tests/models/test_top_tagging_numerics.py`` prints
+    this code's numbers."""
     rel, edges0, edges1 = rounding_probe(LorentzTagger(LorentzTaggerConfig(massless=True, k=8)), rapidity)
     assert rel < 1e-2
     assert torch.equal(edges0, edges1)
