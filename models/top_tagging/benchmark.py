@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from models.common.cli import run_cli
+from models.common.io import write_json_atomic, write_text_atomic
 
 __all__ = ["PLAN", "epochs_for_budget", "run_name"]
 
@@ -106,16 +107,15 @@ def main(argv: list[str] | None = None) -> int:
                     cmd += ["--max-train", str(n_train)]
                 print(f"train {out}: {epochs} epochs, {n} jets", file=sys.stderr, flush=True)
                 train.main(cmd)
-                compare.write_json_atomic(Path(out) / DONE, {"epochs": epochs, "cpu_budget": args.cpu_budget})
+                write_json_atomic(Path(out) / DONE, {"epochs": epochs, "cpu_budget": args.cpu_budget})
     if args.skip_score:
         return 0
     runs = [r for r in runs if (Path(r) / "best.pt").is_file()]
     rows = compare.compare_runs(runs, args.test, replicas=args.bootstrap)
     table = compare.markdown_table(rows)
     print(table)
-    Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
-    compare.write_json_atomic(Path(f"{args.prefix}_compare.json"), {"rows": rows, "argv": sys.argv})
-    Path(f"{args.prefix}_table.md").write_text(table)
+    write_json_atomic(f"{args.prefix}_compare.json", {"rows": rows, "argv": sys.argv})
+    write_text_atomic(f"{args.prefix}_table.md", table)
     if args.plot:
         compare.plot_roc([Path(r) / f"eval_{Path(args.test).name}_all" for r in runs], args.plot,
                          f"{Path(args.test).name} (all jets)")

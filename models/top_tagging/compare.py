@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from models.common.cli import run_cli
-from models.common.io import atomic_path, read_history, write_json_atomic
+from models.common.io import atomic_path, read_history, write_json_atomic, write_text_atomic
 from models.top_tagging.metrics import accuracy, auc, background_rejection, plot_roc
 from models.top_tagging.train import load_model, load_split, predict
 
@@ -237,8 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_json_atomic(Path(args.out), {"rows": rows})
     if args.table:
-        with atomic_path(Path(args.table)) as tmp:
-            Path(tmp).write_text(table)
+        write_text_atomic(args.table, table)
     if args.plot:
         print(plot_roc([Path(r) / f"eval_{Path(args.data).name}_all" for r in args.runs], args.plot,
                        f"{Path(args.data).name} (all jets)"))

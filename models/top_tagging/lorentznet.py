@@ -121,12 +121,14 @@ class LorentzNet(torch.nn.Module):
         m2 = particle_masses2(x)
         h = self.embed(torch.log(m2 + 1e-6)[..., None].to(self.real_dtype))
         dot = pair_products(x)  # stable for the near-collinear pairs of the input
+        weights = pair.to(self.real_dtype)
         for block in self.blocks:
             norm = m2[:, :, None] + m2[:, None, :] - 2 * dot  # ‖x_i - x_j‖²
-            h, x = block(h, x, dot, norm, pair.to(self.real_dtype))
-            m2 = x[..., 0] ** 2 - x[..., 1:].square().sum(-1)
-            space = torch.einsum("bid,bjd->bij", x[..., 1:], x[..., 1:])
-            dot = x[..., :, None, 0] * x[..., None, :, 0] - space
+            h, x = block(h, x, dot, norm, weights)
+            if block.update_x:  # the last block leaves x as it was: its products would go unread
+                m2 = x[..., 0] ** 2 - x[..., 1:].square().sum(-1)
+                space = torch.einsum("bid,bjd->bij", x[..., 1:], x[..., 1:])
+                dot = x[..., :, None, 0] * x[..., None, :, 0] - space
         count = mask.sum(1, keepdim=True).clamp_min(1).to(self.real_dtype)
         pooled = torch.where(mask[..., None], h, 0.0).sum(1) / count
         jet = jet_features(p, mask).to(self.real_dtype)
