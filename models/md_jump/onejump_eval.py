@@ -1,13 +1,14 @@
 r"""One-jump evaluation of jump models against the held-out MD, with the MD's own noise floor.
 
-For every trained Δ in ``--lags``: start frames every ``--stride`` frames of the test trajectory,
+For every trained Δ in ``--lags``: start frames every ``--stride`` frames of the test trajectories
+(all of the ``test`` split, or those named by ``--test``; their starts are pooled in order),
 ``--samples`` model endpoints per start, and the statistics of :mod:`models.md_jump.onejump`:
 
 * ``w1_<change>``: Wasserstein distance between the model's pooled changes and the MD's actual ones
   on the same starts (block-bootstrap SE over starts, blocks of Δ);
 * ``floor``: the same distance between the pairs of each training trajectory and the test pairs
   (two independent runs of the real dynamics: distances at or below it cannot be told apart), and
-  between the first and second half of the test trajectory;
+  between the first and second half of the pooled test starts;
 * ``crps_<change>``: mean CRPS of the model's samples against the MD outcome, and for every model
   after the first, the paired difference to the first model (negative: better than the first);
 * with ``--md-samples k``: ``k`` fresh MD runs of Δ from every start (:mod:`models.md_jump.md_rerun`),
@@ -36,7 +37,7 @@ from models.md_jump.jumper import Jumper
 from models.md_jump.metrics import Projection, js_divergence
 from models.md_jump.onejump import CHANGES, block_bootstrap, crps, jump_changes, wasserstein_1d
 
-__all__ = ["main", "model_endpoints"]
+__all__ = ["main", "model_endpoints", "select_tests"]
 
 
 def model_endpoints(jumper: Jumper, x0: np.ndarray, ca_in_nodes: np.ndarray, lag_ps: float, k: int,
@@ -65,31 +66,50 @@ def _w1_stats(p: dict, q: dict, boots_p: np.ndarray, boots_q: np.ndarray | None)
     return out
 
 
-def _endpoints_changes(jumper: Jumper, test, heavy: np.ndarray, ca_heavy: np.ndarray, x0: np.ndarray,
+def _endpoints_changes(jumper: Jumper, tests, heavy: np.ndarray, ca_heavy: np.ndarray, x0: np.ndarray,
                        folded: np.ndarray, proj: Projection, steps: int, lag: float, args) -> dict:
-    """The changes ``(P, k)`` of ``k`` model jumps from every test start."""
+    """The changes ``(P, k)`` of ``k`` model jumps from every start of the test trajectories."""
     sel = list(jumper.selection)
     pos = {int(h): i for i, h in enumerate(sel)}
     if any(int(h) not in pos for h in ca_heavy):
         raise ValueError("the model's graph nodes do not include every Cα")
     ca_in_nodes = np.array([pos[int(h)] for h in ca_heavy])
-    n0, _ = frame_pairs(test.positions[:, heavy][:, sel], steps, stride=args.stride)
+    n0 = np.concatenate([frame_pairs(t.positions[:, heavy][:, sel], steps, stride=args.stride)[0]
+                         for t in tests])
     xm = model_endpoints(jumper, n0, ca_in_nodes, lag, args.samples, args.seed)
     return jump_changes(x0, xm, folded, proj)
 
 
+def select_tests(trajs, names: list[str] | None) -> list:
+    """The test-split trajectories (in manifest order), or those named in ``names`` (each must be one)."""
+    tests = [t for t in trajs if t.split == "test"]
+    if names:
+        have = {t.name: t for t in tests}
+        unknown = [n for n in names if n not in have]
+        if unknown:
+            raise ValueError(f"--test {' '.join(unknown)}: not a test trajectory of the data "
+                             f"(test trajectories: {', '.join(have) or 'none'})")
+        tests = [have[n] for n in dict.fromkeys(names)]
+    if not tests:
+        raise ValueError("the data set has no test trajectory")
+    return tests
+
+
 def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_heavy: np.ndarray, trajs,
                  folded: np.ndarray, proj: Projection, lag: float, args) -> dict:
-    test = next(t for t in trajs if t.split == "test")
-    steps = lag_steps(lag, test.save_every_ps)
+    tests = select_tests(trajs, args.test)
+    steps = lag_steps(lag, tests[0].save_every_ps)
     block = max(1, steps // args.stride)
     rng = np.random.default_rng(args.seed)
     ca = heavy[ca_heavy]
-    x0, x1 = frame_pairs(test.positions[:, ca], steps, stride=args.stride)
+    pairs = [frame_pairs(t.positions[:, ca], steps, stride=args.stride) for t in tests]
+    x0, x1 = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
     md = jump_changes(x0, x1, folded, proj)
     n = len(x0)
     boots = block_bootstrap(n, block, args.n_boot, rng)
     result: dict = {"lag_ps": lag, "starts": n, "samples_per_start": args.samples, "block_starts": block,
+                    "test": [t.name for t in tests],
+                    "test_ns": [round(float(t.time_ps[-1]) / 1000, 3) for t in tests],
                     "md_mean_jump_rmsd": float(md["jump_rmsd"].mean()), "floor": [], "models": []}
     pooled: dict[str, list] = {c: [] for c in CHANGES}
     for other in (t for t in trajs if t.split == "train"):
@@ -99,6 +119,14 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
             pooled[c].append(od[c])
         ob = block_bootstrap(len(o0), block, args.n_boot, rng)
         result["floor"].append({"name": f"MD {other.name} vs test", **_w1_stats(od, md, ob, boots)})
+    offsets = np.cumsum([0] + [len(p[0]) for p in pairs])
+    for k, t in enumerate(tests if len(tests) > 1 else []):  # each test run against the other test runs
+        inside = np.zeros(n, dtype=bool)
+        inside[offsets[k]:offsets[k + 1]] = True
+        a, b = ({c: v[m] for c, v in md.items()} for m in (inside, ~inside))
+        result["floor"].append({"name": f"MD {t.name} vs other test", **_w1_stats(
+            a, b, block_bootstrap(int(inside.sum()), block, args.n_boot, rng),
+            block_bootstrap(int((~inside).sum()), block, args.n_boot, rng))})
     half = n // 2
     first = {c: v[:half] for c, v in md.items()}
     second = {c: v[half:2 * half] for c, v in md.items()}
@@ -109,15 +137,16 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
     draw = rng.integers(0, sum(len(v) for v in pooled[CHANGES[0]]), size=(n, args.samples))
     clim = {c: np.concatenate(v)[draw] for c, v in pooled.items()}
     crps_first = None
-    candidates = [(run.name, jumper.kind, _endpoints_changes(jumper, test, heavy, ca_heavy, x0, folded, proj,
+    candidates = [(run.name, jumper.kind, _endpoints_changes(jumper, tests, heavy, ca_heavy, x0, folded, proj,
                                                              steps, lag, args))
                   for run, jumper in zip(runs, jumpers, strict=True)]
     candidates.append(("training-pair changes, ignoring x_t", "baseline", clim))
     if args.md_samples:
         from models.md_jump.md_rerun import md_endpoints
 
-        starts = np.arange(0, len(test.positions) - steps, args.stride)
-        xr = md_endpoints(args.data, test.positions[starts], lag, args.md_samples, args.seed)
+        frames = np.concatenate([t.positions[np.arange(0, len(t.positions) - steps, args.stride)]
+                                 for t in tests])
+        xr = md_endpoints(args.data, frames, lag, args.md_samples, args.seed)
         candidates.append(("MD re-run from the same starts (perfect model)", "md",
                            jump_changes(x0, xr[:, :, ca], folded, proj)))
     for name, kind, mc in candidates:
@@ -166,6 +195,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=Path("data/md_jump"))
     p.add_argument("--out", type=Path, required=True, help="directory for onejump.json")
     p.add_argument("--lags", type=float, nargs="+", default=[10.0, 100.0], help="Δs to evaluate (ps)")
+    p.add_argument("--test", nargs="+", default=None, metavar="NAME",
+                   help="test trajectories to start from (default: every trajectory of the test split)")
     p.add_argument("--stride", type=positive_int, default=5, help="frames between start frames")
     p.add_argument("--samples", type=positive_int, default=4, help="model endpoints per start")
     p.add_argument("--md-samples", type=int, default=0,
@@ -180,6 +211,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(1)
     topology, heavy, trajs, _, folded, proj = load_eval_data(args.data)
     ca_heavy = np.asarray(topology.ca)
+    select_tests(trajs, args.test)  # unknown --test names: one clear error before any work
     jumpers = [Jumper.load(run / "model.pt") for run in args.runs]
     for j in jumpers:
         for lag in args.lags:

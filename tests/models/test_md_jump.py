@@ -357,3 +357,37 @@ def test_md_rerun_rejects_bad_frames(tiny_data: Path) -> None:
         md_endpoints(tiny_data, np.zeros((2, N_ATOMS - 1, 3)), 1.0, 2)
     with pytest.raises(ValueError, match="NaN"):
         md_endpoints(tiny_data, np.full((1, N_ATOMS, 3), np.nan), 1.0, 2)
+
+
+def test_onejump_eval_pools_several_test_trajectories(tiny_data: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from models.md_jump import onejump_eval, train
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    manifest = json.loads((data / "manifest.json").read_text())
+    specs = manifest["settings"]["trajectories"] + [
+        {"name": "test_d", "split": "test", "start": "folded", "seed": 9, "length_ps": 20.0}]
+    frames = _frames(21, N_ATOMS, 9) / 10.0
+    np.savez(data / "test_d.npz", positions=frames.astype(np.float32), time_ps=np.arange(21) * 1.0)
+    write_manifest(data, ["topology.pdb", "folded.pdb"] + [f"{s['name']}.npz" for s in specs],
+                   settings={"trajectories": specs, "save_every_ps": 1.0},
+                   split={s["name"]: s["split"] for s in specs}, command=["test"])
+    run = tmp_path / "run"
+    train.main(["--data", str(data), "--lags", "5", "--epochs", "1", "--batch-size", "16", "--channels", "4",
+                "--num-layers", "1", "--steps", "2", "--out", str(run), "--quiet"])
+    out = tmp_path / "eval"
+    onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--stride", "2", "--samples", "1",
+                       "--n-boot", "3", "--out", str(out)])
+    res = json.loads((out / "onejump.json").read_text())["results"][0]
+    assert res["test"] == ["test_c", "test_d"] and res["starts"] == 18 + 8
+    assert [f["name"] for f in res["floor"]][2:] == ["MD test_c vs other test", "MD test_d vs other test",
+                                                     "MD test 1st vs 2nd half"]
+    onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--stride", "2", "--samples", "1",
+                       "--n-boot", "3", "--test", "test_d", "--out", str(out)])
+    assert json.loads((out / "onejump.json").read_text())["results"][0]["starts"] == 8
+    with pytest.raises(ValueError, match="--test train_a: not a test trajectory"):
+        onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--test", "train_a",
+                           "--out", str(out)])
