@@ -391,3 +391,24 @@ def test_onejump_eval_pools_several_test_trajectories(tiny_data: Path, tmp_path:
     with pytest.raises(ValueError, match="--test train_a: not a test trajectory"):
         onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--test", "train_a",
                            "--out", str(out)])
+
+
+def test_val_scan_cli(tiny_data: Path, tmp_path: Path) -> None:
+    import json
+
+    from models.md_jump import train, val_scan
+
+    run = tmp_path / "run"
+    train.main(["--data", str(tiny_data), "--lags", "2", "5", "--epochs", "1", "--batch-size", "16",
+                "--channels", "4", "--num-layers", "1", "--steps", "3", "--out", str(run), "--quiet"])
+    val_scan.main([str(run), "--data", str(tiny_data), "--settings", "2:0.5", "3:0", "--samples", "2",
+                   "--out", str(tmp_path / "scan")])
+    res = json.loads((tmp_path / "scan" / "val_scan.json").read_text())["results"][0]
+    assert [r["s"] for r in res["loss_by_s"]] == list(val_scan.S_GRID)
+    rows = res["sampler"]
+    assert [(r["lag_ps"], r["steps"], r["eps0"]) for r in rows] == [(2, 2, 0.5), (2, 3, 0.0), (5, 2, 0.5),
+                                                                   (5, 3, 0.0)]
+    assert rows[0]["md_mean_jump_rmsd"] == rows[1]["md_mean_jump_rmsd"] > 0
+    assert all(r[k] >= 0 and np.isfinite(r[k]) for r in rows for k in ("w1_jump_rmsd", "crps_d_rg"))
+    with pytest.raises(SystemExit):
+        val_scan.main([str(run), "--settings", "0:0.5", "--out", str(tmp_path / "x")])
