@@ -14,7 +14,11 @@ For every trained Δ in ``--lags``: start frames every ``--stride`` frames of th
 * with ``--md-samples k``: ``k`` fresh MD runs of Δ from every start (:mod:`models.md_jump.md_rerun`),
   scored like a model — what a perfect model scores (the matched floor);
 * a baseline that ignores ``x_t``: ``k`` changes per start drawn from the pooled training pairs (a
-  model must beat it in CRPS to show that it uses the start frame).
+  model must beat it in CRPS to show that it uses the start frame);
+* ``by_start``: the mean jump RMSD and its CRPS separately for folded starts (Cα RMSD to the folded
+  structure below ``--folded-rmsd``) and the others: whether a model's jump size follows the state.
+
+``--steps`` / ``--eps0`` replace every model's sampler settings (a sampling choice, not a retraining).
 
     python -m models.md_jump.onejump_eval runs/md_jump_equivariant_s0 runs/md_jump_plain_s0 \
         --data data/md_jump --lags 10 100 --out runs/md_jump_onejump
@@ -23,6 +27,7 @@ For every trained Δ in ``--lags``: start frames every ``--stride`` frames of th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -34,7 +39,7 @@ from models.common.cli import run_cli
 from models.common.io import write_json_atomic
 from models.md_jump.dataset import frame_pairs, lag_steps, load_eval_data
 from models.md_jump.jumper import Jumper
-from models.md_jump.metrics import Projection, js_divergence
+from models.md_jump.metrics import Projection, js_divergence, rmsd_to
 from models.md_jump.onejump import CHANGES, block_bootstrap, crps, jump_changes, wasserstein_1d
 
 __all__ = ["main", "model_endpoints", "select_tests"]
@@ -106,11 +111,15 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
     x0, x1 = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
     md = jump_changes(x0, x1, folded, proj)
     n = len(x0)
+    is_folded = rmsd_to(x0, folded) < args.folded_rmsd
     boots = block_bootstrap(n, block, args.n_boot, rng)
     result: dict = {"lag_ps": lag, "starts": n, "samples_per_start": args.samples, "block_starts": block,
                     "test": [t.name for t in tests],
                     "test_ns": [round(float(t.time_ps[-1]) / 1000, 3) for t in tests],
-                    "md_mean_jump_rmsd": float(md["jump_rmsd"].mean()), "floor": [], "models": []}
+                    "md_mean_jump_rmsd": float(md["jump_rmsd"].mean()), "floor": [], "models": [],
+                    "folded_starts": int(is_folded.sum()),
+                    "md_mean_jump_rmsd_folded": _mean(md["jump_rmsd"][is_folded]),
+                    "md_mean_jump_rmsd_unfolded": _mean(md["jump_rmsd"][~is_folded])}
     pooled: dict[str, list] = {c: [] for c in CHANGES}
     for other in (t for t in trajs if t.split == "train"):
         o0, o1 = frame_pairs(other.positions[:, ca], steps, stride=args.stride)
@@ -120,7 +129,8 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
         ob = block_bootstrap(len(o0), block, args.n_boot, rng)
         result["floor"].append({"name": f"MD {other.name} vs test", **_w1_stats(od, md, ob, boots)})
     offsets = np.cumsum([0] + [len(p[0]) for p in pairs])
-    for k, t in enumerate(tests if len(tests) > 1 else []):  # each test run against the other test runs
+    # each test run against the other test runs (with two runs, one comparison)
+    for k, t in enumerate(tests[:1] if len(tests) == 2 else tests if len(tests) > 2 else []):
         inside = np.zeros(n, dtype=bool)
         inside[offsets[k]:offsets[k + 1]] = True
         a, b = ({c: v[m] for c, v in md.items()} for m in (inside, ~inside))
@@ -153,6 +163,9 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
         row = {"model": name, "kind": kind, **_w1_stats(mc, md, boots, None)}
         row["mean_jump_rmsd"] = float(mc["jump_rmsd"].mean())
         scores = {c: crps(mc[c], md[c]) for c in CHANGES}
+        for label, m in (("folded", is_folded), ("unfolded", ~is_folded)):
+            row[f"mean_jump_rmsd_{label}"] = _mean(mc["jump_rmsd"][m])
+            row[f"crps_jump_rmsd_{label}"] = _mean(scores["jump_rmsd"][m])
         for c in CHANGES:
             row[f"crps_{c}"] = float(scores[c].mean())
             row[f"crps_{c}_se"] = float(np.std([scores[c][b].mean() for b in boots]))
@@ -163,6 +176,10 @@ def evaluate_lag(runs: list[Path], jumpers: list[Jumper], heavy: np.ndarray, ca_
         crps_first = crps_first or scores
         result["models"].append(row)
     return result
+
+
+def _mean(a: np.ndarray) -> float | None:
+    return float(a.mean()) if a.size else None
 
 
 def _table(results: list[dict]) -> str:
@@ -185,7 +202,21 @@ def _table(results: list[dict]) -> str:
                     cell += f" (Δ {row[d]:+.3f} ± {row[d + '_se']:.3f})"
                 cells.append(cell)
             lines.append(f"| {r['lag_ps']:g} | {row['model']} | " + " | ".join(cells) + " |")
+    lines += ["", "| Δ (ps) | model | mean jump RMSD (Å), folded starts | unfolded starts | "
+              "CRPS jump RMSD, folded | unfolded |", "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['lag_ps']:g} | MD ({r['folded_starts']} of {r['starts']} starts folded) | "
+                     f"{_fmt(r['md_mean_jump_rmsd_folded'])} | {_fmt(r['md_mean_jump_rmsd_unfolded'])} "
+                     "| – | – |")
+        for row in r["models"]:
+            lines.append(f"| {r['lag_ps']:g} | {row['model']} | " + " | ".join(
+                _fmt(row[k]) for k in ("mean_jump_rmsd_folded", "mean_jump_rmsd_unfolded",
+                                       "crps_jump_rmsd_folded", "crps_jump_rmsd_unfolded")) + " |")
     return "\n".join(lines)
+
+
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.3f}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,6 +233,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--md-samples", type=int, default=0,
                    help="also score k fresh OpenMM runs of Δ from every start (the matched floor; slow)")
     p.add_argument("--n-boot", type=positive_int, default=200)
+    p.add_argument("--folded-rmsd", type=float, default=2.5, help="folded start if Cα RMSD < this (Å)")
+    p.add_argument("--steps", type=positive_int, default=None, help="sampler steps for every model")
+    p.add_argument("--eps0", type=float, default=None, help="sampler ε_0 (Å) for every model")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -212,7 +246,12 @@ def main(argv: list[str]) -> int:
     topology, heavy, trajs, _, folded, proj = load_eval_data(args.data)
     ca_heavy = np.asarray(topology.ca)
     select_tests(trajs, args.test)  # unknown --test names: one clear error before any work
+    if args.eps0 is not None and not args.eps0 >= 0:
+        raise ValueError(f"--eps0 must be >= 0, got {args.eps0}")
     jumpers = [Jumper.load(run / "model.pt") for run in args.runs]
+    sampler = {k: v for k, v in (("steps", args.steps), ("eps0", args.eps0)) if v is not None}
+    for j in jumpers:
+        j.interpolant = dataclasses.replace(j.interpolant, **sampler)
     for j in jumpers:
         for lag in args.lags:
             j.lag_index(lag)  # a Δ the model was not trained for: one clear error before any work

@@ -383,11 +383,15 @@ def test_onejump_eval_pools_several_test_trajectories(tiny_data: Path, tmp_path:
                        "--n-boot", "3", "--out", str(out)])
     res = json.loads((out / "onejump.json").read_text())["results"][0]
     assert res["test"] == ["test_c", "test_d"] and res["starts"] == 18 + 8
-    assert [f["name"] for f in res["floor"]][2:] == ["MD test_c vs other test", "MD test_d vs other test",
-                                                     "MD test 1st vs 2nd half"]
+    assert [f["name"] for f in res["floor"]][2:] == ["MD test_c vs other test", "MD test 1st vs 2nd half"]
+    row = res["models"][0]
+    n_folded = res["folded_starts"]
+    assert 0 <= n_folded <= 26 and (row["mean_jump_rmsd_folded"] is None) == (n_folded == 0)
+    assert row["mean_jump_rmsd_unfolded"] is None or row["mean_jump_rmsd_unfolded"] > 0
     onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--stride", "2", "--samples", "1",
-                       "--n-boot", "3", "--test", "test_d", "--out", str(out)])
-    assert json.loads((out / "onejump.json").read_text())["results"][0]["starts"] == 8
+                       "--n-boot", "3", "--test", "test_d", "--steps", "1", "--eps0", "0", "--out", str(out)])
+    one = json.loads((out / "onejump.json").read_text())
+    assert one["results"][0]["starts"] == 8 and one["settings"]["steps"] == 1
     with pytest.raises(ValueError, match="--test train_a: not a test trajectory"):
         onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--test", "train_a",
                            "--out", str(out)])
