@@ -415,7 +415,7 @@ MD_SEEDS ?= 0 1
 MD_HELDOUT ?= test:folded:4:5000
 MD_PY = OMP_NUM_THREADS=1 $(BIN)/python
 
-.PHONY: install-md md-data md-train md-eval md-onejump md-valscan
+.PHONY: install-md md-data md-train md-eval md-onejump md-valscan md-startnoise
 
 install-md: install
 	$(BIN)/pip install -q -e ".[torch,dev,md]" $(TORCH_PIN)
@@ -443,6 +443,12 @@ md-eval: md-train
 md-onejump: md-train
 	$(MD_PY) -m models.md_jump.onejump_eval $(foreach s,$(MD_SEEDS),$(MD_RUNS)_equivariant_s$(s) $(MD_RUNS)_plain_s$(s)) \
 		--data $(MD_DATA) --out $(MD_RUNS)_onejump
+
+# the equivariant model trained with noise on x_t (0.2 Å), for chained rollouts (docs: "Error accumulation")
+md-startnoise: md-data
+	test -f $(MD_RUNS)_equivariant_noise0.2_s0/model.pt || $(MD_PY) -m models.md_jump.train --data $(MD_DATA) \
+		--model equivariant --start-noise 0.2 --epochs $(MD_EPOCHS_equivariant) --seed 0 --cpu-budget $(MD_CPU_MIN) \
+		--out $(MD_RUNS)_equivariant_noise0.2_s0 --resume
 
 # diagnosis on the validation pairs only: loss by interpolation time s, jump statistics by sampler setting
 md-valscan: md-train
