@@ -412,15 +412,19 @@ MD_CPU_MIN ?= 3.5
 MD_EPOCHS_equivariant ?= 20
 MD_EPOCHS_plain ?= 90
 MD_SEEDS ?= 0 1
+MD_HELDOUT ?= test:folded:4:5000
 MD_PY = OMP_NUM_THREADS=1 $(BIN)/python
 
-.PHONY: install-md md-data md-train md-eval md-onejump
+.PHONY: install-md md-data md-train md-eval md-onejump md-valscan md-startnoise
 
 install-md: install
 	$(BIN)/pip install -q -e ".[torch,dev,md]" $(TORCH_PIN)
 
+# + a second held-out trajectory MD_HELDOUT (5 ns, about 14 CPU minutes) for the one-jump evaluation
 md-data: install-md
 	test -f $(MD_DATA)/manifest.json || $(MD_PY) -m models.md_jump.data --out $(MD_DATA)
+	grep -q '"$(word 1,$(subst :, ,$(MD_HELDOUT)))_$(word 2,$(subst :, ,$(MD_HELDOUT)))_s$(word 3,$(subst :, ,$(MD_HELDOUT)))"' \
+		$(MD_DATA)/manifest.json || $(MD_PY) -m models.md_jump.data --out $(MD_DATA) --add $(MD_HELDOUT)
 
 md-train: md-data
 	for s in $(MD_SEEDS); do \
@@ -439,3 +443,14 @@ md-eval: md-train
 md-onejump: md-train
 	$(MD_PY) -m models.md_jump.onejump_eval $(foreach s,$(MD_SEEDS),$(MD_RUNS)_equivariant_s$(s) $(MD_RUNS)_plain_s$(s)) \
 		--data $(MD_DATA) --out $(MD_RUNS)_onejump
+
+# the equivariant model trained with noise on x_t (0.2 Å), for chained rollouts (docs: "Error accumulation")
+md-startnoise: md-data
+	test -f $(MD_RUNS)_equivariant_noise0.2_s0/model.pt || $(MD_PY) -m models.md_jump.train --data $(MD_DATA) \
+		--model equivariant --start-noise 0.2 --epochs $(MD_EPOCHS_equivariant) --seed 0 --cpu-budget $(MD_CPU_MIN) \
+		--out $(MD_RUNS)_equivariant_noise0.2_s0 --resume
+
+# diagnosis on the validation pairs only: loss by interpolation time s, jump statistics by sampler setting
+md-valscan: md-train
+	$(MD_PY) -m models.md_jump.val_scan $(foreach s,$(MD_SEEDS),$(MD_RUNS)_equivariant_s$(s) $(MD_RUNS)_plain_s$(s)) \
+		--data $(MD_DATA) --settings 20:0.5 100:0.5 20:0.25 20:1 --out $(MD_RUNS)_val_scan

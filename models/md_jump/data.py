@@ -32,7 +32,7 @@ from models.common.io import DataError, atomic_path, verify_manifest, write_mani
 from models.common.progress import progress
 
 __all__ = ["DEFAULT_DATA_DIR", "TRAJECTORIES", "Trajectory", "TrajectorySpec", "generate",
-           "load_trajectories"]
+           "load_trajectories", "parse_extra", "trajectory_specs"]
 
 DEFAULT_DATA_DIR = Path("data/md_jump")
 REGENERATE = "make md-data (python -m models.md_jump.data --out data/md_jump)"
@@ -55,6 +55,52 @@ TRAJECTORIES = (
     TrajectorySpec("train_folded_s2", "train", "folded", 2),
     TrajectorySpec("test_folded_s3", "test", "folded", 3),
 )
+
+
+def parse_extra(text: str) -> TrajectorySpec:
+    """An extra trajectory ``SPLIT:START:SEED:LENGTH_PS``, named ``<split>_<start>_s<seed>``.
+
+    >>> parse_extra("test:folded:4:3000")
+    TrajectorySpec(name='test_folded_s4', split='test', start='folded', seed=4, length_ps=3000.0)
+    """
+    parts = text.split(":")
+    if len(parts) != 4:
+        raise ValueError(f"--add {text!r}: expected SPLIT:START:SEED:LENGTH_PS, e.g. test:folded:4:3000")
+    split, start, seed, length = parts
+    if split not in ("train", "test"):
+        raise ValueError(f"--add {text!r}: split must be 'train' or 'test', not {split!r}")
+    if start not in ("extended", "folded"):
+        raise ValueError(f"--add {text!r}: start must be 'extended' or 'folded', not {start!r}")
+    try:
+        seed_i, length_f = int(seed), float(length)
+    except ValueError:
+        raise ValueError(f"--add {text!r}: SEED must be an integer and LENGTH_PS a number") from None
+    if seed_i < 0 or not length_f > 0:
+        raise ValueError(f"--add {text!r}: SEED must be >= 0 and LENGTH_PS > 0")
+    return TrajectorySpec(f"{split}_{start}_s{seed_i}", split, start, seed_i, length_f)
+
+
+def trajectory_specs(base: tuple[TrajectorySpec, ...], previous: list[dict] | tuple = (),
+                     extra: list[TrajectorySpec] | tuple = ()) -> tuple[TrajectorySpec, ...]:
+    """``base``, then the trajectories of an earlier manifest (``previous``) not in ``base``, then ``extra``.
+
+    A data set only grows: an earlier ``--add`` stays in it. A name given twice with different
+    settings, or two trajectories sharing a thermostat seed, are refused (``ValueError``).
+
+    >>> old = [dict(name="test_folded_s4", split="test", start="folded", seed=4, length_ps=3000.0)]
+    >>> [s.name for s in trajectory_specs(TRAJECTORIES, old)]
+    ['train_extended_s1', 'train_folded_s2', 'test_folded_s3', 'test_folded_s4']
+    """
+    out: dict[str, TrajectorySpec] = {s.name: s for s in base}
+    for spec in [TrajectorySpec(**d) for d in previous] + list(extra):
+        if spec.name in out and out[spec.name] != spec:
+            raise ValueError(f"trajectory {spec.name} already exists with other settings ({out[spec.name]}); "
+                             f"use a new seed or a new --out")
+        out.setdefault(spec.name, spec)
+    seeds = [s.seed for s in out.values()]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"two trajectories share a thermostat seed ({sorted(seeds)}); seeds must differ")
+    return tuple(out.values())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,26 +191,43 @@ def generate(out: str | os.PathLike[str], *, trajectories: tuple[TrajectorySpec,
             raise ValueError(f"{spec.name}: length {spec.length_ps} ps must be a multiple of chunk_ps "
                              f"{chunk_ps}, itself a multiple of save_every_ps {save_every_ps}")
     out.mkdir(parents=True, exist_ok=True)
-    topology, positions = build_start("extended", md, seed=0)
-    _write_pdb(out / "topology.pdb", topology, positions)
-    folded_top, folded_pos = build_start("folded", md, seed=0)
-    _write_pdb(out / "folded.pdb", folded_top, folded_pos)
+    # The start structures are built once and then kept: later calls (resume, --add) must not move the
+    # RMSD reference (two builds are not bit-identical, see docs/md_jump.md, Limitations).
+    for name, kind in (("topology.pdb", "extended"), ("folded.pdb", "folded")):
+        if not (out / name).is_file():
+            _write_pdb(out / name, *build_start(kind, md, seed=0))
     total = sum(round(s.length_ps / chunk_ps) for s in trajectories)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     files = ["topology.pdb", "folded.pdb"]
+    cpu_per_traj = dict(_previous_settings(out).get("cpu_seconds_per_trajectory", {}))
     with progress(total=total, desc="md-data", unit="chunk") as bar:
         for spec in trajectories:
+            fresh, cpu1 = not (out / f"{spec.name}.npz").is_file(), time.process_time()
             files.append(_run_one(spec, out, save_every_ps=save_every_ps, chunk_ps=chunk_ps, md=md,
                                   bar=bar).name)
+            if fresh:  # CPU time of this call only (a resumed trajectory's earlier chunks are not in it)
+                cpu_per_traj[spec.name] = round(time.process_time() - cpu1, 1)
     settings = {"md": dataclasses.asdict(md), "save_every_ps": save_every_ps, "chunk_ps": chunk_ps,
                 "trajectories": [dataclasses.asdict(s) for s in trajectories],
                 "platform": "OpenMM CPU, 1 thread",
                 "cpu_seconds_this_call": round(time.process_time() - cpu0, 1),
-                "wall_seconds_this_call": round(time.perf_counter() - wall0, 1)}
+                "wall_seconds_this_call": round(time.perf_counter() - wall0, 1),
+                "cpu_seconds_per_trajectory": cpu_per_traj}
     split = {s.name: s.split for s in trajectories}
     write_manifest(out, files, settings=settings, seeds={s.name: s.seed for s in trajectories},
                    split=split, packages=PACKAGES, command=command)
     return out
+
+
+def _previous_settings(out: Path) -> dict:
+    """The ``settings`` of an existing ``manifest.json`` in ``out`` (``{}`` if none)."""
+    path = out / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")).get("settings") or {})
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as err:
+        raise DataError(f"{path} is not a valid manifest ({err}); delete it to regenerate") from err
 
 
 def load_trajectories(data: str | os.PathLike[str], split: str | None = None) -> list[Trajectory]:
@@ -195,6 +258,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="override the length of every trajectory (ps; default 1000)")
     p.add_argument("--save-every-ps", type=float, default=1.0, help="frame interval (ps)")
     p.add_argument("--chunk-ps", type=float, default=50.0, help="checkpoint interval (ps)")
+    p.add_argument("--add", action="append", default=[], metavar="SPLIT:START:SEED:LENGTH_PS",
+                   help="add one more trajectory to the data set (repeatable), e.g. test:folded:4:3000; "
+                        "existing trajectories and start structures are kept, the manifest is rewritten")
     p.add_argument("--info", action="store_true", help="print the manifest summary of --out and exit")
     return p
 
@@ -208,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     specs = TRAJECTORIES
     if args.length_ps is not None:
         specs = tuple(dataclasses.replace(s, length_ps=args.length_ps) for s in specs)
+    previous = _previous_settings(args.out)
+    if previous and (previous.get("save_every_ps"), previous.get("chunk_ps")) != (args.save_every_ps,
+                                                                                 args.chunk_ps):
+        raise ValueError(f"{args.out} was made with --save-every-ps {previous.get('save_every_ps')} "
+                         f"--chunk-ps {previous.get('chunk_ps')}; use the same values or a new --out")
+    specs = trajectory_specs(specs, previous.get("trajectories", ()), [parse_extra(a) for a in args.add])
     out = generate(args.out, trajectories=specs, save_every_ps=args.save_every_ps, chunk_ps=args.chunk_ps,
                    command=[sys.executable, "-m", "models.md_jump.data", *(argv or sys.argv[1:])])
     print(f"wrote {out}")

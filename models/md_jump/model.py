@@ -10,7 +10,14 @@ the spherical harmonics ``Y_{ℓ≤2}`` of ``r^s_{ij} = x^s_i - x^s_j`` and the 
 ``[e(|r^t_{ij}|), e(|r^s_{ij}|)] · u(|r^t_{ij}|)`` (Bessel bases ``e``, polynomial cutoff ``u``).  Node
 features start as ``C×0`` (a learned embedding of the atom plus an MLP of ``(s, Δ)``) and ``1×1``
 (the displacement ``x^s_i - x^t_i``), and pass ``num_layers`` residual blocks
-``h ← h + Gate(MACEInteraction(h))`` with ``C×0 + C×1`` features; a final linear map gives ``2×1``.
+``h ← h + Gate(MACEInteraction(h)) + SelfGate(h)`` with ``C×0 + C×1`` features; a final linear map
+gives ``2×1``.
+
+``SelfGate`` (``Gate(Linear(h))``, a linear gate: each vector channel times a learned linear function
+of the atom's own scalars) is the atom's *self-interaction*.  ``MACEInteraction`` only carries the
+neighbours' features, so without it an atom's own displacement reaches the output with a
+coefficient that cannot depend on ``s`` — yet the ideal velocity near ``s = 0`` is ``(x^s_i - x^t_i)/s``.
+Networks saved without it (``self_gate=False``, the first version) still load and run unchanged.
 
 Only relative vectors enter, rotated by ``D_ℓ(R)``, so for every rotation ``R`` and shift ``c``
 
@@ -56,6 +63,7 @@ class JumpConfig:
     time_features: int = 8
     max_ell: int = 2
     avg_num_neighbors: float = 20.0
+    self_gate: bool = True
 
     def __post_init__(self) -> None:
         if min(self.num_atoms, self.num_lags, self.channels, self.num_layers, self.num_bessel) < 1:
@@ -71,6 +79,7 @@ class JumpConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         if set(d) - names:
             raise ValueError(f"JumpConfig: unknown settings {sorted(set(d) - names)}")
+        d = {"self_gate": False, **d}  # saved before the self-interaction existed: the network without it
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
@@ -163,11 +172,16 @@ class EquivariantVelocity(torch.nn.Module):
         self.embed = Linear([(c, s0), (1, s1)], hidden, dtype=dtype)
         self.interactions = torch.nn.ModuleList()
         self.gates = torch.nn.ModuleList()
+        self.self_gates = torch.nn.ModuleList()
         for _ in range(config.num_layers):
             self.interactions.append(MACEInteraction(hidden, sh, [(2 * c, s0), (c, s1)],
                                                      2 * config.num_bessel, config.radial_hidden,
                                                      config.avg_num_neighbors, dtype=dtype))
             self.gates.append(Gate([(c, s0)], torch.nn.functional.silu, [(c, s0)], torch.sigmoid, [(c, s1)]))
+            if config.self_gate:
+                self.self_gates.append(torch.nn.Sequential(
+                    Linear(hidden, [(2 * c, s0), (c, s1)], dtype=dtype),
+                    Gate([(c, s0)], torch.nn.functional.silu, [(c, s0)], torch.nn.Identity(), [(c, s1)])))
         self.readout = Linear(hidden, [(2, s1)], dtype=dtype)
         self.register_buffer("to_l1", torch.tensor(lnn.xyz_to_l1_basis(), dtype=dtype))
         self.to(dtype)
@@ -180,7 +194,10 @@ class EquivariantVelocity(torch.nn.Module):
         attrs = spherical_harmonics(self.sh_ls, vec_s)
         disp = (x_s - x_t) @ self.to_l1.T  # xyz -> lie_nn's l=1 basis (y, z, x)
         h = self.embed(torch.cat([self.cond(graph, s, lag), disp], dim=-1))
-        for interaction, gate in zip(self.interactions, self.gates, strict=True):
-            h = h + gate(interaction(h, attrs, radial, graph.edge_index))
+        for k, (interaction, gate) in enumerate(zip(self.interactions, self.gates, strict=True)):
+            update = gate(interaction(h, attrs, radial, graph.edge_index))
+            if self.config.self_gate:
+                update = update + self.self_gates[k](h)
+            h = h + update
         out = self.readout(h).reshape(-1, 2, 3) @ self.to_l1  # back to xyz
         return out[:, 0], out[:, 1]

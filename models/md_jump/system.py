@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import random
 
 import numpy as np
 
-__all__ = ["SEQUENCE", "MDSettings", "build_start", "make_simulation", "positions_nm"]
+__all__ = ["SEQUENCE", "MDSettings", "build_start", "integrator_seed", "make_simulation", "positions_nm"]
 
 SEQUENCE = "GYDPETGTWG"
 # (phi, psi) per residue of the hairpin-like start: β strands, a turn at P4-E5-T6-G7.
@@ -40,20 +41,32 @@ class MDSettings:
     forcefield: tuple[str, ...] = ("amber99sbildn.xml", "amber99_obc.xml")
 
 
-def _fixed(structure):
-    """pdbfixer topology + positions (missing heavy atoms, then hydrogens at pH 7) of a Bio.PDB structure."""
+def _fixed(structure, seed: int = 0):
+    """pdbfixer topology + positions (missing heavy atoms, then hydrogens at pH 7) of a Bio.PDB structure.
+
+    Deterministic: OpenMM's ``Modeller.addHydrogens`` places new hydrogens with Python's global
+    ``random`` before minimising them, and pdbfixer seeds its own minimiser randomly unless told; both
+    are seeded with ``seed`` here (the global ``random`` state is restored afterwards) and run on the
+    Reference platform.  Without this, two builds in one process differed by up to 0.18 nm.
+    """
     import Bio.PDB
+    import openmm as mm
     from pdbfixer import PDBFixer
 
     buf = io.StringIO()
     writer = Bio.PDB.PDBIO()
     writer.set_structure(structure)
     writer.save(buf)
-    fixer = PDBFixer(pdbfile=io.StringIO(buf.getvalue()))
+    fixer = PDBFixer(pdbfile=io.StringIO(buf.getvalue()), platform=mm.Platform.getPlatformByName("Reference"))
     fixer.findMissingResidues()
     fixer.findMissingAtoms()
-    fixer.addMissingAtoms()
-    fixer.addMissingHydrogens(7.0)
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        fixer.addMissingAtoms(seed=seed)
+        fixer.addMissingHydrogens(7.0)
+    finally:
+        random.setstate(state)
     return fixer.topology, fixer.positions
 
 
@@ -115,9 +128,19 @@ def make_simulation(topology, md: MDSettings = MDSettings(), *, seed: int = 0, t
     friction = md.friction_per_ps if friction_per_ps is None else friction_per_ps
     integrator = mm.LangevinMiddleIntegrator(md.temperature_K * u.kelvin, friction / u.picosecond,
                                              md.timestep_fs * u.femtosecond)
-    integrator.setRandomNumberSeed(int(seed))
+    integrator.setRandomNumberSeed(integrator_seed(seed))
     platform = mm.Platform.getPlatformByName("CPU")
     return app.Simulation(topology, system, integrator, platform, {"Threads": str(int(threads))})
+
+
+def integrator_seed(seed: int) -> int:
+    """The Langevin integrator's random seed for ``seed``: OpenMM reads 0 as "pick one at random" (so
+    seed 0 was not reproducible), hence 0 maps to a fixed non-zero value; other seeds are kept.
+
+    >>> integrator_seed(0), integrator_seed(3)
+    (2147483647, 3)
+    """
+    return int(seed) if int(seed) != 0 else 2**31 - 1
 
 
 def positions_nm(state_or_positions) -> np.ndarray:

@@ -357,3 +357,62 @@ def test_md_rerun_rejects_bad_frames(tiny_data: Path) -> None:
         md_endpoints(tiny_data, np.zeros((2, N_ATOMS - 1, 3)), 1.0, 2)
     with pytest.raises(ValueError, match="NaN"):
         md_endpoints(tiny_data, np.full((1, N_ATOMS, 3), np.nan), 1.0, 2)
+
+
+def test_onejump_eval_pools_several_test_trajectories(tiny_data: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from models.md_jump import onejump_eval, train
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    manifest = json.loads((data / "manifest.json").read_text())
+    specs = manifest["settings"]["trajectories"] + [
+        {"name": "test_d", "split": "test", "start": "folded", "seed": 9, "length_ps": 20.0}]
+    frames = _frames(21, N_ATOMS, 9) / 10.0
+    np.savez(data / "test_d.npz", positions=frames.astype(np.float32), time_ps=np.arange(21) * 1.0)
+    write_manifest(data, ["topology.pdb", "folded.pdb"] + [f"{s['name']}.npz" for s in specs],
+                   settings={"trajectories": specs, "save_every_ps": 1.0},
+                   split={s["name"]: s["split"] for s in specs}, command=["test"])
+    run = tmp_path / "run"
+    train.main(["--data", str(data), "--lags", "5", "--epochs", "1", "--batch-size", "16", "--channels", "4",
+                "--num-layers", "1", "--steps", "2", "--out", str(run), "--quiet"])
+    out = tmp_path / "eval"
+    onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--stride", "2", "--samples", "1",
+                       "--n-boot", "3", "--out", str(out)])
+    res = json.loads((out / "onejump.json").read_text())["results"][0]
+    assert res["test"] == ["test_c", "test_d"] and res["starts"] == 18 + 8
+    assert [f["name"] for f in res["floor"]][2:] == ["MD test_c vs other test", "MD test 1st vs 2nd half"]
+    row = res["models"][0]
+    n_folded = res["folded_starts"]
+    assert 0 <= n_folded <= 26 and (row["mean_jump_rmsd_folded"] is None) == (n_folded == 0)
+    assert row["mean_jump_rmsd_unfolded"] is None or row["mean_jump_rmsd_unfolded"] > 0
+    onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--stride", "2", "--samples", "1",
+                       "--n-boot", "3", "--test", "test_d", "--steps", "1", "--eps0", "0", "--out", str(out)])
+    one = json.loads((out / "onejump.json").read_text())
+    assert one["results"][0]["starts"] == 8 and one["settings"]["steps"] == 1
+    with pytest.raises(ValueError, match="--test train_a: not a test trajectory"):
+        onejump_eval.main([str(run), "--data", str(data), "--lags", "5", "--test", "train_a",
+                           "--out", str(out)])
+
+
+def test_val_scan_cli(tiny_data: Path, tmp_path: Path) -> None:
+    import json
+
+    from models.md_jump import train, val_scan
+
+    run = tmp_path / "run"
+    train.main(["--data", str(tiny_data), "--lags", "2", "5", "--epochs", "1", "--batch-size", "16",
+                "--channels", "4", "--num-layers", "1", "--steps", "3", "--out", str(run), "--quiet"])
+    val_scan.main([str(run), "--data", str(tiny_data), "--settings", "2:0.5", "3:0", "--samples", "2",
+                   "--out", str(tmp_path / "scan")])
+    res = json.loads((tmp_path / "scan" / "val_scan.json").read_text())["results"][0]
+    assert [r["s"] for r in res["loss_by_s"]] == list(val_scan.S_GRID)
+    rows = res["sampler"]
+    assert [(r["lag_ps"], r["steps"], r["eps0"]) for r in rows] == [(2, 2, 0.5), (2, 3, 0.0), (5, 2, 0.5),
+                                                                   (5, 3, 0.0)]
+    assert rows[0]["md_mean_jump_rmsd"] == rows[1]["md_mean_jump_rmsd"] > 0
+    assert all(r[k] >= 0 and np.isfinite(r[k]) for r in rows for k in ("w1_jump_rmsd", "crps_d_rg"))
+    with pytest.raises(SystemExit):
+        val_scan.main([str(run), "--settings", "0:0.5", "--out", str(tmp_path / "x")])
