@@ -37,6 +37,9 @@ __all__ = ["DEFAULT_DATA_DIR", "TRAJECTORIES", "Trajectory", "TrajectorySpec", "
 DEFAULT_DATA_DIR = Path("data/md_jump")
 REGENERATE = "make md-data (python -m models.md_jump.data --out data/md_jump)"
 PACKAGES = ("openmm", "pdbfixer", "PeptideBuilder", "biopython", "numpy")
+# OpenMM's seeds are C ints; 2**31 - 1 is what seed 0 becomes (system.integrator_seed), so the largest
+# seed that can neither overflow nor repeat another trajectory's thermostat noise is 2**31 - 2.
+MAX_SEED = 2**31 - 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +78,8 @@ def parse_extra(text: str) -> TrajectorySpec:
         seed_i, length_f = int(seed), float(length)
     except ValueError:
         raise ValueError(f"--add {text!r}: SEED must be an integer and LENGTH_PS a number") from None
-    if seed_i < 0 or not length_f > 0:
-        raise ValueError(f"--add {text!r}: SEED must be >= 0 and LENGTH_PS > 0")
+    if not 0 <= seed_i <= MAX_SEED or not length_f > 0:
+        raise ValueError(f"--add {text!r}: SEED must be in [0, {MAX_SEED}] and LENGTH_PS > 0")
     return TrajectorySpec(f"{split}_{start}_s{seed_i}", split, start, seed_i, length_f)
 
 
