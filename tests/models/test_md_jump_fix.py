@@ -80,6 +80,15 @@ def test_parse_extra_and_its_errors() -> None:
             parse_extra(text)
 
 
+def test_parse_extra_refuses_seeds_openmm_cannot_take() -> None:
+    """OpenMM's seeds are C ints (2**31 overflowed deep inside the simulation, with a traceback), and
+    seed 0 becomes 2**31 - 1 (system.integrator_seed): both are refused at parse time."""
+    assert parse_extra("test:folded:2147483646:10").seed == 2**31 - 2
+    for seed in (2**31 - 1, 2**31, 2**40, -1):
+        with pytest.raises(ValueError, match=r"SEED must be in \[0, 2147483646\]"):
+            parse_extra(f"test:folded:{seed}:10")
+
+
 def test_trajectory_specs_grow_and_refuse_conflicts() -> None:
     extra = parse_extra("test:folded:4:3000")
     specs = trajectory_specs(TRAJECTORIES, (), [extra])
@@ -138,6 +147,28 @@ def test_extended_start_is_bit_reproducible() -> None:
     a, b = _build_twice("extended")
     np.testing.assert_array_equal(a, b)
     assert random.getstate() == state  # the caller's random stream is left alone
+
+
+def test_pdbfixer_minimiser_gets_a_fixed_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pdbfixer's clash-removal dynamics (``addMissingAtoms``) must get a seed OpenMM does not read as
+    "random": 0 is one, so seed 0 is mapped like the thermostat's (it was passed as 0 before)."""
+    pytest.importorskip("pdbfixer")
+    PeptideBuilder = pytest.importorskip("PeptideBuilder")
+    from pdbfixer import PDBFixer
+
+    from models.md_jump.system import SEQUENCE, _fixed, integrator_seed
+
+    seeds = []
+    original = PDBFixer.addMissingAtoms
+
+    def spy(self, seed=None):
+        seeds.append(seed)
+        return original(self, seed=seed)
+
+    monkeypatch.setattr(PDBFixer, "addMissingAtoms", spy)
+    _fixed(PeptideBuilder.make_extended_structure(SEQUENCE), seed=0)
+    _fixed(PeptideBuilder.make_extended_structure(SEQUENCE), seed=5)
+    assert seeds == [integrator_seed(0), 5] and 0 not in seeds
 
 
 @pytest.mark.slow
