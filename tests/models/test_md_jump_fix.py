@@ -69,6 +69,28 @@ def test_config_saved_before_the_self_gate_loads_without_it() -> None:
     assert len(EquivariantVelocity(cfg).self_gates) == 0
 
 
+def test_model_file_of_the_first_version_loads_and_runs_unchanged(tmp_path: Path) -> None:
+    """A ``model.pt`` whose config has no ``self_gate`` (written before it existed) loads with
+    ``weights_only=True`` as the network without it and gives the same velocities."""
+    from models.common.checkpoint import save_state
+    from models.md_jump.interpolant import Interpolant
+    from models.md_jump.jumper import Jumper
+    from models.md_jump.topology import Topology
+
+    top = Topology((0, 1, 2, 3), ("GLY", "TYR", "ASP", "GLY"), ("CA",) * 4)
+    old = Jumper("equivariant", _net(False), Interpolant(), (10.0,), top, (0, 1, 2, 3))
+    old.save(tmp_path / "model.pt")
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    del state["config"]["self_gate"]
+    save_state(tmp_path / "model.pt", state)
+    new = Jumper.load(tmp_path / "model.pt")
+    assert new.config.self_gate is False and len(new.network.self_gates) == 0
+    x_t = torch.tensor(np.random.default_rng(2).normal(scale=2.0, size=(4, 3)))
+    for a, b in zip(_outputs_at_two_times(old.network, x_t, x_t + 0.2, 6.0),
+                    _outputs_at_two_times(new.network, x_t, x_t + 0.2, 6.0), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
 # ------------------------------------------------------------------------------------ data --add
 def test_parse_extra_and_its_errors() -> None:
     assert parse_extra("train:extended:7:200") == TrajectorySpec("train_extended_s7", "train", "extended", 7,
@@ -128,6 +150,16 @@ def test_data_cli_add_keeps_structures_and_earlier_trajectories(tmp_path: Path) 
         data.main(["--out", str(out), "--length-ps", "2", "--chunk-ps", "2"])
     with pytest.raises(ValueError, match="already exists with other settings"):
         data.main([*common, "--add", "test:folded:4:1"])
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "0"])
+def test_onejump_eval_refuses_a_bad_folded_threshold(value: str, capsys: pytest.CaptureFixture) -> None:
+    """A non-positive or NaN ``--folded-rmsd`` silently put every start in the 'unfolded' class."""
+    from models.md_jump import onejump_eval
+
+    with pytest.raises(SystemExit):
+        onejump_eval.main(["run", "--out", "x", "--folded-rmsd", value])
+    assert "--folded-rmsd: must be a positive number" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------- reproducible start structures
