@@ -162,6 +162,23 @@ def test_onejump_eval_refuses_a_bad_folded_threshold(value: str, capsys: pytest.
     assert "--folded-rmsd: must be a positive number" in capsys.readouterr().err
 
 
+def test_data_cli_add_refuses_to_bless_a_changed_file(tmp_path: Path) -> None:
+    """--add rewrites the manifest; a trajectory changed since the last one must not get a new sha256."""
+    pytest.importorskip("openmm")
+    from models.common.io import DataError
+    from models.md_jump import data
+
+    out = tmp_path / "d"
+    _fake_data_set(out)
+    common = ["--out", str(out), "--length-ps", "2", "--chunk-ps", "1"]
+    data.main(common)
+    before = (out / "manifest.json").read_text()
+    np.savez(out / "train_folded_s2.npz", positions=np.ones((3, 5, 3), np.float32), time_ps=np.arange(3.0))
+    with pytest.raises(DataError, match="train_folded_s2.npz does not match its sha256"):
+        data.main([*common, "--add", "test:folded:4:2"])
+    assert (out / "manifest.json").read_text() == before
+
+
 # ------------------------------------------------------------------------- reproducible start structures
 def _build_twice(kind: str) -> tuple[np.ndarray, np.ndarray]:
     pytest.importorskip("pdbfixer")
