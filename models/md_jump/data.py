@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from models.common.cli import run_cli
-from models.common.io import DataError, atomic_path, verify_manifest, write_manifest
+from models.common.io import DataError, atomic_path, sha256_file, verify_manifest, write_manifest
 from models.common.progress import progress
 
 __all__ = ["DEFAULT_DATA_DIR", "TRAJECTORIES", "Trajectory", "TrajectorySpec", "generate",
@@ -37,6 +37,9 @@ __all__ = ["DEFAULT_DATA_DIR", "TRAJECTORIES", "Trajectory", "TrajectorySpec", "
 DEFAULT_DATA_DIR = Path("data/md_jump")
 REGENERATE = "make md-data (python -m models.md_jump.data --out data/md_jump)"
 PACKAGES = ("openmm", "pdbfixer", "PeptideBuilder", "biopython", "numpy")
+# OpenMM's seeds are C ints; 2**31 - 1 is what seed 0 becomes (system.integrator_seed), so the largest
+# seed that can neither overflow nor repeat another trajectory's thermostat noise is 2**31 - 2.
+MAX_SEED = 2**31 - 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +78,8 @@ def parse_extra(text: str) -> TrajectorySpec:
         seed_i, length_f = int(seed), float(length)
     except ValueError:
         raise ValueError(f"--add {text!r}: SEED must be an integer and LENGTH_PS a number") from None
-    if seed_i < 0 or not length_f > 0:
-        raise ValueError(f"--add {text!r}: SEED must be >= 0 and LENGTH_PS > 0")
+    if not 0 <= seed_i <= MAX_SEED or not length_f > 0:
+        raise ValueError(f"--add {text!r}: SEED must be in [0, {MAX_SEED}] and LENGTH_PS > 0")
     return TrajectorySpec(f"{split}_{start}_s{seed_i}", split, start, seed_i, length_f)
 
 
@@ -191,6 +194,7 @@ def generate(out: str | os.PathLike[str], *, trajectories: tuple[TrajectorySpec,
             raise ValueError(f"{spec.name}: length {spec.length_ps} ps must be a multiple of chunk_ps "
                              f"{chunk_ps}, itself a multiple of save_every_ps {save_every_ps}")
     out.mkdir(parents=True, exist_ok=True)
+    _check_unchanged(out)
     # The start structures are built once and then kept: later calls (resume, --add) must not move the
     # RMSD reference (two builds are not bit-identical, see docs/md_jump.md, Limitations).
     for name, kind in (("topology.pdb", "extended"), ("folded.pdb", "folded")):
@@ -219,15 +223,34 @@ def generate(out: str | os.PathLike[str], *, trajectories: tuple[TrajectorySpec,
     return out
 
 
-def _previous_settings(out: Path) -> dict:
-    """The ``settings`` of an existing ``manifest.json`` in ``out`` (``{}`` if none)."""
+def _check_unchanged(out: Path) -> None:
+    """Refuse (``DataError``) to rewrite the manifest of ``out`` over a listed file that no longer
+    matches its sha256: a later call (resume, ``--add``) keeps existing files and would otherwise
+    record the changed file's new sum.  A missing file is fine (it is made again)."""
+    path = out / "manifest.json"
+    for name, meta in (_previous_manifest(out).get("files") or {}).items():
+        expected = meta.get("sha256") if isinstance(meta, dict) else None
+        if (out / name).is_file() and sha256_file(out / name) != expected:
+            raise DataError(f"{out / name} does not match its sha256 in {path}; delete it to make it again")
+
+
+def _previous_manifest(out: Path) -> dict:
+    """The existing ``manifest.json`` of ``out`` (``{}`` if none; ``DataError`` if it is not valid)."""
     path = out / "manifest.json"
     if not path.is_file():
         return {}
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")).get("settings") or {})
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as err:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(f"{path} is not a valid manifest ({err}); delete it to regenerate") from err
+    if not isinstance(manifest, dict):
+        raise DataError(f"{path} is not a valid manifest (not a JSON object); delete it to regenerate")
+    return manifest
+
+
+def _previous_settings(out: Path) -> dict:
+    """The ``settings`` of an existing ``manifest.json`` in ``out`` (``{}`` if none)."""
+    return dict(_previous_manifest(out).get("settings") or {})
 
 
 def load_trajectories(data: str | os.PathLike[str], split: str | None = None) -> list[Trajectory]:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.common.args import positive_int
+from models.common.args import positive_float, positive_int
 from models.common.cli import run_cli
 from models.common.io import write_json_atomic
 from models.md_jump.dataset import frame_pairs, lag_steps, load_eval_data
@@ -233,7 +233,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--md-samples", type=int, default=0,
                    help="also score k fresh OpenMM runs of Δ from every start (the matched floor; slow)")
     p.add_argument("--n-boot", type=positive_int, default=200)
-    p.add_argument("--folded-rmsd", type=float, default=2.5, help="folded start if Cα RMSD < this (Å)")
+    p.add_argument("--folded-rmsd", type=positive_float, default=2.5,
+                   help="folded start if Cα RMSD < this (Å)")
     p.add_argument("--steps", type=positive_int, default=None, help="sampler steps for every model")
     p.add_argument("--eps0", type=float, default=None, help="sampler ε_0 (Å) for every model")
     p.add_argument("--seed", type=int, default=0)

@@ -46,7 +46,8 @@ def _fixed(structure, seed: int = 0):
 
     Deterministic: OpenMM's ``Modeller.addHydrogens`` places new hydrogens with Python's global
     ``random`` before minimising them, and pdbfixer seeds its own minimiser randomly unless told; both
-    are seeded with ``seed`` here (the global ``random`` state is restored afterwards) and run on the
+    are seeded with ``seed`` here (the global ``random`` state is restored afterwards; pdbfixer's
+    integrator gets :func:`integrator_seed`, since OpenMM reads 0 as "random") and run on the
     Reference platform.  Without this, two builds in one process differed by up to 0.18 nm.
     """
     import Bio.PDB
@@ -63,7 +64,7 @@ def _fixed(structure, seed: int = 0):
     state = random.getstate()
     random.seed(seed)
     try:
-        fixer.addMissingAtoms(seed=seed)
+        fixer.addMissingAtoms(seed=integrator_seed(seed))
         fixer.addMissingHydrogens(7.0)
     finally:
         random.setstate(state)

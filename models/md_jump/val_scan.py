@@ -33,6 +33,7 @@ from models.md_jump.interpolant import interpolant_loss, sample_jump
 from models.md_jump.jumper import Jumper
 from models.md_jump.metrics import radius_of_gyration
 from models.md_jump.onejump import crps, pair_rmsd, wasserstein_1d
+from models.md_jump.topology import Topology, TopologyError
 
 __all__ = ["loss_by_s", "main", "sampler_scan", "validation_pairs"]
 
@@ -40,9 +41,16 @@ S_GRID = (0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.98)
 
 
 def validation_pairs(data: Path, jumper: Jumper) -> dict[str, torch.Tensor]:
-    """``x0, x1 (P, n, 3)`` and ``lag (P,)`` (index into ``jumper.lags_ps``) of the validation pairs."""
+    """``x0, x1 (P, n, 3)`` and ``lag (P,)`` (index into ``jumper.lags_ps``) of the validation pairs.
+
+    The data's topology must be the model's (:class:`~models.md_jump.topology.TopologyError` otherwise).
+    """
     atoms = "ca" if list(jumper.selection) == list(jumper.topology.ca) else "heavy"
-    _, val, _ = training_pairs(data, atoms, jumper.lags_ps, dtype=jumper.dtype)
+    _, val, summary = training_pairs(data, atoms, jumper.lags_ps, dtype=jumper.dtype)
+    try:
+        jumper.topology.check(Topology.from_dict(summary["topology"]))
+    except TopologyError as err:
+        raise TopologyError(f"{data} does not hold the model's molecule: {err}") from None
     return {k: val.columns[k] for k in ("x0", "x1", "lag")}
 
 

@@ -416,3 +416,10 @@ def test_val_scan_cli(tiny_data: Path, tmp_path: Path) -> None:
     assert all(r[k] >= 0 and np.isfinite(r[k]) for r in rows for k in ("w1_jump_rmsd", "crps_d_rg"))
     with pytest.raises(SystemExit):
         val_scan.main([str(run), "--settings", "0:0.5", "--out", str(tmp_path / "x")])
+    import dataclasses
+
+    jumper = Jumper.load(run / "model.pt")  # a model of another molecule (no terminal OXT)
+    other = dataclasses.replace(jumper, topology=Topology.from_dict(
+        {k: v[:-1] for k, v in jumper.topology.to_dict().items()}))
+    with pytest.raises(TopologyError, match="does not hold the model.s molecule: unknown atom GLY:OXT"):
+        val_scan.validation_pairs(tiny_data, other)

@@ -69,6 +69,28 @@ def test_config_saved_before_the_self_gate_loads_without_it() -> None:
     assert len(EquivariantVelocity(cfg).self_gates) == 0
 
 
+def test_model_file_of_the_first_version_loads_and_runs_unchanged(tmp_path: Path) -> None:
+    """A ``model.pt`` whose config has no ``self_gate`` (written before it existed) loads with
+    ``weights_only=True`` as the network without it and gives the same velocities."""
+    from models.common.checkpoint import save_state
+    from models.md_jump.interpolant import Interpolant
+    from models.md_jump.jumper import Jumper
+    from models.md_jump.topology import Topology
+
+    top = Topology((0, 1, 2, 3), ("GLY", "TYR", "ASP", "GLY"), ("CA",) * 4)
+    old = Jumper("equivariant", _net(False), Interpolant(), (10.0,), top, (0, 1, 2, 3))
+    old.save(tmp_path / "model.pt")
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    del state["config"]["self_gate"]
+    save_state(tmp_path / "model.pt", state)
+    new = Jumper.load(tmp_path / "model.pt")
+    assert new.config.self_gate is False and len(new.network.self_gates) == 0
+    x_t = torch.tensor(np.random.default_rng(2).normal(scale=2.0, size=(4, 3)))
+    for a, b in zip(_outputs_at_two_times(old.network, x_t, x_t + 0.2, 6.0),
+                    _outputs_at_two_times(new.network, x_t, x_t + 0.2, 6.0), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
 # ------------------------------------------------------------------------------------ data --add
 def test_parse_extra_and_its_errors() -> None:
     assert parse_extra("train:extended:7:200") == TrajectorySpec("train_extended_s7", "train", "extended", 7,
@@ -78,6 +100,15 @@ def test_parse_extra_and_its_errors() -> None:
                       ("test:folded:4:-1", "LENGTH_PS > 0")]:
         with pytest.raises(ValueError, match=msg):
             parse_extra(text)
+
+
+def test_parse_extra_refuses_seeds_openmm_cannot_take() -> None:
+    """OpenMM's seeds are C ints (2**31 overflowed deep inside the simulation, with a traceback), and
+    seed 0 becomes 2**31 - 1 (system.integrator_seed): both are refused at parse time."""
+    assert parse_extra("test:folded:2147483646:10").seed == 2**31 - 2
+    for seed in (2**31 - 1, 2**31, 2**40, -1):
+        with pytest.raises(ValueError, match=r"SEED must be in \[0, 2147483646\]"):
+            parse_extra(f"test:folded:{seed}:10")
 
 
 def test_trajectory_specs_grow_and_refuse_conflicts() -> None:
@@ -121,6 +152,33 @@ def test_data_cli_add_keeps_structures_and_earlier_trajectories(tmp_path: Path) 
         data.main([*common, "--add", "test:folded:4:1"])
 
 
+@pytest.mark.parametrize("value", ["-1", "nan", "0"])
+def test_onejump_eval_refuses_a_bad_folded_threshold(value: str, capsys: pytest.CaptureFixture) -> None:
+    """A non-positive or NaN ``--folded-rmsd`` silently put every start in the 'unfolded' class."""
+    from models.md_jump import onejump_eval
+
+    with pytest.raises(SystemExit):
+        onejump_eval.main(["run", "--out", "x", "--folded-rmsd", value])
+    assert "--folded-rmsd: must be a positive number" in capsys.readouterr().err
+
+
+def test_data_cli_add_refuses_to_bless_a_changed_file(tmp_path: Path) -> None:
+    """--add rewrites the manifest; a trajectory changed since the last one must not get a new sha256."""
+    pytest.importorskip("openmm")
+    from models.common.io import DataError
+    from models.md_jump import data
+
+    out = tmp_path / "d"
+    _fake_data_set(out)
+    common = ["--out", str(out), "--length-ps", "2", "--chunk-ps", "1"]
+    data.main(common)
+    before = (out / "manifest.json").read_text()
+    np.savez(out / "train_folded_s2.npz", positions=np.ones((3, 5, 3), np.float32), time_ps=np.arange(3.0))
+    with pytest.raises(DataError, match="train_folded_s2.npz does not match its sha256"):
+        data.main([*common, "--add", "test:folded:4:2"])
+    assert (out / "manifest.json").read_text() == before
+
+
 # ------------------------------------------------------------------------- reproducible start structures
 def _build_twice(kind: str) -> tuple[np.ndarray, np.ndarray]:
     pytest.importorskip("pdbfixer")
@@ -138,6 +196,28 @@ def test_extended_start_is_bit_reproducible() -> None:
     a, b = _build_twice("extended")
     np.testing.assert_array_equal(a, b)
     assert random.getstate() == state  # the caller's random stream is left alone
+
+
+def test_pdbfixer_minimiser_gets_a_fixed_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pdbfixer's clash-removal dynamics (``addMissingAtoms``) must get a seed OpenMM does not read as
+    "random": 0 is one, so seed 0 is mapped like the thermostat's (it was passed as 0 before)."""
+    pytest.importorskip("pdbfixer")
+    PeptideBuilder = pytest.importorskip("PeptideBuilder")
+    from pdbfixer import PDBFixer
+
+    from models.md_jump.system import SEQUENCE, _fixed, integrator_seed
+
+    seeds = []
+    original = PDBFixer.addMissingAtoms
+
+    def spy(self, seed=None):
+        seeds.append(seed)
+        return original(self, seed=seed)
+
+    monkeypatch.setattr(PDBFixer, "addMissingAtoms", spy)
+    _fixed(PeptideBuilder.make_extended_structure(SEQUENCE), seed=0)
+    _fixed(PeptideBuilder.make_extended_structure(SEQUENCE), seed=5)
+    assert seeds == [integrator_seed(0), 5] and 0 not in seeds
 
 
 @pytest.mark.slow
