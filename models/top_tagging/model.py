@@ -58,7 +58,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lie_nn import SO13, GenericRep, Irreps, change_of_basis
+from lie_nn import SO13, GenericRep, Irrep, Irreps, change_of_basis
 from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear, SymmetricContraction
 from models.top_tagging.invariants import massless, pair_products
 
@@ -73,6 +73,25 @@ ENERGY_TOLERANCE = 1e-4  # relative: |p| may exceed E by float32 rounding, not m
 def _where(index: torch.Tensor, mask: torch.Tensor) -> str:
     jet, slot = (int(v) for v in mask.nonzero()[index])
     return f"constituent {slot} of jet {jet}"
+
+
+BASES = ("complex", "real")
+
+
+def representations(basis: str) -> tuple[Irrep, Irrep]:
+    """``(scalar, vector)`` irreps of the features: ``SO13(0,0), SO13(1/2,1/2)`` (complex basis) or the
+    real 4-vector :class:`~lie_nn.GenericRep` of :func:`four_vector_generators` and its trivial rep
+    (real basis: real CGs, real weights, real float arithmetic -- half the work of the complex form).
+
+    >>> [str(r) for r in representations("real")], representations("real")[1].dim
+    (['1', '4-vector'], 4)
+    """
+    if basis == "complex":
+        return S, V
+    if basis != "real":
+        raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
+    vector = GenericRep(four_vector_generators(), label="4-vector")
+    return vector.trivial(), vector
 
 
 def check_constituents(p: torch.Tensor, mask: torch.Tensor, who: str = "tagger") -> torch.Tensor:
@@ -175,6 +194,7 @@ class LorentzTaggerConfig:
     rest_frame: bool = True
     mass_scale: float = 100.0  # GeV, jet-mass feature log(m_J / mass_scale)
     massless: bool = False  # invariants of (|p|, p): exact for massless inputs, robust to float32 energies
+    basis: str = "complex"  # "real": (1/2,1/2) as the real 4-vector GenericRep, real CGs and arithmetic
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -200,12 +220,14 @@ class _Interaction(torch.nn.Module):
     def __init__(self, cfg: LorentzTaggerConfig, n_edge: int, dtype: torch.dtype) -> None:
         super().__init__()
         c = cfg.channels
+        S, V = representations(cfg.basis)
+        self.complex = cfg.basis == "complex"
         self.irreps = Irreps([(c, S), (c, V)])
         self.tp = ChannelwiseTensorProduct(self.irreps, Irreps([(1, S), (1, V)]), [S, V],
                                            internal_weights=False, dtype=dtype)
         # output component -> weight index (weights are path-major, one per channel of each path)
         expand = [w for w, item in enumerate(x for m in self.tp.irreps_out for x in [m] * m.mul)
-                  for _ in range(2 * item.ir.dim)]  # (real, imag) of every component
+                  for _ in range((1 + self.complex) * item.ir.dim)]  # (real, imag) if complex
         self.register_buffer("expand", torch.tensor(expand, dtype=torch.long), persistent=False)
         self.register_buffer("unit", torch.ones(self.tp.weight_numel, dtype=dtype), persistent=False)
         self.edge_mlp = _mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
@@ -228,10 +250,12 @@ class _Interaction(torch.nn.Module):
         weight = self.edge_mlp(edge_feat)
         node = self.tp(h, y, self.unit.to(weight.dtype))  # (nodes, dim_out), unit weights
         # complex × real as contiguous real pairs: half the arithmetic of a promoted complex product
-        pairs = torch.view_as_real(node).reshape(len(node), -1)
+        pairs = torch.view_as_real(node).reshape(len(node), -1) if self.complex else node
         msg = pairs.index_select(0, sender) * weight.index_select(1, self.expand)
         agg = torch.zeros(len(node), msg.shape[-1], dtype=msg.dtype, device=msg.device)
-        agg = torch.view_as_complex(agg.index_add_(0, receiver, msg).view(len(node), -1, 2))
+        agg = agg.index_add_(0, receiver, msg)
+        if self.complex:
+            agg = torch.view_as_complex(agg.view(len(node), -1, 2))
         a = self.lin_msg(agg * self.norm) + self.lin_node(h)
         b = self.product(a)
         return self.gate(self.lin_out(b) + self.lin_self(h))
@@ -258,9 +282,13 @@ class LorentzTagger(torch.nn.Module):
         self.config = cfg = config or LorentzTaggerConfig()
         if cfg.k is not None and cfg.k < 1:
             raise ValueError(f"k must be a positive int or None, got {cfg.k}")
+        if cfg.basis not in BASES:
+            raise ValueError(f"basis must be one of {BASES}, got {cfg.basis!r}")
         self.real_dtype = dtype
         self.complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-        q = torch.as_tensor(vector_to_so13(), dtype=torch.complex128)
+        if cfg.basis == "real":  # features are real: the "complex" dtype is the real one
+            self.complex_dtype = dtype
+        q = torch.as_tensor(vector_to_so13() if cfg.basis == "complex" else np.eye(4), dtype=torch.complex128)
         self.register_buffer("q_t", q.T.contiguous(), persistent=False)
         c = cfg.channels
         self.node_mlp = _mlp([self.n_node_features, cfg.edge_hidden, 2 * c], dtype)
@@ -334,7 +362,8 @@ class LorentzTagger(torch.nn.Module):
                                  e_d, log_z[bi, i], log_z[bi, j]], -1)
         rd = self.real_dtype
         p_hat = (p / mass[:, None, None]).to(torch.complex128) @ self.q_t  # (B, n, 4) in the SO13 basis
-        p_hat = p_hat.reshape(b * n, 4).to(self.complex_dtype)
+        p_hat = p_hat.reshape(b * n, 4)
+        p_hat = (p_hat if self.config.basis == "complex" else p_hat.real).to(self.complex_dtype)
         y = torch.cat([torch.ones_like(p_hat[:, :1]), p_hat], -1)  # (1, p̂) per node
         h = self._embed(node_feat.reshape(b * n, -1).to(rd), p_hat)
         for layer in self.layers:
