@@ -195,6 +195,7 @@ class LorentzTaggerConfig:
     mass_scale: float = 100.0  # GeV, jet-mass feature log(m_J / mass_scale)
     massless: bool = False  # invariants of (|p|, p): exact for massless inputs, robust to float32 energies
     basis: str = "complex"  # "real": (1/2,1/2) as the real 4-vector GenericRep, real CGs and arithmetic
+    input_norm: bool = False  # BatchNorm of the invariant node / edge inputs (real constituents only)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -292,6 +293,9 @@ class LorentzTagger(torch.nn.Module):
         self.register_buffer("q_t", q.T.contiguous(), persistent=False)
         c = cfg.channels
         self.node_mlp = _mlp([self.n_node_features, cfg.edge_hidden, 2 * c], dtype)
+        # invariant inputs span very different scales (log k_ij ~ -10 ± 2, z ~ 0.03): optional BatchNorm
+        self.node_norm = torch.nn.BatchNorm1d(self.n_node_features, dtype=dtype) if cfg.input_norm else None
+        self.edge_norm = torch.nn.BatchNorm1d(self.n_edge_features, dtype=dtype) if cfg.input_norm else None
         self.layers = torch.nn.ModuleList(
             [_Interaction(cfg, self.n_edge_features, dtype) for _ in range(cfg.layers)])
         self.readout = _mlp([c + 2, cfg.readout_hidden, cfg.readout_hidden, 1], dtype)
@@ -365,9 +369,14 @@ class LorentzTagger(torch.nn.Module):
         p_hat = p_hat.reshape(b * n, 4)
         p_hat = (p_hat if self.config.basis == "complex" else p_hat.real).to(self.complex_dtype)
         y = torch.cat([torch.ones_like(p_hat[:, :1]), p_hat], -1)  # (1, p̂) per node
-        h = self._embed(node_feat.reshape(b * n, -1).to(rd), p_hat)
+        node_feat, edge_feat = node_feat.reshape(b * n, -1).to(rd), edge_feat.to(rd)
+        if self.node_norm is not None:  # statistics of real constituents only: padding never enters
+            real = mask.reshape(-1)
+            node_feat = node_feat.masked_scatter(real[:, None], self.node_norm(node_feat[real]))
+            edge_feat = self.edge_norm(edge_feat)
+        h = self._embed(node_feat, p_hat)
         for layer in self.layers:
-            h = layer(h, y, edge_feat.to(rd), sender, receiver)
+            h = layer(h, y, edge_feat, sender, receiver)
         c = self.config.channels
         return h[:, :c].reshape(b, n, c), mask, torch.stack([log_m, log_n], -1).to(rd)
 

@@ -94,7 +94,7 @@ def model_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.model == "lorentz":
         return LorentzTaggerConfig(channels=args.channels, layers=args.layers, correlation=args.correlation,
                                    k=None if args.k <= 0 else args.k, massless=args.massless,
-                                   basis=args.basis).to_dict()
+                                   basis=args.basis, input_norm=args.input_norm).to_dict()
     if args.model == "lorentznet":
         return LorentzNetConfig(hidden=args.width, layers=args.blocks or LorentzNetConfig.layers).to_dict()
     if args.model in PEER_MODELS:
@@ -247,6 +247,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="lorentz: invariants of (|p|, p) (robust to float32-rounded energies)")
     p.add_argument("--basis", choices=("real", "complex"), default="real",
                    help="lorentz: (1/2,1/2) as the real 4-vector or in the complex SO13 basis")
+    p.add_argument("--input-norm", action="store_true", help="lorentz: BatchNorm of the invariant inputs")
     p.add_argument("--hidden", type=positive_int, default=64, help="deepsets: hidden / latent width")
     p.add_argument("--width", type=positive_int, default=32, help="lorentznet and peers: hidden width")
     p.add_argument("--blocks", type=positive_int, default=None,

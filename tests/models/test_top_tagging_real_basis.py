@@ -50,7 +50,7 @@ def test_real_representation_and_its_minkowski_cg() -> None:
 
 
 @pytest.mark.parametrize("kw", [{}, {"k": None}, {"rest_frame": False}, {"correlation": 1},
-                                {"massless": True}])
+                                {"input_norm": True}, {"massless": True}])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_real_basis_lorentz_invariance(jets, kw, seed) -> None:
     """float64: a random boost + rotation of every constituent leaves the logit fixed to ~1e-10."""
@@ -171,3 +171,23 @@ def test_larger_data_set_reuses_the_chunks_of_a_smaller_one(tmp_path, monkeypatc
     with pytest.raises(ValueError, match="other settings"):
         tt_data.generate_dataset(tmp_path / "nompi", n_jets=16, seed=3, workers=1, chunk_jets=2,
                                  config=GenerationConfig(mpi=False), progress=False, reuse=[small])
+
+
+def test_input_norm_sees_only_real_constituents(jets) -> None:
+    """BatchNorm of the invariant inputs: in training mode its statistics come from real constituents
+    and edges only (extra padding changes nothing); after training steps (non-trivial running
+    statistics) the eval-mode model is still exactly Lorentz invariant."""
+    p, mask = jets
+    model = small_lorentz(basis="real", input_norm=True).train()
+    junk = torch.randn(p.shape[0], 5, 4, dtype=p.dtype) * 100
+    padded_p = torch.cat([p, junk], 1)
+    padded_mask = torch.cat([mask, torch.zeros(p.shape[0], 5, dtype=bool)], 1)
+    with torch.no_grad():
+        torch.testing.assert_close(model(padded_p, padded_mask), model(p, mask), rtol=1e-10, atol=1e-12)
+    assert float(model.node_norm.running_mean.abs().max()) > 0.1  # the statistics moved
+    model.eval()
+    lam = torch.tensor(lorentz_matrix(np.random.default_rng(4)))
+    with torch.no_grad():
+        y = model(p, mask)
+        torch.testing.assert_close(model(p @ lam.T, mask), y, rtol=1e-9, atol=1e-12)
+        torch.testing.assert_close(model(padded_p, padded_mask), y, rtol=1e-10, atol=1e-12)
