@@ -196,6 +196,7 @@ class LorentzTaggerConfig:
     massless: bool = False  # invariants of (|p|, p): exact for massless inputs, robust to float32 energies
     basis: str = "complex"  # "real": (1/2,1/2) as the real 4-vector GenericRep, real CGs and arithmetic
     input_norm: bool = False  # BatchNorm of the invariant node / edge inputs (real constituents only)
+    edge_scalars: bool = False  # edge weights also see the invariant channels of both ends (EdgeConv-like)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -232,6 +233,11 @@ class _Interaction(torch.nn.Module):
         self.register_buffer("expand", torch.tensor(expand, dtype=torch.long), persistent=False)
         self.register_buffer("unit", torch.ones(self.tp.weight_numel, dtype=dtype), persistent=False)
         self.edge_mlp = _mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
+        # edge_scalars: the first layer of edge_mlp also reads (s_i, s_j), the (0,0) channels of both ends;
+        # as W [s_i, s_j] = A s_i + B s_j it is projected once per node and gathered per edge
+        self.scalar_proj = (torch.nn.Linear(c, 2 * cfg.edge_hidden, bias=False, dtype=dtype)
+                            if cfg.edge_scalars else None)
+        self.channels = c
         self.lin_msg = Linear(self.tp.irreps_out, self.irreps, dtype=dtype)
         self.lin_node = Linear(self.irreps, self.irreps, dtype=dtype)
         self.product = SymmetricContraction(self.irreps, [S, V], cfg.correlation, dtype=dtype)
@@ -246,9 +252,20 @@ class _Interaction(torch.nn.Module):
         """Reference: the channelwise product evaluated on every edge (slow)."""
         return self.tp(h[sender], y[sender], weight)
 
+    def edge_weights(self, h: torch.Tensor, edge_feat: torch.Tensor, sender: torch.Tensor,
+                     receiver: torch.Tensor) -> torch.Tensor:
+        """Per-edge weights of the channelwise product from invariants only (edge features, and with
+        ``edge_scalars`` the ``(0,0)`` channels of receiver and sender)."""
+        if self.scalar_proj is None:
+            return self.edge_mlp(edge_feat)
+        proj = self.scalar_proj(h[:, : self.channels].real)
+        half = proj.shape[1] // 2
+        first = self.edge_mlp[0](edge_feat) + proj[:, :half].index_select(0, receiver)
+        return self.edge_mlp[1:](first + proj[:, half:].index_select(0, sender))
+
     def forward(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
                 sender: torch.Tensor, receiver: torch.Tensor) -> torch.Tensor:
-        weight = self.edge_mlp(edge_feat)
+        weight = self.edge_weights(h, edge_feat, sender, receiver)
         node = self.tp(h, y, self.unit.to(weight.dtype))  # (nodes, dim_out), unit weights
         # complex × real as contiguous real pairs: half the arithmetic of a promoted complex product
         pairs = torch.view_as_real(node).reshape(len(node), -1) if self.complex else node

@@ -50,7 +50,7 @@ def test_real_representation_and_its_minkowski_cg() -> None:
 
 
 @pytest.mark.parametrize("kw", [{}, {"k": None}, {"rest_frame": False}, {"correlation": 1},
-                                {"input_norm": True}, {"massless": True}])
+                                {"input_norm": True}, {"edge_scalars": True}, {"massless": True}])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_real_basis_lorentz_invariance(jets, kw, seed) -> None:
     """float64: a random boost + rotation of every constituent leaves the logit fixed to ~1e-10."""
@@ -191,3 +191,29 @@ def test_input_norm_sees_only_real_constituents(jets) -> None:
         y = model(p, mask)
         torch.testing.assert_close(model(p @ lam.T, mask), y, rtol=1e-9, atol=1e-12)
         torch.testing.assert_close(model(padded_p, padded_mask), y, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("basis", ["real", "complex"])
+def test_edge_scalars_weights_read_both_ends(jets, basis) -> None:
+    """edge_scalars: w_ij = MLP([e_ij, s_i, s_j]) with s the (0,0) channels (receiver i, sender j), and
+    the model stays exactly invariant in both bases."""
+    torch.manual_seed(0)
+    model = small_lorentz(basis=basis, edge_scalars=True)
+    layer = model.layers[0]
+    n, e, c = 6, 15, layer.channels
+    dtype = torch.float64 if basis == "real" else torch.complex128
+    h = torch.randn(n, layer.tp.dim_in1, dtype=dtype)
+    sender, receiver = torch.randint(0, n, (e,)), torch.randint(0, n, (e,))
+    feat = torch.randn(e, LorentzTagger.n_edge_features, dtype=torch.float64)
+    s = h[:, :c].real
+    full = torch.cat([feat, s[receiver], s[sender]], 1)
+    first = layer.edge_mlp[0]
+    hidden = first.weight.shape[0]
+    w = torch.cat([first.weight, layer.scalar_proj.weight[:hidden], layer.scalar_proj.weight[hidden:]], 1)
+    with torch.no_grad():
+        reference = layer.edge_mlp[1:](full @ w.T + first.bias)
+        torch.testing.assert_close(layer.edge_weights(h, feat, sender, receiver), reference)
+    p, mask = jets
+    lam = torch.tensor(lorentz_matrix(np.random.default_rng(2)))
+    with torch.no_grad():
+        torch.testing.assert_close(model(p @ lam.T, mask), model(p, mask), rtol=1e-9, atol=1e-12)
