@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(PLAN), choices=list(PLAN))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--max-train", nargs="+", type=int, default=[None],
-                        help="training-set sizes (data-efficiency curve); default: the whole split")
+                        help="training-set sizes (data-efficiency curve; >= the split: the whole split, "
+                             "runs named nall); default: the whole split")
     parser.add_argument("--cpu-budget", type=float, default=2.5, help="CPU minutes per training run")
     parser.add_argument("--epochs", type=int, default=None, help="the same number of epochs for all")
     parser.add_argument("--prefix", default="runs/top_bench")
@@ -101,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     full = _train_size(args.data)
     runs = []
     for n_train in args.max_train:
-        n = full if n_train is None else min(n_train, full)
+        if n_train is not None and n_train >= full:  # the whole split: the same runs as without --max-train
+            n_train = None
+        n = full if n_train is None else n_train
         for model in args.models:
             cost, extra = PLAN[model]
             epochs = args.epochs or epochs_for_budget(cost, n, args.cpu_budget)
