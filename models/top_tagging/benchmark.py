@@ -42,7 +42,7 @@ TUNED_COST = 1.9e-3
 # model -> (CPU seconds per training jet per epoch on this machine, extra train.py arguments).  Costs
 # from the 8-batch probe of 2026-12-02 (1 thread, 32 constituents, batch 64, validation = 1/6 of train).
 PLAN: dict[str, tuple[float, list[str]]] = {
-    "lorentz": (2.69e-3, []),
+    "lorentz": (2.69e-3, ["--basis", "complex"]),  # as in session 1 (train.py's default is now real)
     "deepsets": (0.128e-3, ["--hidden", "64"]),
     "lorentznet": (3.64e-3, ["--width", "32", "--blocks", "4"]),
     "lgatr": (6.38e-3, ["--width", "32", "--blocks", "2"]),
