@@ -36,7 +36,7 @@ __all__ = ["MODEL_OF", "PLAN", "epochs_for_budget", "run_name"]
 DONE = "benchmark_done.json"  # written when a run's training returned (finished or out of budget)
 
 # the LorentzTagger configuration chosen on the validation split of data/top_tagging_8k (issue 15, item 2)
-TUNED_ARGS = ["--basis", "real"]
+TUNED_ARGS = ["--basis", "real", "--input-norm"]
 TUNED_COST = 1.9e-3
 
 # model -> (CPU seconds per training jet per epoch on this machine, extra train.py arguments).  Costs
