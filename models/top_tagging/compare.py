@@ -194,7 +194,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     """One markdown row per group of seeds (:func:`seed_group`): the mean over seeds ± their standard
     deviation (the seed-to-seed spread; a single seed shows the bootstrap error instead).
 
-    >>> print(summary_table([]).splitlines()[0][:14])
+    >>> print(summary_table([]).splitlines()[0][:15])
     | model | seeds
     """
     head = ("| model | seeds | parameters | epochs | CPU s/epoch | inference jets/s | accuracy | AUC "
