@@ -51,7 +51,7 @@ top-train: top-data
 	$(BIN)/python -m models.top_tagging.train --model deepsets --data $(TOP_DATA) --epochs 30 \
 		--out runs/top_deepsets_s0 --resume
 	$(BIN)/python -m models.top_tagging.train --model lorentz --data $(TOP_DATA) --epochs 15 \
-		--batch-size 64 --threads 2 --out runs/top_lorentz --resume
+		--batch-size 64 --threads 2 --basis complex --out runs/top_lorentz --resume
 	$(BIN)/python -m models.top_tagging.evaluate runs/top_lorentz runs/top_deepsets_s0 \
 		--data $(TOP_DATA)_test --threads 2 --plot docs/top_tagging_roc.png
 	$(BIN)/python -m models.top_tagging.metrics history runs/top_lorentz runs/top_deepsets_s0 \
