@@ -6,6 +6,7 @@ TORCH_PIN ?= torch==2.13.0
 
 .PHONY: install install-hep test test-slow demo docs bench bench-sc lint clean top-data top-train
 .PHONY: install-peers top-peers-r8k top-peers-full top-peers-curve
+.PHONY: top-data-r8k top-test60k top-tune top-t60k
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,7 +51,7 @@ top-train: top-data
 	$(BIN)/python -m models.top_tagging.train --model deepsets --data $(TOP_DATA) --epochs 30 \
 		--out runs/top_deepsets_s0 --resume
 	$(BIN)/python -m models.top_tagging.train --model lorentz --data $(TOP_DATA) --epochs 15 \
-		--batch-size 64 --threads 2 --out runs/top_lorentz --resume
+		--batch-size 64 --threads 2 --basis complex --out runs/top_lorentz --resume
 	$(BIN)/python -m models.top_tagging.evaluate runs/top_lorentz runs/top_deepsets_s0 \
 		--data $(TOP_DATA)_test --threads 2 --plot docs/top_tagging_roc.png
 	$(BIN)/python -m models.top_tagging.metrics history runs/top_lorentz runs/top_deepsets_s0 \
@@ -87,6 +88,42 @@ top-peers-curve: install-peers top-data
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data $(TOP_DATA) \
 		--test $(TOP_DATA)_test --cpu-budget 10 --seeds 0 1 2 --max-train 1000 4000 16000 32000 \
 		--prefix runs/top_curve --curve docs/top_tagging_curve.png
+
+# Issue 15, second session: the 60k test set (the same jets as `make top-data`'s test set; its first 16k are
+# data/top_tagging_test16k, whose chunks are reused), the LorentzTagger tuning runs (validation split only),
+# the three-seed comparison at 2.5 CPU-min and the first data-efficiency points (docs/top_tagging.md).
+TOP_TUNE = $(BIN)/python -m models.top_tagging.train --model lorentz --data data/top_tagging_8k --batch-size 64 \
+	--seed 0 --threads 1 --cpu-budget 2.5 --resume --quiet --basis real
+top-test60k: install-hep
+	test -f data/top_tagging_test60k/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
+		--out data/top_tagging_test60k --n-jets 60000 --seed 2 --chunk-jets 250 --workers 1 \
+		$(if $(wildcard data/top_tagging_test16k/manifest.json),--reuse data/top_tagging_test16k)
+top-data-r8k: install-hep
+	test -f data/top_tagging_8k/manifest.json || $(BIN)/python -m models.top_tagging.data generate \
+		--out data/top_tagging_8k --n-jets 8000 --seed 1 --chunk-jets 250 --workers 1
+top-tune: top-data-r8k
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 11 --lr 2e-3 --out runs/top_tune_real_c16_k8
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 20 --lr 2e-3 --channels 8 --out runs/top_tune_real_c8_k8
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 16 --lr 2e-3 --k 4 --out runs/top_tune_real_c16_k4
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 20 --lr 5e-3 --channels 8 --out runs/top_tune_real_c8_k8_lr5
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 11 --lr 2e-3 --input-norm --out runs/top_tune_real_c16_k8_norm
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 11 --lr 2e-3 --edge-scalars --out runs/top_tune_real_c16_k8_es
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 10 --lr 2e-3 --input-norm --edge-scalars --out runs/top_tune_real_c16_k8_norm_es
+	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 10 --lr 5e-3 --input-norm --out runs/top_tune_real_c16_k8_norm_lr5
+top-t60k: install-peers top-data-r8k top-test60k
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
+		--test data/top_tagging_test60k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
+		--models lorentz_tuned particlenet part deepsets lorentznet --report runs/top_r8k_t60k \
+		--plot docs/top_tagging_t60k_roc.png
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
+		--test data/top_tagging_test60k --cpu-budget 2.5 --seeds 0 --prefix runs/top_r8k \
+		--models lorentz_tuned particlenet --max-train 1000 4000 6000 --report runs/top_r8k_curve \
+		--curve docs/top_tagging_r8k_curve.png
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.compare runs/top_r8k_lorentz_tuned_nall_s0 \
+		runs/top_r8k_particlenet_nall_s0 runs/top_r8k_part_nall_s0 runs/top_r8k_deepsets_nall_s0 \
+		runs/top_r8k_lorentznet_nall_s0 runs/top_r8k_lorentz_nall_s0 runs/top_r8k_lgatr_nall_s0 \
+		runs/top_r8k_pelican_nall_s0 --data data/top_tagging_test60k --mass-window \
+		--plot docs/top_tagging_t60k_roc_s0.png
 
 ORIG_VENV ?= /tmp/orig_lienn_venv
 

@@ -180,6 +180,45 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return head + "\n".join(lines) + ("\n" if lines else "")
 
 
+def seed_group(run: str) -> str:
+    """The run name without its seed suffix: runs that differ only in the seed form one group.
+
+    >>> seed_group("top_r8k_particlenet_nall_s2")
+    'top_r8k_particlenet_nall'
+    """
+    head, _, tail = run.rpartition("_s")
+    return head if head and tail.isdigit() else run
+
+
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    """One markdown row per group of seeds (:func:`seed_group`): the mean over seeds ± their standard
+    deviation (the seed-to-seed spread; a single seed shows the bootstrap error instead).
+
+    >>> print(summary_table([]).splitlines()[0][:15])
+    | model | seeds
+    """
+    head = ("| model | seeds | parameters | epochs | CPU s/epoch | inference jets/s | accuracy | AUC "
+            "| 1/εB at εS=0.3 | 1/εB at εS=0.5 |\n|---|---|---|---|---|---|---|---|---|---|\n")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(seed_group(r["run"]), []).append(r)
+    lines = []
+    for name, g in groups.items():
+        def cell(key: str, digits: int, g: list[dict[str, Any]] = g) -> str:
+            values = np.array([r[key] for r in g], dtype=float)
+            with np.errstate(invalid="ignore"):  # 1/eps_B is infinite when no background passes
+                err = values.std(ddof=1) if len(g) > 1 else g[0][f"{key}_err"]
+            return _pm(float(values.mean()), float(err), digits)
+
+        cpu = [r.get("cpu_seconds_per_epoch") for r in g]
+        cpu_cell = f"{np.mean(cpu):.0f}" if all(c is not None for c in cpu) else "–"
+        lines.append(f"| {g[0]['model']} | {name} ({len(g)}) | {g[0]['n_params']:,} | "
+                     f"{np.mean([r['epochs'] for r in g]):.0f} | {cpu_cell} | "
+                     f"{np.mean([r['inference_jets_per_cpu_s'] for r in g]):.0f} | {cell('accuracy', 4)} | "
+                     f"{cell('auc', 4)} | {cell('rejection_0.3', 0)} | {cell('rejection_0.5', 0)} |")
+    return head + "\n".join(lines) + ("\n" if lines else "")
+
+
 def plot_data_efficiency(rows: list[dict[str, Any]], out: str | Path) -> Path:
     """AUC and ``1/eps_B`` at ``eps_S = 0.3`` against the number of training jets, one line per model
     (mean over seeds, bootstrap error bars of the mean)."""

@@ -97,6 +97,33 @@ def _run_chunk(task: tuple[dict[str, int], GenerationConfig, Path | None]
     return arrays, n_events, wall
 
 
+def reuse_chunks(cache: Path, source: Path, config: GenerationConfig) -> int:
+    """Copy the chunks of a finished data set ``source`` into the resume cache ``cache``.
+
+    A chunk is a deterministic function of ``(label, seed, n_jets, config)``, so a larger data set of
+    the same base seed and chunk size can start from a smaller one instead of regenerating its chunks
+    (the 16k test set is then the exact prefix of the 60k one).  Returns the number of chunks copied;
+    ValueError if ``source`` was generated with other physics settings.
+    """
+    manifest = verify(source)
+    if manifest["config"] != config.to_dict():
+        raise ValueError(f"{source} was generated with other settings than requested; cannot reuse it")
+    with np.load(Path(source) / NPZ_NAME, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    cache.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for chunk in manifest["chunks"]:
+        key = {k: int(chunk[k]) for k in ("label", "seed", "n_jets")}
+        path = _chunk_path(cache, key, config)
+        rows = (arrays["seed"] == key["seed"]) & (arrays["label"] == key["label"])
+        if path.exists() or int(rows.sum()) != key["n_jets"]:
+            continue
+        meta = np.array([chunk["n_events"], chunk["wall_s"]], dtype=np.float64)
+        write_npz_atomic(path, dict({k: a[rows] for k, a in arrays.items()}, _meta=meta))
+        copied += 1
+    return copied
+
+
 def _map_chunks(tasks: list[tuple[dict[str, int], GenerationConfig, Path | None]], workers: int,
                 callback: Callable[[int], None]) -> list[tuple[dict[str, np.ndarray], int, float]]:
     """Run the chunks in order (in-process for one worker, else in a spawn pool, order preserved)."""
@@ -129,11 +156,13 @@ def generate_dataset(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     force: bool = False,
     progress: bool = True,
+    reuse: Sequence[str | os.PathLike[str]] = (),
 ) -> dict[str, Any]:
     """Generate ``n_jets`` jets (half top, half QCD) into ``out_dir``; return the manifest.
 
     Chunk ``k`` of class ``c`` is generated with Pythia seed ``chunk_seed(seed, c, k)``; chunks are
     concatenated in plan order, so the result does not depend on ``workers`` (default: all CPUs).
+    Chunks found in the finished data sets ``reuse`` (same settings) are copied, not regenerated.
     """
     config = GenerationConfig() if config is None else config
     if not (isinstance(n_jets, int) and n_jets >= 2 and n_jets % 2 == 0):
@@ -154,6 +183,8 @@ def generate_dataset(
     if force and (out / MANIFEST_NAME).exists():
         shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
+    for source in reuse:
+        reuse_chunks(cache, Path(source), config)
     start = time.perf_counter()
     with progress_bar(total=n_jets, desc="top-tagging jets", unit="jet",
                       disable=None if progress else True) as bar:
@@ -220,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-mpi", action="store_true", help="switch off multiparton interactions (faster)")
     gen.add_argument("--force", action="store_true", help="overwrite an existing data set")
     gen.add_argument("--quiet", action="store_true", help="no progress output")
+    gen.add_argument("--reuse", type=Path, nargs="*", default=[], metavar="DIR",
+                     help="finished data sets whose chunks (same seeds and settings) are copied, not rerun")
     info = sub.add_parser("info", help="print the manifest and verify the checksums")
     info.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="data directory")
     info.add_argument("--no-verify", action="store_true", help="skip the sha256 check")
@@ -232,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _info(args.data, not args.no_verify)
     config = GenerationConfig(mpi=not args.no_mpi)
     manifest = generate_dataset(args.out, args.n_jets, args.seed, args.workers, args.chunk_jets, config,
-                                force=args.force, progress=not args.quiet)
+                                force=args.force, progress=not args.quiet, reuse=args.reuse)
     print(f"wrote {args.out / NPZ_NAME}: {manifest['counts']} in {manifest['timing']['wall_s']:.0f}s "
           f"({manifest['n_events']} events)", file=sys.stderr)
     return 0

@@ -58,7 +58,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lie_nn import SO13, GenericRep, Irreps, change_of_basis
+from lie_nn import SO13, GenericRep, Irrep, Irreps, change_of_basis
 from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear, SymmetricContraction
 from models.top_tagging.invariants import massless, pair_products
 
@@ -73,6 +73,25 @@ ENERGY_TOLERANCE = 1e-4  # relative: |p| may exceed E by float32 rounding, not m
 def _where(index: torch.Tensor, mask: torch.Tensor) -> str:
     jet, slot = (int(v) for v in mask.nonzero()[index])
     return f"constituent {slot} of jet {jet}"
+
+
+BASES = ("complex", "real")
+
+
+def representations(basis: str) -> tuple[Irrep, Irrep]:
+    """``(scalar, vector)`` irreps of the features: ``SO13(0,0), SO13(1/2,1/2)`` (complex basis) or the
+    real 4-vector :class:`~lie_nn.GenericRep` of :func:`four_vector_generators` and its trivial rep
+    (real basis: real CGs, real weights, real float arithmetic -- half the work of the complex form).
+
+    >>> [str(r) for r in representations("real")], representations("real")[1].dim
+    (['1', '4-vector'], 4)
+    """
+    if basis == "complex":
+        return S, V
+    if basis != "real":
+        raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
+    vector = GenericRep(four_vector_generators(), label="4-vector")
+    return vector.trivial(), vector
 
 
 def check_constituents(p: torch.Tensor, mask: torch.Tensor, who: str = "tagger") -> torch.Tensor:
@@ -175,6 +194,9 @@ class LorentzTaggerConfig:
     rest_frame: bool = True
     mass_scale: float = 100.0  # GeV, jet-mass feature log(m_J / mass_scale)
     massless: bool = False  # invariants of (|p|, p): exact for massless inputs, robust to float32 energies
+    basis: str = "complex"  # "real": (1/2,1/2) as the real 4-vector GenericRep, real CGs and arithmetic
+    input_norm: bool = False  # BatchNorm of the invariant node / edge inputs (real constituents only)
+    edge_scalars: bool = False  # edge weights also see the invariant channels of both ends (EdgeConv-like)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -200,15 +222,22 @@ class _Interaction(torch.nn.Module):
     def __init__(self, cfg: LorentzTaggerConfig, n_edge: int, dtype: torch.dtype) -> None:
         super().__init__()
         c = cfg.channels
+        S, V = representations(cfg.basis)
+        self.complex = cfg.basis == "complex"
         self.irreps = Irreps([(c, S), (c, V)])
         self.tp = ChannelwiseTensorProduct(self.irreps, Irreps([(1, S), (1, V)]), [S, V],
                                            internal_weights=False, dtype=dtype)
         # output component -> weight index (weights are path-major, one per channel of each path)
         expand = [w for w, item in enumerate(x for m in self.tp.irreps_out for x in [m] * m.mul)
-                  for _ in range(2 * item.ir.dim)]  # (real, imag) of every component
+                  for _ in range((1 + self.complex) * item.ir.dim)]  # (real, imag) if complex
         self.register_buffer("expand", torch.tensor(expand, dtype=torch.long), persistent=False)
         self.register_buffer("unit", torch.ones(self.tp.weight_numel, dtype=dtype), persistent=False)
         self.edge_mlp = _mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
+        # edge_scalars: the first layer of edge_mlp also reads (s_i, s_j), the (0,0) channels of both ends;
+        # as W [s_i, s_j] = A s_i + B s_j it is projected once per node and gathered per edge
+        self.scalar_proj = (torch.nn.Linear(c, 2 * cfg.edge_hidden, bias=False, dtype=dtype)
+                            if cfg.edge_scalars else None)
+        self.channels = c
         self.lin_msg = Linear(self.tp.irreps_out, self.irreps, dtype=dtype)
         self.lin_node = Linear(self.irreps, self.irreps, dtype=dtype)
         self.product = SymmetricContraction(self.irreps, [S, V], cfg.correlation, dtype=dtype)
@@ -223,15 +252,28 @@ class _Interaction(torch.nn.Module):
         """Reference: the channelwise product evaluated on every edge (slow)."""
         return self.tp(h[sender], y[sender], weight)
 
+    def edge_weights(self, h: torch.Tensor, edge_feat: torch.Tensor, sender: torch.Tensor,
+                     receiver: torch.Tensor) -> torch.Tensor:
+        """Per-edge weights of the channelwise product from invariants only (edge features, and with
+        ``edge_scalars`` the ``(0,0)`` channels of receiver and sender)."""
+        if self.scalar_proj is None:
+            return self.edge_mlp(edge_feat)
+        proj = self.scalar_proj(h[:, : self.channels].real)
+        half = proj.shape[1] // 2
+        first = self.edge_mlp[0](edge_feat) + proj[:, :half].index_select(0, receiver)
+        return self.edge_mlp[1:](first + proj[:, half:].index_select(0, sender))
+
     def forward(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
                 sender: torch.Tensor, receiver: torch.Tensor) -> torch.Tensor:
-        weight = self.edge_mlp(edge_feat)
+        weight = self.edge_weights(h, edge_feat, sender, receiver)
         node = self.tp(h, y, self.unit.to(weight.dtype))  # (nodes, dim_out), unit weights
         # complex × real as contiguous real pairs: half the arithmetic of a promoted complex product
-        pairs = torch.view_as_real(node).reshape(len(node), -1)
+        pairs = torch.view_as_real(node).reshape(len(node), -1) if self.complex else node
         msg = pairs.index_select(0, sender) * weight.index_select(1, self.expand)
         agg = torch.zeros(len(node), msg.shape[-1], dtype=msg.dtype, device=msg.device)
-        agg = torch.view_as_complex(agg.index_add_(0, receiver, msg).view(len(node), -1, 2))
+        agg = agg.index_add_(0, receiver, msg)
+        if self.complex:
+            agg = torch.view_as_complex(agg.view(len(node), -1, 2))
         a = self.lin_msg(agg * self.norm) + self.lin_node(h)
         b = self.product(a)
         return self.gate(self.lin_out(b) + self.lin_self(h))
@@ -258,12 +300,19 @@ class LorentzTagger(torch.nn.Module):
         self.config = cfg = config or LorentzTaggerConfig()
         if cfg.k is not None and cfg.k < 1:
             raise ValueError(f"k must be a positive int or None, got {cfg.k}")
+        if cfg.basis not in BASES:
+            raise ValueError(f"basis must be one of {BASES}, got {cfg.basis!r}")
         self.real_dtype = dtype
         self.complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-        q = torch.as_tensor(vector_to_so13(), dtype=torch.complex128)
+        if cfg.basis == "real":  # features are real: the "complex" dtype is the real one
+            self.complex_dtype = dtype
+        q = torch.as_tensor(vector_to_so13() if cfg.basis == "complex" else np.eye(4), dtype=torch.complex128)
         self.register_buffer("q_t", q.T.contiguous(), persistent=False)
         c = cfg.channels
         self.node_mlp = _mlp([self.n_node_features, cfg.edge_hidden, 2 * c], dtype)
+        # invariant inputs span very different scales (log k_ij ~ -10 ± 2, z ~ 0.03): optional BatchNorm
+        self.node_norm = torch.nn.BatchNorm1d(self.n_node_features, dtype=dtype) if cfg.input_norm else None
+        self.edge_norm = torch.nn.BatchNorm1d(self.n_edge_features, dtype=dtype) if cfg.input_norm else None
         self.layers = torch.nn.ModuleList(
             [_Interaction(cfg, self.n_edge_features, dtype) for _ in range(cfg.layers)])
         self.readout = _mlp([c + 2, cfg.readout_hidden, cfg.readout_hidden, 1], dtype)
@@ -334,11 +383,17 @@ class LorentzTagger(torch.nn.Module):
                                  e_d, log_z[bi, i], log_z[bi, j]], -1)
         rd = self.real_dtype
         p_hat = (p / mass[:, None, None]).to(torch.complex128) @ self.q_t  # (B, n, 4) in the SO13 basis
-        p_hat = p_hat.reshape(b * n, 4).to(self.complex_dtype)
+        p_hat = p_hat.reshape(b * n, 4)
+        p_hat = (p_hat if self.config.basis == "complex" else p_hat.real).to(self.complex_dtype)
         y = torch.cat([torch.ones_like(p_hat[:, :1]), p_hat], -1)  # (1, p̂) per node
-        h = self._embed(node_feat.reshape(b * n, -1).to(rd), p_hat)
+        node_feat, edge_feat = node_feat.reshape(b * n, -1).to(rd), edge_feat.to(rd)
+        if self.node_norm is not None:  # statistics of real constituents only: padding never enters
+            real = mask.reshape(-1)
+            node_feat = node_feat.masked_scatter(real[:, None], self.node_norm(node_feat[real]))
+            edge_feat = self.edge_norm(edge_feat)
+        h = self._embed(node_feat, p_hat)
         for layer in self.layers:
-            h = layer(h, y, edge_feat.to(rd), sender, receiver)
+            h = layer(h, y, edge_feat, sender, receiver)
         c = self.config.channels
         return h[:, :c].reshape(b, n, c), mask, torch.stack([log_m, log_n], -1).to(rd)
 

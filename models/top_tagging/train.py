@@ -93,7 +93,9 @@ def load_model(run: str | Path, weights: str = "best.pt") -> torch.nn.Module:
 def model_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.model == "lorentz":
         return LorentzTaggerConfig(channels=args.channels, layers=args.layers, correlation=args.correlation,
-                                   k=None if args.k <= 0 else args.k, massless=args.massless).to_dict()
+                                   k=None if args.k <= 0 else args.k, massless=args.massless,
+                                   basis=args.basis, input_norm=args.input_norm,
+                                   edge_scalars=args.edge_scalars).to_dict()
     if args.model == "lorentznet":
         return LorentzNetConfig(hidden=args.width, layers=args.blocks or LorentzNetConfig.layers).to_dict()
     if args.model in PEER_MODELS:
@@ -244,6 +246,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--k", type=int, default=8, help="lorentz: neighbours (<= 0: fully connected)")
     p.add_argument("--massless", action="store_true",
                    help="lorentz: invariants of (|p|, p) (robust to float32-rounded energies)")
+    p.add_argument("--basis", choices=("real", "complex"), default="real",
+                   help="lorentz: (1/2,1/2) as the real 4-vector or in the complex SO13 basis")
+    p.add_argument("--input-norm", action="store_true", help="lorentz: BatchNorm of the invariant inputs")
+    p.add_argument("--edge-scalars", action="store_true",
+                   help="lorentz: edge weights also read the invariant channels of both ends")
     p.add_argument("--hidden", type=positive_int, default=64, help="deepsets: hidden / latent width")
     p.add_argument("--width", type=positive_int, default=32, help="lorentznet and peers: hidden width")
     p.add_argument("--blocks", type=positive_int, default=None,

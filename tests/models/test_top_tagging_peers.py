@@ -171,6 +171,25 @@ def test_benchmark_cli_trains_scores_and_skips_finished_runs(tmp_path, capsys) -
     assert rows_again == rows  # scores of unchanged runs are reused, not recomputed
 
 
+def test_benchmark_summary_over_seeds_and_tuned_lorentz(tmp_path, capsys) -> None:
+    """A PLAN name that is not a train.py model (lorentz_tuned) trains its model; --report names the
+    tables; the summary has one row per group of seeds (mean ± spread); --max-train above the split
+    size means the whole split."""
+    from models.top_tagging.benchmark import main
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    prefix = str(tmp_path / "runs" / "b")
+    main(["--data", str(data), "--test", str(data), "--models", "lorentz_tuned", "deepsets", "--epochs", "1",
+          "--seeds", "0", "1", "--prefix", prefix, "--report", prefix + "_other", "--bootstrap", "5",
+          "--max-train", "100"])  # more than the 16 training jets: the whole split, runs named nall
+    config = json.loads((tmp_path / "runs" / "b_lorentz_tuned_nall_s1" / "config.json").read_text())
+    assert config["model"] == "lorentz" and config["model_config"]["basis"] == "real"
+    summary = (tmp_path / "runs" / "b_other_summary.md").read_text().splitlines()
+    assert len(summary) == 4 and "| lorentz | b_lorentz_tuned_nall (2) |" in summary[2]
+    assert "| deepsets | b_deepsets_nall (2) |" in summary[3]
+    assert not (tmp_path / "runs" / "b_table.md").exists()
+
+
 def test_mass_window_reference(tmp_path) -> None:
     from models.top_tagging.compare import mass_window_row
 
