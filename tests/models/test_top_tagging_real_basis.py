@@ -217,3 +217,30 @@ def test_edge_scalars_weights_read_both_ends(jets, basis) -> None:
     lam = torch.tensor(lorentz_matrix(np.random.default_rng(2)))
     with torch.no_grad():
         torch.testing.assert_close(model(p @ lam.T, mask), model(p, mask), rtol=1e-9, atol=1e-12)
+
+
+def test_reuse_refuses_chunks_of_other_generator_versions(tmp_path, monkeypatch) -> None:
+    """A chunk seed gives other events under another Pythia / FastJet version: --reuse refuses a set
+    whose manifest records other generator versions than the installed ones (one clear error)."""
+    import json
+
+    from test_top_tagging_data import synthetic_arrays
+
+    from models.top_tagging import data as tt_data
+
+    def fake_generate(label, seed, n_jets, config):
+        arrays = synthetic_arrays(n_per_seed=n_jets, seeds=(seed,))
+        arrays["label"][:] = label
+        return arrays, n_jets
+
+    monkeypatch.setattr(tt_data, "generate_jets", fake_generate)
+    small = tmp_path / "small"
+    tt_data.generate_dataset(small, n_jets=8, seed=3, workers=1, chunk_jets=2, progress=False)
+    manifest = json.loads((small / "manifest.json").read_text())
+    assert tt_data.reuse_chunks(tmp_path / "cache_ok", small, tt_data.GenerationConfig()) == 4
+    manifest["versions"]["pythia8mc"] = "8.0.0-other"
+    (small / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"8\.0\.0-other.*cannot reuse it"):
+        tt_data.generate_dataset(tmp_path / "big", n_jets=16, seed=3, workers=1, chunk_jets=2,
+                                 progress=False, reuse=[small])
+    assert not list((tmp_path / "big" / ".chunks").glob("*.npz"))  # nothing copied
