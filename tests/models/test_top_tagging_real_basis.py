@@ -244,3 +244,35 @@ def test_reuse_refuses_chunks_of_other_generator_versions(tmp_path, monkeypatch)
         tt_data.generate_dataset(tmp_path / "big", n_jets=16, seed=3, workers=1, chunk_jets=2,
                                  progress=False, reuse=[small])
     assert not list((tmp_path / "big" / ".chunks").glob("*.npz"))  # nothing copied
+
+
+def test_resume_accepts_a_run_made_before_the_new_options(tmp_path) -> None:
+    """A complex-basis run made before issue 15 recorded no basis / input_norm / edge_scalars: --resume
+    with --basis complex (what they did) continues it; asking for the real basis is still refused."""
+    import json
+
+    from test_top_tagging_model import write_fake_dataset
+
+    from models.common.checkpoint import load_checkpoint, save_state
+    from models.top_tagging.train import main
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    out = tmp_path / "old"
+    argv = ["--model", "lorentz", "--data", str(data), "--epochs", "2", "--batch-size", "8", "--channels",
+            "2", "--n-constituents", "10", "--out", str(out), "--quiet", "--threads", "1",
+            "--basis", "complex"]
+    main([*argv, "--stop-after", "1"])
+    new_keys = ("basis", "input_norm", "edge_scalars")
+    state = load_checkpoint(out / "checkpoint.pt")
+    for key in new_keys:  # as session 1 wrote it
+        del state["identity"]["model_config"][key]
+    save_state(out / "checkpoint.pt", state)
+    run = json.loads((out / "run.json").read_text())
+    for key in new_keys:
+        del run["identity"]["model_config"][key]
+    (out / "run.json").write_text(json.dumps(run))
+    with pytest.raises(ValueError, match="basis"):
+        main([*argv[:-1], "real", "--resume"])
+    main([*argv, "--resume"])
+    assert len((out / "history.jsonl").read_text().splitlines()) == 2
+    assert json.loads((out / "config.json").read_text())["model_config"]["basis"] == "complex"
