@@ -254,7 +254,7 @@ def test_resume_accepts_a_run_made_before_the_new_options(tmp_path) -> None:
     from test_top_tagging_model import write_fake_dataset
 
     from models.common.checkpoint import load_checkpoint, save_state
-    from models.top_tagging.train import main
+    from models.top_tagging.train import load_model, main
 
     data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
     out = tmp_path / "old"
@@ -275,4 +275,15 @@ def test_resume_accepts_a_run_made_before_the_new_options(tmp_path) -> None:
         main([*argv[:-1], "real", "--resume"])
     main([*argv, "--resume"])
     assert len((out / "history.jsonl").read_text().splitlines()) == 2
-    assert json.loads((out / "config.json").read_text())["model_config"]["basis"] == "complex"
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_config"]["basis"] == "complex"
+    # its config.json as session 1 wrote it still loads (weights_only) as the complex-basis model
+    jets = fake_jets(3, 10, seed=1)
+    p, mask = torch.tensor(jets["p"]).float(), torch.tensor(jets["mask"])
+    before = load_model(out)(p, mask)
+    for key in new_keys:
+        del config["model_config"][key]
+    (out / "config.json").write_text(json.dumps(config))
+    old = load_model(out)
+    assert old.config.basis == "complex" and not old.config.input_norm
+    torch.testing.assert_close(old(p, mask), before)
