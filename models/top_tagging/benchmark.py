@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             epochs = args.epochs or epochs_for_budget(cost, n, args.cpu_budget)
             for seed in args.seeds:
                 out = run_name(args.prefix, model, n_train, seed)
+                if out in runs:  # a repeated seed, or two sizes >= the split: one run, not two "seeds"
+                    continue
                 runs.append(out)
                 if args.skip_train or (Path(out) / DONE).is_file():
                     continue

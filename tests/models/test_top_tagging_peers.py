@@ -229,3 +229,18 @@ def test_summary_table_says_which_error_each_row_shows() -> None:
     assert "± is" in head
     assert "| a (3) | sd over 3 seeds |" in a and "0.9720 ± 0.0020" in a and "100 ± 0" in a
     assert "| b (1) | bootstrap |" in b and "0.9600 ± 0.0007" in b and "100 ± 7" in b
+
+
+def test_benchmark_runs_each_run_once(tmp_path) -> None:
+    """Two --max-train sizes above the split (both mean the whole split) and a repeated seed name the same
+    run: it is trained and scored once, so the summary does not count one run as several seeds."""
+    from models.top_tagging.benchmark import main
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    prefix = str(tmp_path / "runs" / "b")
+    main(["--data", str(data), "--test", str(data), "--models", "deepsets", "--epochs", "1",
+          "--seeds", "0", "0", "--prefix", prefix, "--bootstrap", "5", "--max-train", "100", "200"])
+    table = (tmp_path / "runs" / "b_table.md").read_text().splitlines()
+    summary = (tmp_path / "runs" / "b_summary.md").read_text().splitlines()
+    assert len(table) == 3 and len(summary) == 3
+    assert "| b_deepsets_nall (1) | bootstrap |" in summary[2]
