@@ -49,7 +49,7 @@ PLAN: dict[str, tuple[float, list[str]]] = {
     "pelican": (8.15e-3, ["--width", "16", "--blocks", "2"]),  # width 32 costs 2.1x: 1 epoch at 2.5 min
     "particlenet": (0.85e-3, ["--width", "32", "--blocks", "2"]),
     "part": (0.69e-3, ["--width", "32", "--blocks", "2"]),
-    # issue 15 item 2: the LorentzTagger tuned on the validation split (runs/tune*.sh, docs/top_tagging.md)
+    # issue 15 item 2: the LorentzTagger tuned on the validation split (`make top-tune`, docs/top_tagging.md)
     "lorentz_tuned": (TUNED_COST, TUNED_ARGS),
 }
 # PLAN names that are not train.py model names: the model they train
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             epochs = args.epochs or epochs_for_budget(cost, n, args.cpu_budget)
             for seed in args.seeds:
                 out = run_name(args.prefix, model, n_train, seed)
+                if out in runs:  # a repeated seed, or two sizes >= the split: one run, not two "seeds"
+                    continue
                 runs.append(out)
                 if args.skip_train or (Path(out) / DONE).is_file():
                     continue

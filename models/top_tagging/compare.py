@@ -192,13 +192,14 @@ def seed_group(run: str) -> str:
 
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """One markdown row per group of seeds (:func:`seed_group`): the mean over seeds ± their standard
-    deviation (the seed-to-seed spread; a single seed shows the bootstrap error instead).
+    deviation (the seed-to-seed spread; a single seed shows the bootstrap error instead).  The column
+    "± is" says which of the two a row shows (``sd over N seeds`` or ``bootstrap``).
 
     >>> print(summary_table([]).splitlines()[0][:15])
     | model | seeds
     """
-    head = ("| model | seeds | parameters | epochs | CPU s/epoch | inference jets/s | accuracy | AUC "
-            "| 1/εB at εS=0.3 | 1/εB at εS=0.5 |\n|---|---|---|---|---|---|---|---|---|---|\n")
+    head = ("| model | seeds | ± is | parameters | epochs | CPU s/epoch | inference jets/s | accuracy | AUC "
+            "| 1/εB at εS=0.3 | 1/εB at εS=0.5 |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault(seed_group(r["run"]), []).append(r)
@@ -212,7 +213,8 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
 
         cpu = [r.get("cpu_seconds_per_epoch") for r in g]
         cpu_cell = f"{np.mean(cpu):.0f}" if all(c is not None for c in cpu) else "–"
-        lines.append(f"| {g[0]['model']} | {name} ({len(g)}) | {g[0]['n_params']:,} | "
+        spread = f"sd over {len(g)} seeds" if len(g) > 1 else "bootstrap"
+        lines.append(f"| {g[0]['model']} | {name} ({len(g)}) | {spread} | {g[0]['n_params']:,} | "
                      f"{np.mean([r['epochs'] for r in g]):.0f} | {cpu_cell} | "
                      f"{np.mean([r['inference_jets_per_cpu_s'] for r in g]):.0f} | {cell('accuracy', 4)} | "
                      f"{cell('auc', 4)} | {cell('rejection_0.3', 0)} | {cell('rejection_0.5', 0)} |")

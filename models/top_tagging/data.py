@@ -62,6 +62,7 @@ COLUMNS = {
 }
 
 
+GENERATOR_PACKAGES = ("pythia8mc", "fastjet")  # their versions decide the events of a chunk seed
 CACHE_DIR = ".chunks"  # finished chunks of an unfinished data set (resume); removed when it completes
 
 
@@ -103,11 +104,17 @@ def reuse_chunks(cache: Path, source: Path, config: GenerationConfig) -> int:
     A chunk is a deterministic function of ``(label, seed, n_jets, config)``, so a larger data set of
     the same base seed and chunk size can start from a smaller one instead of regenerating its chunks
     (the 16k test set is then the exact prefix of the 60k one).  Returns the number of chunks copied;
-    ValueError if ``source`` was generated with other physics settings.
+    ValueError if ``source`` was generated with other physics settings or other generator versions
+    (:data:`GENERATOR_PACKAGES`: the same seeds give other events there).
     """
     manifest = verify(source)
     if manifest["config"] != config.to_dict():
         raise ValueError(f"{source} was generated with other settings than requested; cannot reuse it")
+    theirs = {name: manifest.get("versions", {}).get(name) for name in GENERATOR_PACKAGES}
+    installed = package_versions(GENERATOR_PACKAGES)
+    ours = {name: installed[name] for name in GENERATOR_PACKAGES}
+    if theirs != ours:
+        raise ValueError(f"{source} was generated with {theirs}, not the installed {ours}; cannot reuse it")
     with np.load(Path(source) / NPZ_NAME, allow_pickle=False) as npz:
         arrays = {name: npz[name] for name in npz.files}
     cache.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,26 @@ def load_model(run: str | Path, weights: str = "best.pt") -> torch.nn.Module:
     return model.eval()
 
 
+# LorentzTagger options added by issue 15 and their values in the runs made before them (which lack the keys)
+LEGACY_DEFAULTS = {"basis": "complex", "input_norm": False, "edge_scalars": False}
+
+
+def recorded_config(out: Path, model_config: dict[str, Any], resume: bool) -> dict[str, Any]:
+    """``model_config`` as the run in ``out`` records it: when resuming a run made before issue 15's
+    options, the options it lacks are left out if they have the values it was trained with
+    (:data:`LEGACY_DEFAULTS`), so ``--resume`` still compares every setting that run knows.
+
+    >>> recorded_config(Path("no/such/run"), {"k": 8, "basis": "complex"}, True)
+    {'k': 8, 'basis': 'complex'}
+    """
+    path = out / "checkpoint.pt"
+    if not (resume and path.is_file()):
+        return model_config
+    saved = load_checkpoint(path).get("identity", {}).get("model_config", {})
+    return {key: value for key, value in model_config.items()
+            if key in saved or key not in LEGACY_DEFAULTS or LEGACY_DEFAULTS[key] != value}
+
+
 def model_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.model == "lorentz":
         return LorentzTaggerConfig(channels=args.channels, layers=args.layers, correlation=args.correlation,
@@ -173,7 +193,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     val = load_split(args.data, "val", args.n_constituents, args.max_val)
     model_config = model_config_from_args(args)
     model = build_model(args.model, model_config, torch_dtype(settings.dtype))
-    identity = {"model": args.model, "model_config": model_config, "n_constituents": args.n_constituents,
+    identity = {"model": args.model, "model_config": recorded_config(out, model_config, args.resume),
+                "n_constituents": args.n_constituents,
                 "n_train": len(train["label"]), "n_val": len(val["label"]),
                 "data_sha256": data_fingerprint(args.data)}
     trainer = Trainer(model, loss_fn, TensorData(train), settings, options, identity=identity, ctx=ctx,

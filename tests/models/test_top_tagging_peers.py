@@ -210,3 +210,37 @@ def test_boost_probe_on_a_trained_run(tmp_path) -> None:
               "--quiet", "--threads", "1"])
     assert boost_probe(tmp_path / "lorentznet", data, 1.0, n_jets=16)["float64"] < 1e-6
     assert boost_probe(tmp_path / "deepsets", data, 1.0, n_jets=16)["float64"] > 1e-5
+
+
+def test_summary_table_says_which_error_each_row_shows() -> None:
+    """Several seeds: mean ± their standard deviation (ddof 1), labelled so; one seed: its bootstrap error,
+    labelled bootstrap -- the two kinds of ± are never mixed up silently in one table."""
+    from models.top_tagging.compare import summary_table
+
+    def row(run: str, auc: float, auc_err: float) -> dict:
+        return {"run": run, "model": "m", "n_params": 10, "epochs": 3, "inference_jets_per_cpu_s": 5.0,
+                "accuracy": 0.9, "accuracy_err": 0.001, "auc": auc, "auc_err": auc_err,
+                "rejection_0.3": 100.0, "rejection_0.3_err": 7.0, "rejection_0.5": 50.0,
+                "rejection_0.5_err": 3.0}
+
+    rows = [row("a_s0", 0.9700, 0.0005), row("a_s1", 0.9720, 0.0005), row("a_s2", 0.9740, 0.0005),
+            row("b_s0", 0.9600, 0.0007)]
+    head, _, a, b = summary_table(rows).splitlines()
+    assert "± is" in head
+    assert "| a (3) | sd over 3 seeds |" in a and "0.9720 ± 0.0020" in a and "100 ± 0" in a
+    assert "| b (1) | bootstrap |" in b and "0.9600 ± 0.0007" in b and "100 ± 7" in b
+
+
+def test_benchmark_runs_each_run_once(tmp_path) -> None:
+    """Two --max-train sizes above the split (both mean the whole split) and a repeated seed name the same
+    run: it is trained and scored once, so the summary does not count one run as several seeds."""
+    from models.top_tagging.benchmark import main
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    prefix = str(tmp_path / "runs" / "b")
+    main(["--data", str(data), "--test", str(data), "--models", "deepsets", "--epochs", "1",
+          "--seeds", "0", "0", "--prefix", prefix, "--bootstrap", "5", "--max-train", "100", "200"])
+    table = (tmp_path / "runs" / "b_table.md").read_text().splitlines()
+    summary = (tmp_path / "runs" / "b_summary.md").read_text().splitlines()
+    assert len(table) == 3 and len(summary) == 3
+    assert "| b_deepsets_nall (1) | bootstrap |" in summary[2]

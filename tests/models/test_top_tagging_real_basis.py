@@ -217,3 +217,73 @@ def test_edge_scalars_weights_read_both_ends(jets, basis) -> None:
     lam = torch.tensor(lorentz_matrix(np.random.default_rng(2)))
     with torch.no_grad():
         torch.testing.assert_close(model(p @ lam.T, mask), model(p, mask), rtol=1e-9, atol=1e-12)
+
+
+def test_reuse_refuses_chunks_of_other_generator_versions(tmp_path, monkeypatch) -> None:
+    """A chunk seed gives other events under another Pythia / FastJet version: --reuse refuses a set
+    whose manifest records other generator versions than the installed ones (one clear error)."""
+    import json
+
+    from test_top_tagging_data import synthetic_arrays
+
+    from models.top_tagging import data as tt_data
+
+    def fake_generate(label, seed, n_jets, config):
+        arrays = synthetic_arrays(n_per_seed=n_jets, seeds=(seed,))
+        arrays["label"][:] = label
+        return arrays, n_jets
+
+    monkeypatch.setattr(tt_data, "generate_jets", fake_generate)
+    small = tmp_path / "small"
+    tt_data.generate_dataset(small, n_jets=8, seed=3, workers=1, chunk_jets=2, progress=False)
+    manifest = json.loads((small / "manifest.json").read_text())
+    assert tt_data.reuse_chunks(tmp_path / "cache_ok", small, tt_data.GenerationConfig()) == 4
+    manifest["versions"]["pythia8mc"] = "8.0.0-other"
+    (small / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"8\.0\.0-other.*cannot reuse it"):
+        tt_data.generate_dataset(tmp_path / "big", n_jets=16, seed=3, workers=1, chunk_jets=2,
+                                 progress=False, reuse=[small])
+    assert not list((tmp_path / "big" / ".chunks").glob("*.npz"))  # nothing copied
+
+
+def test_resume_accepts_a_run_made_before_the_new_options(tmp_path) -> None:
+    """A complex-basis run made before issue 15 recorded no basis / input_norm / edge_scalars: --resume
+    with --basis complex (what they did) continues it; asking for the real basis is still refused."""
+    import json
+
+    from test_top_tagging_model import write_fake_dataset
+
+    from models.common.checkpoint import load_checkpoint, save_state
+    from models.top_tagging.train import load_model, main
+
+    data = write_fake_dataset(tmp_path / "data", n_per_split=16, n=10)
+    out = tmp_path / "old"
+    argv = ["--model", "lorentz", "--data", str(data), "--epochs", "2", "--batch-size", "8", "--channels",
+            "2", "--n-constituents", "10", "--out", str(out), "--quiet", "--threads", "1",
+            "--basis", "complex"]
+    main([*argv, "--stop-after", "1"])
+    new_keys = ("basis", "input_norm", "edge_scalars")
+    state = load_checkpoint(out / "checkpoint.pt")
+    for key in new_keys:  # as session 1 wrote it
+        del state["identity"]["model_config"][key]
+    save_state(out / "checkpoint.pt", state)
+    run = json.loads((out / "run.json").read_text())
+    for key in new_keys:
+        del run["identity"]["model_config"][key]
+    (out / "run.json").write_text(json.dumps(run))
+    with pytest.raises(ValueError, match="basis"):
+        main([*argv[:-1], "real", "--resume"])
+    main([*argv, "--resume"])
+    assert len((out / "history.jsonl").read_text().splitlines()) == 2
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_config"]["basis"] == "complex"
+    # its config.json as session 1 wrote it still loads (weights_only) as the complex-basis model
+    jets = fake_jets(3, 10, seed=1)
+    p, mask = torch.tensor(jets["p"]).float(), torch.tensor(jets["mask"])
+    before = load_model(out)(p, mask)
+    for key in new_keys:
+        del config["model_config"][key]
+    (out / "config.json").write_text(json.dumps(config))
+    old = load_model(out)
+    assert old.config.basis == "complex" and not old.config.input_norm
+    torch.testing.assert_close(old(p, mask), before)
