@@ -16,7 +16,7 @@ import torch
 
 import lie_nn
 from models.common.io import DataError, write_manifest
-from models.md_jump.dataset import frame_pairs, select_atoms, training_pairs
+from models.md_jump.dataset import frame_pairs, load_topology, select_atoms, training_pairs
 from models.md_jump.interpolant import Interpolant, interpolant_loss, kabsch_align, sample_jump
 from models.md_jump.jumper import Jumper, build_network
 from models.md_jump.metrics import Projection, autocorrelation, js_divergence, rmsd_to
@@ -214,6 +214,36 @@ def test_training_pairs_split_by_time_and_aligned(tiny_data: Path) -> None:
     assert heavy.columns["x0"].shape[1:] == (N_ATOMS, 3) and len(heavy_summary["selection"]) == N_ATOMS
     with pytest.raises(ValueError, match="needs a trajectory longer"):
         frame_pairs(np.zeros((3, 4, 3)), 3)
+
+
+def test_an_added_train_trajectory_enters_training_and_validation(tiny_data: Path, tmp_path: Path) -> None:
+    """A train trajectory appended to the manifest (as ``data --add train:...`` does) is split by time
+    like the others: its first 85 % adds training pairs, its last 15 % validation pairs."""
+    import json
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    manifest = json.loads((data / "manifest.json").read_text())
+    specs = manifest["settings"]["trajectories"] + [
+        {"name": "train_folded_s7", "split": "train", "start": "folded", "seed": 7, "length_ps": 20.0}]
+    frames = _frames(21, N_ATOMS, 7)
+    np.savez(data / "train_folded_s7.npz", positions=(frames / 10.0).astype(np.float32),
+             time_ps=np.arange(21.0))
+    write_manifest(data, ["topology.pdb", "folded.pdb"] + [f"{s['name']}.npz" for s in specs],
+                   settings={"trajectories": specs, "save_every_ps": 1.0},
+                   split={s["name"]: s["split"] for s in specs}, command=["test"])
+    before = training_pairs(tiny_data, "ca", (2.0,), dtype=torch.float64)
+    train, val, summary = training_pairs(data, "ca", (2.0,), dtype=torch.float64)
+    assert summary["trajectories"] == ["train_a", "train_b", "train_folded_s7"]
+    cut = round(21 * 0.85)  # 18 frames for training, 3 for validation
+    assert summary["pairs"]["train"]["2ps"] == before[2]["pairs"]["train"]["2ps"] + cut - 2
+    assert summary["pairs"]["val"]["2ps"] == before[2]["pairs"]["val"]["2ps"] + (21 - cut) - 2
+    top, heavy = load_topology(data)
+    ca = frames[cut][heavy][select_atoms(top, "ca")]
+    first_val = ca - ca.mean(0)  # the new run's validation part starts at frame 18
+    assert torch.allclose(val.columns["x0"][-1], torch.tensor(first_val), atol=1e-5)
+    assert not torch.isclose(train.columns["x0"], torch.tensor(first_val)).all(dim=(1, 2)).any()
 
 
 def test_corrupt_data_names_the_file(tiny_data: Path, tmp_path: Path) -> None:
