@@ -409,8 +409,8 @@ voxel-train: voxel-data
 MD_DATA ?= data/md_jump
 MD_RUNS ?= runs/md_jump
 MD_CPU_MIN ?= 3.5
-MD_EPOCHS_equivariant ?= 20
-MD_EPOCHS_plain ?= 90
+MD_EPOCHS_equivariant ?= 8
+MD_EPOCHS_plain ?= 35
 MD_SEEDS ?= 0 1
 MD_HELDOUT ?= test:folded:4:5000
 MD_TRAIN_ADD ?= train:folded:5:3000

@@ -355,6 +355,21 @@ def test_compare_leaves_out_the_common_start() -> None:
     assert out["folded_fraction"] == pytest.approx(out["ref_folded_fraction"])
 
 
+def test_evaluate_lags_are_checked_before_any_work(tiny_data: Path, tmp_path: Path) -> None:
+    from models.md_jump import evaluate, train
+
+    assert evaluate.rollout_lags((10.0, 100.0), [100.0, 100.0]) == [100.0]
+    with pytest.raises(ValueError, match=r"--lags 7 1000: not trained \(trained: 10, 100 ps\)"):
+        evaluate.rollout_lags((10.0, 100.0), [7.0, 10.0, 1000.0])
+    run = tmp_path / "run"
+    train.main(["--data", str(tiny_data), "--lags", "5", "--epochs", "1", "--batch-size", "16",
+                "--channels", "4", "--num-layers", "1", "--steps", "2", "--out", str(run), "--quiet"])
+    out = tmp_path / "eval"
+    with pytest.raises(ValueError, match="--lags 2: not trained"):
+        evaluate.main([str(run), "--data", str(tiny_data), "--lags", "2", "--out", str(out)])
+    assert not out.exists()  # refused before the OpenMM speed run or any rollout
+
+
 def test_onejump_eval_cli(tiny_data: Path, tmp_path: Path) -> None:
     import json
 
