@@ -38,7 +38,7 @@ from models.md_jump.jumper import Jumper
 from models.md_jump.metrics import Projection, autocorrelation, js_divergence, radius_of_gyration, rmsd_to
 from models.md_jump.train import random_rotations
 
-__all__ = ["compare", "features", "main", "openmm_speed"]
+__all__ = ["compare", "features", "main", "openmm_speed", "rollout_lags"]
 
 
 def features(x: np.ndarray, folded: np.ndarray, proj: Projection) -> dict[str, np.ndarray]:
@@ -78,6 +78,21 @@ def compare(ref: dict[str, np.ndarray], model: dict[str, np.ndarray], folded_rms
     out["ref_bond_mean"], out["ref_bond_sd"] = float(ref["bond"][1:].mean()), float(ref["bond"][1:].std())
     out["ref_folded_acf"] = autocorrelation(ref_folded[None], acf_frames_ref)
     return out
+
+
+def rollout_lags(trained: tuple[float, ...] | list[float], requested: list[float] | None) -> list[float]:
+    """The Δs to roll out: every trained one, or those ``requested`` (each must be trained).
+
+    >>> rollout_lags([10.0, 100.0], None), rollout_lags([10.0, 100.0], [100.0])
+    ([10.0, 100.0], [100.0])
+    """
+    if requested is None:
+        return list(trained)
+    missing = [f"{lag:g}" for lag in requested if lag not in trained]
+    if missing:
+        raise ValueError(f"--lags {' '.join(missing)}: not trained (trained: "
+                         f"{', '.join(f'{lag:g}' for lag in trained)} ps)")
+    return list(dict.fromkeys(requested))
 
 
 def openmm_speed(data: Path, ps: float = 20.0) -> dict:
@@ -135,6 +150,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-traj", type=positive_int, default=48)
     p.add_argument("--folded-rmsd", type=positive_float, default=2.5, help="folded if Cα RMSD < this (Å)")
     p.add_argument("--acf-ps", type=positive_float, default=100.0)
+    p.add_argument("--lags", type=positive_float, nargs="+", default=None,
+                   help="Δs to roll out (ps; default: every Δ a model was trained for)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -142,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(1)
+    jumpers = [(run, Jumper.load(run / "model.pt")) for run in args.runs]
+    lags = {run: rollout_lags(jumper.lags_ps, args.lags) for run, jumper in jumpers}  # refuse before any work
     topology, heavy, trajs, test, folded, proj = load_eval_data(args.data)
     ca = heavy[topology.ca]
     every = test.save_every_ps
@@ -163,9 +182,8 @@ def main(argv: list[str]) -> int:
         app.PDBFile.writeFile(pdb.topology, test.positions[0] * u.angstrom, f)
     from models.md_jump.rollout import rollout_from_pdb
 
-    for run in args.runs:
-        jumper = Jumper.load(run / "model.pt")
-        for lag in jumper.lags_ps:
+    for run, jumper in jumpers:
+        for lag in lags[run]:
             ro = rollout_from_pdb(jumper, start_pdb, args.ns, lag, args.n_traj, args.seed)
             one = rollout_from_pdb(jumper, start_pdb, min(args.ns, 10 * lag / 1000), lag, 1, args.seed)
             feats = features(ro["positions"], folded, proj)

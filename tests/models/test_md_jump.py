@@ -16,7 +16,7 @@ import torch
 
 import lie_nn
 from models.common.io import DataError, write_manifest
-from models.md_jump.dataset import frame_pairs, select_atoms, training_pairs
+from models.md_jump.dataset import frame_pairs, load_topology, select_atoms, training_pairs
 from models.md_jump.interpolant import Interpolant, interpolant_loss, kabsch_align, sample_jump
 from models.md_jump.jumper import Jumper, build_network
 from models.md_jump.metrics import Projection, autocorrelation, js_divergence, rmsd_to
@@ -216,6 +216,36 @@ def test_training_pairs_split_by_time_and_aligned(tiny_data: Path) -> None:
         frame_pairs(np.zeros((3, 4, 3)), 3)
 
 
+def test_an_added_train_trajectory_enters_training_and_validation(tiny_data: Path, tmp_path: Path) -> None:
+    """A train trajectory appended to the manifest (as ``data --add train:...`` does) is split by time
+    like the others: its first 85 % adds training pairs, its last 15 % validation pairs."""
+    import json
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    manifest = json.loads((data / "manifest.json").read_text())
+    specs = manifest["settings"]["trajectories"] + [
+        {"name": "train_folded_s7", "split": "train", "start": "folded", "seed": 7, "length_ps": 20.0}]
+    frames = _frames(21, N_ATOMS, 7)
+    np.savez(data / "train_folded_s7.npz", positions=(frames / 10.0).astype(np.float32),
+             time_ps=np.arange(21.0))
+    write_manifest(data, ["topology.pdb", "folded.pdb"] + [f"{s['name']}.npz" for s in specs],
+                   settings={"trajectories": specs, "save_every_ps": 1.0},
+                   split={s["name"]: s["split"] for s in specs}, command=["test"])
+    before = training_pairs(tiny_data, "ca", (2.0,), dtype=torch.float64)
+    train, val, summary = training_pairs(data, "ca", (2.0,), dtype=torch.float64)
+    assert summary["trajectories"] == ["train_a", "train_b", "train_folded_s7"]
+    cut = round(21 * 0.85)  # 18 frames for training, 3 for validation
+    assert summary["pairs"]["train"]["2ps"] == before[2]["pairs"]["train"]["2ps"] + cut - 2
+    assert summary["pairs"]["val"]["2ps"] == before[2]["pairs"]["val"]["2ps"] + (21 - cut) - 2
+    top, heavy = load_topology(data)
+    ca = frames[cut][heavy][select_atoms(top, "ca")]
+    first_val = ca - ca.mean(0)  # the new run's validation part starts at frame 18
+    assert torch.allclose(val.columns["x0"][-1], torch.tensor(first_val), atol=1e-5)
+    assert not torch.isclose(train.columns["x0"], torch.tensor(first_val)).all(dim=(1, 2)).any()
+
+
 def test_corrupt_data_names_the_file(tiny_data: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -323,6 +353,21 @@ def test_compare_leaves_out_the_common_start() -> None:
     out = compare(ref, model, folded_rmsd=2.0, acf_frames_ref=5, acf_frames_model=5, n_boot=10)
     assert out["js_rmsd"] == pytest.approx(0.0, abs=1e-12) and out["js_tic1"] == pytest.approx(0.0, abs=1e-12)
     assert out["folded_fraction"] == pytest.approx(out["ref_folded_fraction"])
+
+
+def test_evaluate_lags_are_checked_before_any_work(tiny_data: Path, tmp_path: Path) -> None:
+    from models.md_jump import evaluate, train
+
+    assert evaluate.rollout_lags((10.0, 100.0), [100.0, 100.0]) == [100.0]
+    with pytest.raises(ValueError, match=r"--lags 7 1000: not trained \(trained: 10, 100 ps\)"):
+        evaluate.rollout_lags((10.0, 100.0), [7.0, 10.0, 1000.0])
+    run = tmp_path / "run"
+    train.main(["--data", str(tiny_data), "--lags", "5", "--epochs", "1", "--batch-size", "16",
+                "--channels", "4", "--num-layers", "1", "--steps", "2", "--out", str(run), "--quiet"])
+    out = tmp_path / "eval"
+    with pytest.raises(ValueError, match="--lags 2: not trained"):
+        evaluate.main([str(run), "--data", str(tiny_data), "--lags", "2", "--out", str(out)])
+    assert not out.exists()  # refused before the OpenMM speed run or any rollout
 
 
 def test_onejump_eval_cli(tiny_data: Path, tmp_path: Path) -> None:
