@@ -440,7 +440,7 @@ voxel-train: voxel-data
 	$(VOXEL_PY) -m models.voxel_segmentation.report $(VOXEL_RUNS)_eval.json --data $(VOXEL_DATA) --docs docs
 
 # ---- MD jumps (models/md_jump, docs/md_jump.md) ----------------------------------------------------
-# Chignolin trajectories with OpenMM (about 12 CPU minutes), the equivariant jump model and the plain
+# Chignolin trajectories with OpenMM (about 32 CPU minutes), the equivariant jump model and the plain
 # peer (rotation augmentation) with the same CPU budget per run and seed, the rollout evaluation against
 # the held-out trajectory and the figures of the docs page. An interrupted step continues where it stopped.
 MD_DATA ?= data/md_jump
@@ -458,8 +458,9 @@ MD_PY = OMP_NUM_THREADS=1 $(BIN)/python
 install-md: install
 	$(BIN)/pip install -q -e ".[torch,dev,md]" $(TORCH_PIN)
 
-# + a second held-out trajectory MD_HELDOUT (5 ns, about 14 CPU minutes) for the one-jump evaluation,
-# then a third training trajectory from the folded start MD_TRAIN_ADD (3 ns, about 8 CPU minutes)
+# 2 x 1 ns training + 1 ns held out (about 11.5 CPU minutes), + a second held-out trajectory MD_HELDOUT
+# (5 ns, about 12.5 CPU minutes) for the one-jump evaluation, then a third training trajectory from the
+# folded start MD_TRAIN_ADD (3 ns, about 8 CPU minutes): about 32 CPU minutes in all
 md-data: install-md
 	test -f $(MD_DATA)/manifest.json || $(MD_PY) -m models.md_jump.data --out $(MD_DATA)
 	for a in $(MD_HELDOUT) $(MD_TRAIN_ADD); do \
@@ -467,6 +468,8 @@ md-data: install-md
 		grep -q "\"$$n\"" $(MD_DATA)/manifest.json || $(MD_PY) -m models.md_jump.data --out $(MD_DATA) --add $$a || exit 1; \
 	done
 
+# 2 models x MD_SEEDS, each capped at MD_CPU_MIN; on the three training runs each stops at its epoch
+# count first (under 2 CPU minutes per run, about 6.5 in all)
 md-train: md-data
 	for s in $(MD_SEEDS); do \
 		test -f $(MD_RUNS)_equivariant_s$$s/model.pt || $(MD_PY) -m models.md_jump.train --data $(MD_DATA) \
