@@ -7,8 +7,8 @@ r"""CPU time of one training step (forward, backward, AdamW) per model, in inter
 Every round times ``--steps`` steps of each candidate in turn (one thread, ``time.process_time``, a
 batch of 64 validation jets with 32 constituents), so load changes on a shared machine hit all of them
 alike; it prints min / median / max over the rounds of the milliseconds per step.  Candidates: the tuned
-LorentzTagger (``--basis real --input-norm``) with the dense neighbour path (the default) and with the
-edge-list + ``index_add_`` reference path, and ParticleNet at the benchmark's size.
+LorentzTagger (``--basis real --input-norm``) with the edge-list + ``index_add_`` message path (the
+default) and with the dense ``(nodes, k)`` neighbour path, and ParticleNet at the benchmark's size.
 """
 
 from __future__ import annotations
