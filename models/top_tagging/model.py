@@ -232,8 +232,6 @@ class _Interaction(torch.nn.Module):
                   for _ in range((1 + self.complex) * item.ir.dim)]  # (real, imag) if complex
         self.register_buffer("expand", torch.tensor(expand, dtype=torch.long), persistent=False)
         self.register_buffer("unit", torch.ones(self.tp.weight_numel, dtype=dtype), persistent=False)
-        # the same layout as blocks: (channels, real numbers per channel) of each output irrep, in order
-        self.blocks = [(m.mul, (1 + self.complex) * m.ir.dim) for m in self.tp.irreps_out]
         self.edge_mlp = _mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
         # edge_scalars: the first layer of edge_mlp also reads (s_i, s_j), the (0,0) channels of both ends;
         # as W [s_i, s_j] = A s_i + B s_j it is projected once per node and gathered per edge
@@ -303,9 +301,7 @@ class _Interaction(torch.nn.Module):
             weight = self.edge_mlp[1:](first + proj[:, half:].index_select(0, flat).view(nodes, k, half))
         weight = weight * ok[..., None].to(weight.dtype)  # missing neighbours: zero weight
         pairs = self._node_products(h, y, weight.dtype)
-        # one weight per channel, repeated over the channel's components (contiguous: a plain product)
-        weight = torch.cat([w if size == 1 else w.repeat_interleave(size, dim=-1) for w, (_, size) in
-                            zip(weight.split([m for m, _ in self.blocks], -1), self.blocks, strict=True)], -1)
+        weight = weight.view(nodes * k, -1).index_select(1, self.expand).view(nodes, k, -1)
         return self._update(h, (pairs.index_select(0, flat).view(nodes, k, -1) * weight).sum(1))
 
 

@@ -5,7 +5,8 @@ r"""CPU time of one training step (forward, backward, AdamW) per model, in inter
     python -m models.top_tagging.step_time --data data/top_tagging_8k --rounds 7 --steps 6
 
 Every round times ``--steps`` steps of each candidate in turn (one thread, ``time.process_time``, a
-batch of 64 validation jets with 32 constituents), so load changes on a shared machine hit all of them
+batch of 64 validation jets with 32 constituents, glibc set up as in training by
+:func:`~models.common.memory.keep_freed_memory`), so load changes on a shared machine hit all of them
 alike; it prints min / median / max over the rounds of the milliseconds per step.  Candidates: the tuned
 LorentzTagger (``--basis real --input-norm``) with the edge-list + ``index_add_`` message path (the
 default) and with the dense ``(nodes, k)`` neighbour path, and ParticleNet at the benchmark's size.
@@ -21,6 +22,7 @@ import time
 import torch
 
 from models.common.cli import run_cli
+from models.common.memory import keep_freed_memory
 
 __all__ = ["candidates", "time_step"]
 
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.top_tagging.train import load_split
 
     torch.set_num_threads(1)
+    keep_freed_memory()  # as models.top_tagging.train does: no page faults on every large allocation
     d = load_split(args.data, "val", 32, 64)
     batch = (d["p"], d["mask"], d["label"])
     models = candidates()
