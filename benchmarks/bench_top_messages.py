@@ -9,7 +9,10 @@ components) and sum onto the receiver.  Prints the median forward and forward+ba
 * ``dense expand``: the same expansion, product viewed as ``(nodes, k, 160)``, sum over ``k``;
 * ``dense split``: per-irrep blocks, weights broadcast over a vector's 4 components, sum over ``k``;
 * ``dense repeat``: weights expanded with ``repeat_interleave`` per block, sum over ``k``;
-* ``dense einsum``: per-block ``einsum("nkm,nkmd->nmd")``.
+* ``dense einsum``: per-block ``einsum("nkm,nkmd->nmd")``;
+* ``rank one``: an untried idea, timed here only: the ``(0,0) ⊗ (1/2,1/2)`` block is ``h_j ⊗ p̂_j``, so
+  it is summed as a batched matrix product of ``w_ij h_j`` with the gathered ``p̂_j`` (4 numbers per
+  edge instead of 64).
 
     .venv/bin/python benchmarks/bench_top_messages.py
 """
@@ -60,21 +63,37 @@ def dense_einsum(x, w, sender, receiver):
                       .flatten(1) for xb, wb, (m, d) in zip(x.split(SIZES, -1), ws, BLOCKS, strict=True)], -1)
 
 
+def rank_one(x, w, sender, receiver, p):
+    hs, _, s3, hv = x.split(SIZES, -1)
+    w1, w2, w3, w4 = w.split([m for m, _ in BLOCKS], -1)
+    scal = torch.cat([hs, s3], -1).index_select(0, sender).view(NODES, K, -1)
+    agg13 = (scal * torch.cat([w1, w3], -1)).sum(1)
+    u = w2 * scal[..., :16]  # w_ij h_j, (nodes, k, 16)
+    agg2 = torch.bmm(u.transpose(1, 2), p.index_select(0, sender).view(NODES, K, 4)).flatten(1)
+    w4 = w4.reshape(NODES * K, -1).index_select(1, EXPAND[-64:] - 48).view(NODES, K, -1)
+    agg4 = (hv.index_select(0, sender).view(NODES, K, -1) * w4).sum(1)
+    return torch.cat([agg13[:, :16], agg2, agg13[:, 16:], agg4], -1)
+
+
 def main(reps: int = 11) -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
     gen = torch.Generator().manual_seed(0)
-    x0, w0 = torch.randn(NODES, sum(SIZES), generator=gen), torch.randn(NODES, K, WEIGHTS, generator=gen)
+    hs, p, s3, hv = (torch.randn(NODES, n, generator=gen) for n in (16, 4, 16, 64))
+    x0 = torch.cat([hs, (hs[:, :, None] * p[:, None, :]).flatten(1), s3, hv], -1)  # block 2 = h ⊗ p̂
+    w0 = torch.randn(NODES, K, WEIGHTS, generator=gen)
     sender = torch.randint(0, NODES, (NODES * K,), generator=gen)
     receiver = torch.arange(NODES).repeat_interleave(K)
     reference = edge_list(x0, w0, sender, receiver)
-    for f in (edge_list, dense_expand, dense_split, dense_repeat, dense_einsum, edge_list):
+    variants = (edge_list, dense_expand, dense_split, dense_repeat, dense_einsum, rank_one, edge_list)
+    for f in variants:
         x, w = x0.clone().requires_grad_(), w0.clone().requires_grad_()
-        torch.testing.assert_close(f(x, w, sender, receiver), reference, rtol=1e-4, atol=1e-4)
+        extra = (p,) if f is rank_one else ()
+        torch.testing.assert_close(f(x, w, sender, receiver, *extra), reference, rtol=1e-4, atol=1e-4)
         fwd, both = [], []
         for _ in range(reps):
             t = time.process_time()
-            out = f(x, w, sender, receiver)
+            out = f(x, w, sender, receiver, *extra)
             fwd.append(time.process_time() - t)
             out.backward(torch.ones_like(out))
             both.append(time.process_time() - t)
