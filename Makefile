@@ -7,6 +7,7 @@ TORCH_PIN ?= torch==2.13.0
 .PHONY: install install-hep test test-slow demo docs bench bench-sc lint clean top-data top-train
 .PHONY: install-peers top-peers-r8k top-peers-full top-peers-curve
 .PHONY: top-data-r8k top-test60k top-tune top-t60k
+.PHONY: top-step-time
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -124,6 +125,8 @@ top-t60k: install-peers top-data-r8k top-test60k
 		runs/top_r8k_lorentznet_nall_s0 runs/top_r8k_lorentz_nall_s0 runs/top_r8k_lgatr_nall_s0 \
 		runs/top_r8k_pelican_nall_s0 --data data/top_tagging_test60k --mass-window \
 		--plot docs/top_tagging_t60k_roc_s0.png
+top-step-time: install-peers top-data-r8k
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.step_time --data data/top_tagging_8k --rounds 9 --steps 6
 
 ORIG_VENV ?= /tmp/orig_lienn_venv
 

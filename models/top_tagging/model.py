@@ -263,20 +263,46 @@ class _Interaction(torch.nn.Module):
         first = self.edge_mlp[0](edge_feat) + proj[:, :half].index_select(0, receiver)
         return self.edge_mlp[1:](first + proj[:, half:].index_select(0, sender))
 
-    def forward(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
-                sender: torch.Tensor, receiver: torch.Tensor) -> torch.Tensor:
-        weight = self.edge_weights(h, edge_feat, sender, receiver)
-        node = self.tp(h, y, self.unit.to(weight.dtype))  # (nodes, dim_out), unit weights
-        # complex × real as contiguous real pairs: half the arithmetic of a promoted complex product
-        pairs = torch.view_as_real(node).reshape(len(node), -1) if self.complex else node
-        msg = pairs.index_select(0, sender) * weight.index_select(1, self.expand)
-        agg = torch.zeros(len(node), msg.shape[-1], dtype=msg.dtype, device=msg.device)
-        agg = agg.index_add_(0, receiver, msg)
+    def _node_products(self, h: torch.Tensor, y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """``CTP(h_j, Y_j; 1)`` per node, as real numbers (complex values as contiguous (re, im) pairs:
+        complex × real weights then cost half the arithmetic of a promoted complex product)."""
+        node = self.tp(h, y, self.unit.to(dtype))  # (nodes, dim_out), unit weights
+        return torch.view_as_real(node).reshape(len(node), -1) if self.complex else node
+
+    def _update(self, h: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
         if self.complex:
-            agg = torch.view_as_complex(agg.view(len(node), -1, 2))
+            agg = torch.view_as_complex(agg.view(len(h), -1, 2))
         a = self.lin_msg(agg * self.norm) + self.lin_node(h)
         b = self.product(a)
         return self.gate(self.lin_out(b) + self.lin_self(h))
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
+                sender: torch.Tensor, receiver: torch.Tensor) -> torch.Tensor:
+        """Edge-list path (the default): per-edge gather and ``index_add_`` scatter onto receivers."""
+        weight = self.edge_weights(h, edge_feat, sender, receiver)
+        pairs = self._node_products(h, y, weight.dtype)
+        msg = pairs.index_select(0, sender) * weight.index_select(1, self.expand)
+        agg = torch.zeros(len(h), msg.shape[-1], dtype=msg.dtype, device=msg.device)
+        return self._update(h, agg.index_add_(0, receiver, msg))
+
+    def forward_dense(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
+                      neighbours: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+        """Dense path, the same function as :meth:`forward`: node ``r`` receives from the flat node indices
+        ``neighbours[r]`` ``(nodes, k)`` where ``ok`` ``(nodes, k)``; ``edge_feat`` ``(nodes, k, F)``.
+        One gather and a sum over ``k``: no edge lists, no scatter (its backward is a plain broadcast)."""
+        nodes, k = neighbours.shape
+        flat = neighbours.reshape(-1)
+        if self.scalar_proj is None:
+            weight = self.edge_mlp(edge_feat)
+        else:
+            proj = self.scalar_proj(h[:, : self.channels].real)
+            half = proj.shape[1] // 2
+            first = self.edge_mlp[0](edge_feat) + proj[:, None, :half]
+            weight = self.edge_mlp[1:](first + proj[:, half:].index_select(0, flat).view(nodes, k, half))
+        weight = weight * ok[..., None].to(weight.dtype)  # missing neighbours: zero weight
+        pairs = self._node_products(h, y, weight.dtype)
+        weight = weight.view(nodes * k, -1).index_select(1, self.expand).view(nodes, k, -1)
+        return self._update(h, (pairs.index_select(0, flat).view(nodes, k, -1) * weight).sum(1))
 
 
 class LorentzTagger(torch.nn.Module):
@@ -316,6 +342,9 @@ class LorentzTagger(torch.nn.Module):
         self.layers = torch.nn.ModuleList(
             [_Interaction(cfg, self.n_edge_features, dtype) for _ in range(cfg.layers)])
         self.readout = _mlp([c + 2, cfg.readout_hidden, cfg.readout_hidden, 1], dtype)
+        # message path: edge lists + index_add_ (default), or dense (nodes, k) neighbour blocks summed over k
+        # (the same function, tested to 1e-12; not faster on one CPU thread: docs/top_tagging.md, profile)
+        self.dense_messages = False
 
     # ------------------------------------------------------------------ invariant geometry
     def _geometry(self, p: torch.Tensor, mask: torch.Tensor):
@@ -343,19 +372,25 @@ class LorentzTagger(torch.nn.Module):
         dij = kij / zz
         return p, mass, z, kij, dij
 
-    def _edges(self, mask: torch.Tensor, dij: torch.Tensor):
+    def _neighbours(self, mask: torch.Tensor, dij: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(idx, ok)`` ``(B, n, k')``: slot ``idx[b, i, m]`` sends to ``i`` where ``ok`` (a real pair, not
+        ``i`` itself); ``k' = min(k, n - 1)`` nearest in ``d_ij``, or every other slot (complete graph)."""
         b, n = mask.shape
         pair = mask[:, :, None] & mask[:, None, :] & ~torch.eye(n, dtype=torch.bool, device=mask.device)
         if self.config.k is None or self.config.k >= n - 1:
-            bi, i, j = pair.nonzero(as_tuple=True)
+            others = torch.arange(n - 1, device=mask.device)
+            idx = others + (others[None, :] >= torch.arange(n, device=mask.device)[:, None])  # j != i
+            idx = idx.expand(b, n, n - 1)
         else:
             dist = dij.masked_fill(~pair, float("inf"))
-            k = self.config.k
-            idx = dist.topk(k, dim=-1, largest=False).indices  # (B, n, k)
-            ok = torch.gather(pair, 2, idx)
-            bi, i, kk = ok.nonzero(as_tuple=True)
-            j = idx[bi, i, kk]
-        return bi, i, j
+            idx = dist.topk(self.config.k, dim=-1, largest=False).indices  # (B, n, k)
+        return idx, torch.gather(pair, 2, idx)
+
+    def _edges(self, mask: torch.Tensor, dij: torch.Tensor):
+        """Edge list ``(batch, receiver, sender)`` of the same graph as :meth:`_neighbours`."""
+        idx, ok = self._neighbours(mask, dij)
+        bi, i, kk = ok.nonzero(as_tuple=True)
+        return bi, i, idx[bi, i, kk]
 
     def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scal, mask, jet_feat = self.node_invariants(p, mask)
@@ -371,16 +406,26 @@ class LorentzTagger(torch.nn.Module):
         mask = check_constituents(p, mask, "LorentzTagger")
         b, n, _ = p.shape
         p, mass, z, kij, dij = self._geometry(p, mask)
-        bi, i, j = self._edges(mask, dij)
-        receiver, sender = bi * n + i, bi * n + j
         log_z = torch.log(z.clamp_min(1e-6))
         log_m = torch.log(mass / self.config.mass_scale)
         log_n = torch.log(mask.sum(1).clamp_min(1).to(torch.float64))
         # node invariants: log z, z, log m_J, log(number of constituents)
         node_feat = torch.stack([log_z, z, log_m[:, None].expand(b, n), log_n[:, None].expand(b, n)], -1)
-        e_k, e_d = kij[bi, i, j], dij[bi, i, j]
+        if self.dense_messages:
+            idx, ok = self._neighbours(mask, dij)  # (B, n, k')
+            e_k, e_d = torch.gather(kij, 2, idx), torch.gather(dij, 2, idx)
+            z_i = log_z[:, :, None].expand_as(e_k)
+            z_j = torch.gather(log_z, 1, idx.reshape(b, -1)).view_as(e_k)
+            graph = ((idx + n * torch.arange(b, device=p.device)[:, None, None]).reshape(b * n, -1),
+                     ok.reshape(b * n, -1))
+        else:  # edge-list path (the same function; the tests compare them)
+            bi, i, j = self._edges(mask, dij)
+            e_k, e_d, z_i, z_j = kij[bi, i, j], dij[bi, i, j], log_z[bi, i], log_z[bi, j]
+            graph = (bi * n + j, bi * n + i)  # (sender, receiver)
         edge_feat = torch.stack([torch.log(e_k.clamp_min(0) + 1e-6), torch.log(e_d.clamp_min(0) + 1e-4),
-                                 e_d, log_z[bi, i], log_z[bi, j]], -1)
+                                 e_d, z_i, z_j], -1)
+        if self.dense_messages:
+            edge_feat = edge_feat.reshape(b * n, -1, self.n_edge_features)
         rd = self.real_dtype
         p_hat = (p / mass[:, None, None]).to(torch.complex128) @ self.q_t  # (B, n, 4) in the SO13 basis
         p_hat = p_hat.reshape(b * n, 4)
@@ -390,10 +435,15 @@ class LorentzTagger(torch.nn.Module):
         if self.node_norm is not None:  # statistics of real constituents only: padding never enters
             real = mask.reshape(-1)
             node_feat = node_feat.masked_scatter(real[:, None], self.node_norm(node_feat[real]))
-            edge_feat = self.edge_norm(edge_feat)
+            if self.dense_messages:  # statistics of real edges only
+                real = graph[1][..., None]
+                edge_feat = edge_feat.masked_scatter(real, self.edge_norm(edge_feat[graph[1]]))
+            else:
+                edge_feat = self.edge_norm(edge_feat)
         h = self._embed(node_feat, p_hat)
         for layer in self.layers:
-            h = layer(h, y, edge_feat, sender, receiver)
+            step = layer.forward_dense if self.dense_messages else layer.forward
+            h = step(h, y, edge_feat, *graph)
         c = self.config.channels
         return h[:, :c].reshape(b, n, c), mask, torch.stack([log_m, log_n], -1).to(rd)
 
