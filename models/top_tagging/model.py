@@ -5,13 +5,19 @@ Input: constituents' 4-momenta ``p`` ``(batch, n, 4)`` ordered ``(E, px, py, pz)
 orthochronous Lorentz transformation (rotations and boosts) applied to all constituents, under
 permutations of the constituents and under padding.
 
-Architecture (all features live in ``C × ((0,0) ⊕ (1/2,1/2))`` of :class:`SO13`):
+Features: every feature lives in ``C × (scalar ⊕ 4-vector)``, in one of two bases
+(``LorentzTaggerConfig.basis``, :mod:`models.top_tagging.basis`):
 
-* The real 4-vector becomes the ``(1/2,1/2)`` irrep through the intertwiner ``Q`` of
-  :func:`lie_nn.change_of_basis` from the real so(1,3) generators
-  (:func:`four_vector_generators`) to ``SO13(1/2,1/2)``; in that basis the CG
-  ``(1/2,1/2) ⊗ (1/2,1/2) → (0,0)`` contracts two vectors to ``(p·q)/2`` with the Minkowski metric
-  ``η = diag(1, -1, -1, -1)`` (checked in the tests).
+* ``"complex"`` (default): ``(0,0) ⊕ (1/2,1/2)`` of :class:`~lie_nn.SO13`, complex features and CGs.  The
+  real 4-vector becomes the ``(1/2,1/2)`` irrep through the intertwiner ``Q`` of
+  :func:`lie_nn.change_of_basis` from the real so(1,3) generators (:func:`four_vector_generators`) to
+  ``SO13(1/2,1/2)``; in that basis the CG ``(1/2,1/2) ⊗ (1/2,1/2) → (0,0)`` contracts two vectors to
+  ``(p·q)/2`` with the Minkowski metric ``η = diag(1, -1, -1, -1)`` (checked in the tests).
+* ``"real"``: the trivial rep ``⊕`` the real 4-vector ``GenericRep(four_vector_generators())``; features,
+  CGs and weights are real and ``Q`` is the identity (half the arithmetic of the complex form).
+
+Architecture (the same layers in both bases):
+
 * Invariants only from Minkowski products: with the jet momentum ``J = Σ_i p_i`` (summed over the given
   constituents), ``z_i = p_i·J / J²`` (energy fraction in the jet rest frame), ``k_ij = p_i·p_j / J²``
   and ``d_ij = k_ij / (z_i z_j)`` (``= 1 - cos θ_ij`` in the jet rest frame for massless particles), and
@@ -23,20 +29,22 @@ Architecture (all features live in ``C × ((0,0) ⊕ (1/2,1/2))`` of :class:`SO1
   ``e_ij = (log k_ij, log d_ij, d_ij, log z_i, log z_j)``; ``index_add_`` aggregation; ``Linear`` of the
   aggregate plus a ``Linear`` of the node's own features (which carry ``p̂_i``);
   :class:`~lie_nn.nn.SymmetricContraction` (the MACE product basis, correlation ``ν``); ``Linear`` +
-  self-connection; ``Gate`` with ``(0,0)`` gates (boosts are not unitary: the only nonlinearities act on
+  self-connection; ``Gate`` with scalar gates (boosts are not unitary: the only nonlinearities act on
   invariant channels).
-* Readout: the ``(0,0)`` channels, masked mean over constituents, MLP → logit.  Why the invariants are
-  *real*: every feature stays in the real form ``{Q r : r ∈ R^4}`` of ``(1/2,1/2)`` (and ``R`` for
-  ``(0,0)``).  That subspace is preserved by the group (real Lorentz matrices), by real weights, by the
-  CGs ``(0,0)⊗(1/2,1/2)→(1/2,1/2)`` (identity) and ``(1/2,1/2)⊗(1/2,1/2)→(0,0)`` (``Qᵀ C Q = η/2``),
-  by the product basis of :class:`SymmetricContraction` (real in this basis) and by the gate, whose
-  activations (SiLU, tanh) vanish at 0 so that ``act(Re) + i act(Im)`` keeps ``Im = 0``.  (A sigmoid
-  gate would add ``i/2`` and leave the real form -- still equivariant, but wasteful.)  The readout takes
-  the real part; the tests check that the imaginary part is zero to rounding.
+* Readout: the scalar channels, masked mean over constituents, MLP → logit. In the real basis they are
+  real by construction. Why they are *real* in the complex basis too: every feature stays in the real form
+  ``{Q r : r ∈ R^4}`` of ``(1/2,1/2)`` (and ``R`` for ``(0,0)``). That subspace is preserved by the group
+  (real Lorentz matrices), by real weights, by the CGs ``(0,0)⊗(1/2,1/2)→(1/2,1/2)`` (identity) and
+  ``(1/2,1/2)⊗(1/2,1/2)→(0,0)`` (``Qᵀ C Q = η/2``), by the product basis of :class:`SymmetricContraction`
+  (real in this basis) and by the gate, whose activations (SiLU, tanh) vanish at 0 so that ``act(Re) + i
+  act(Im)`` keeps ``Im = 0``. (A sigmoid gate would add ``i/2`` and leave the real form -- still
+  equivariant, but wasteful.) The complex-basis readout takes the real part; the tests check that the
+  imaginary part is zero to rounding.
 
 Numerics: the model is invariant, so it may be evaluated in any frame.  With ``rest_frame=True``
 (default) every jet is boosted (float64) to the rest frame of ``J`` before the network runs: the
-components of ``p̂`` are then ``O(1)`` instead of ``O(γ)``, which keeps complex64 training accurate.
+components of ``p̂`` are then ``O(1)`` instead of ``O(γ)``, which keeps float32 / complex64 training
+accurate.
 This is a frame choice, not a symmetry breaking: the boost is ``J``-covariant up to a rotation (the
 Wigner rotation), and the network is rotation invariant (tests check both settings).
 
@@ -248,8 +256,9 @@ class LorentzTagger(torch.nn.Module):
 
     def node_invariants(self, p: torch.Tensor, mask: torch.Tensor
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(scalars, mask, jet_features)``: the complex ``(0,0)`` channels ``(batch, n, C)`` after the last
-        layer (real up to rounding, see the module docstring), the bool mask and ``(log m_J, log n)``."""
+        """``(scalars, mask, jet_features)``: the scalar channels ``(batch, n, C)`` after the last layer
+        (complex basis: complex, real up to rounding, see the module docstring; real basis: real), the bool
+        mask and ``(log m_J, log n)``."""
         mask = check_constituents(p, mask, "LorentzTagger")
         b, n, _ = p.shape
         p, mass, z, kij, dij = self._geometry(p, mask)
