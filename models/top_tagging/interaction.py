@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def _mlp(sizes: list[int], dtype: torch.dtype) -> torch.nn.Sequential:
+    """``Linear`` layers of the given sizes with SiLU between them (none after the last)."""
     mods: list[torch.nn.Module] = []
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
         mods += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.SiLU()]
