@@ -111,7 +111,9 @@ top-tune: top-data-r8k
 	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 11 --lr 2e-3 --edge-scalars --out runs/top_tune_real_c16_k8_es
 	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 10 --lr 2e-3 --input-norm --edge-scalars --out runs/top_tune_real_c16_k8_norm_es
 	OMP_NUM_THREADS=1 $(TOP_TUNE) --epochs 10 --lr 5e-3 --input-norm --out runs/top_tune_real_c16_k8_norm_lr5
-top-t60k: install-peers top-data-r8k top-test60k
+# (top-peers-r8k: the last `compare` step rescores session 1's L-GATr, PELICAN and complex-basis runs;
+# finished runs are reused, and its 16k test set is the prefix that top-test60k copies.)
+top-t60k: install-peers top-data-r8k top-peers-r8k top-test60k
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
 		--test data/top_tagging_test60k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
 		--models lorentz_tuned particlenet part deepsets lorentznet --report runs/top_r8k_t60k \

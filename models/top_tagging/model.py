@@ -5,13 +5,19 @@ Input: constituents' 4-momenta ``p`` ``(batch, n, 4)`` ordered ``(E, px, py, pz)
 orthochronous Lorentz transformation (rotations and boosts) applied to all constituents, under
 permutations of the constituents and under padding.
 
-Architecture (all features live in ``C × ((0,0) ⊕ (1/2,1/2))`` of :class:`SO13`):
+Features: every feature lives in ``C × (scalar ⊕ 4-vector)``, in one of two bases
+(``LorentzTaggerConfig.basis``, :mod:`models.top_tagging.basis`):
 
-* The real 4-vector becomes the ``(1/2,1/2)`` irrep through the intertwiner ``Q`` of
-  :func:`lie_nn.change_of_basis` from the real so(1,3) generators
-  (:func:`four_vector_generators`) to ``SO13(1/2,1/2)``; in that basis the CG
-  ``(1/2,1/2) ⊗ (1/2,1/2) → (0,0)`` contracts two vectors to ``(p·q)/2`` with the Minkowski metric
-  ``η = diag(1, -1, -1, -1)`` (checked in the tests).
+* ``"complex"`` (default): ``(0,0) ⊕ (1/2,1/2)`` of :class:`~lie_nn.SO13`, complex features and CGs.  The
+  real 4-vector becomes the ``(1/2,1/2)`` irrep through the intertwiner ``Q`` of
+  :func:`lie_nn.change_of_basis` from the real so(1,3) generators (:func:`four_vector_generators`) to
+  ``SO13(1/2,1/2)``; in that basis the CG ``(1/2,1/2) ⊗ (1/2,1/2) → (0,0)`` contracts two vectors to
+  ``(p·q)/2`` with the Minkowski metric ``η = diag(1, -1, -1, -1)`` (checked in the tests).
+* ``"real"``: the trivial rep ``⊕`` the real 4-vector ``GenericRep(four_vector_generators())``; features,
+  CGs and weights are real and ``Q`` is the identity (half the arithmetic of the complex form).
+
+Architecture (the same layers in both bases):
+
 * Invariants only from Minkowski products: with the jet momentum ``J = Σ_i p_i`` (summed over the given
   constituents), ``z_i = p_i·J / J²`` (energy fraction in the jet rest frame), ``k_ij = p_i·p_j / J²``
   and ``d_ij = k_ij / (z_i z_j)`` (``= 1 - cos θ_ij`` in the jet rest frame for massless particles), and
@@ -23,20 +29,22 @@ Architecture (all features live in ``C × ((0,0) ⊕ (1/2,1/2))`` of :class:`SO1
   ``e_ij = (log k_ij, log d_ij, d_ij, log z_i, log z_j)``; ``index_add_`` aggregation; ``Linear`` of the
   aggregate plus a ``Linear`` of the node's own features (which carry ``p̂_i``);
   :class:`~lie_nn.nn.SymmetricContraction` (the MACE product basis, correlation ``ν``); ``Linear`` +
-  self-connection; ``Gate`` with ``(0,0)`` gates (boosts are not unitary: the only nonlinearities act on
+  self-connection; ``Gate`` with scalar gates (boosts are not unitary: the only nonlinearities act on
   invariant channels).
-* Readout: the ``(0,0)`` channels, masked mean over constituents, MLP → logit.  Why the invariants are
-  *real*: every feature stays in the real form ``{Q r : r ∈ R^4}`` of ``(1/2,1/2)`` (and ``R`` for
-  ``(0,0)``).  That subspace is preserved by the group (real Lorentz matrices), by real weights, by the
-  CGs ``(0,0)⊗(1/2,1/2)→(1/2,1/2)`` (identity) and ``(1/2,1/2)⊗(1/2,1/2)→(0,0)`` (``Qᵀ C Q = η/2``),
-  by the product basis of :class:`SymmetricContraction` (real in this basis) and by the gate, whose
-  activations (SiLU, tanh) vanish at 0 so that ``act(Re) + i act(Im)`` keeps ``Im = 0``.  (A sigmoid
-  gate would add ``i/2`` and leave the real form -- still equivariant, but wasteful.)  The readout takes
-  the real part; the tests check that the imaginary part is zero to rounding.
+* Readout: the scalar channels, masked mean over constituents, MLP → logit. In the real basis they are
+  real by construction. Why they are *real* in the complex basis too: every feature stays in the real form
+  ``{Q r : r ∈ R^4}`` of ``(1/2,1/2)`` (and ``R`` for ``(0,0)``). That subspace is preserved by the group
+  (real Lorentz matrices), by real weights, by the CGs ``(0,0)⊗(1/2,1/2)→(1/2,1/2)`` (identity) and
+  ``(1/2,1/2)⊗(1/2,1/2)→(0,0)`` (``Qᵀ C Q = η/2``), by the product basis of :class:`SymmetricContraction`
+  (real in this basis) and by the gate, whose activations (SiLU, tanh) vanish at 0 so that ``act(Re) + i
+  act(Im)`` keeps ``Im = 0``. (A sigmoid gate would add ``i/2`` and leave the real form -- still
+  equivariant, but wasteful.) The complex-basis readout takes the real part; the tests check that the
+  imaginary part is zero to rounding.
 
 Numerics: the model is invariant, so it may be evaluated in any frame.  With ``rest_frame=True``
 (default) every jet is boosted (float64) to the rest frame of ``J`` before the network runs: the
-components of ``p̂`` are then ``O(1)`` instead of ``O(γ)``, which keeps complex64 training accurate.
+components of ``p̂`` are then ``O(1)`` instead of ``O(γ)``, which keeps float32 / complex64 training
+accurate.
 This is a frame choice, not a symmetry breaking: the boost is ``J``-covariant up to a rotation (the
 Wigner rotation), and the network is rotation invariant (tests check both settings).
 
@@ -52,20 +60,18 @@ pipeline) is a lab-frame choice; the model is exactly invariant as a function of
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 
-from lie_nn import SO13, GenericRep, Irrep, Irreps, change_of_basis
-from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear, SymmetricContraction
+from models.top_tagging.basis import BASES, four_vector_generators, representations, vector_to_so13
+from models.top_tagging.interaction import _Interaction, _mlp
 from models.top_tagging.invariants import massless, pair_products
 
-__all__ = ["LorentzTagger", "LorentzTaggerConfig", "check_constituents", "count_parameters",
-           "four_vector_generators", "minkowski_dot", "to_rest_frame", "vector_to_so13"]
+# the basis helpers live in models.top_tagging.basis and are re-exported here
+__all__ = ["BASES", "LorentzTagger", "LorentzTaggerConfig", "check_constituents", "count_parameters",
+           "four_vector_generators", "minkowski_dot", "representations", "to_rest_frame", "vector_to_so13"]
 
-S, V = SO13(0, 0), SO13("1/2", "1/2")
 METRIC = (1.0, -1.0, -1.0, -1.0)
 ENERGY_TOLERANCE = 1e-4  # relative: |p| may exceed E by float32 rounding, not more
 
@@ -73,25 +79,6 @@ ENERGY_TOLERANCE = 1e-4  # relative: |p| may exceed E by float32 rounding, not m
 def _where(index: torch.Tensor, mask: torch.Tensor) -> str:
     jet, slot = (int(v) for v in mask.nonzero()[index])
     return f"constituent {slot} of jet {jet}"
-
-
-BASES = ("complex", "real")
-
-
-def representations(basis: str) -> tuple[Irrep, Irrep]:
-    """``(scalar, vector)`` irreps of the features: ``SO13(0,0), SO13(1/2,1/2)`` (complex basis) or the
-    real 4-vector :class:`~lie_nn.GenericRep` of :func:`four_vector_generators` and its trivial rep
-    (real basis: real CGs, real weights, real float arithmetic -- half the work of the complex form).
-
-    >>> [str(r) for r in representations("real")], representations("real")[1].dim
-    (['1', '4-vector'], 4)
-    """
-    if basis == "complex":
-        return S, V
-    if basis != "real":
-        raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
-    vector = GenericRep(four_vector_generators(), label="4-vector")
-    return vector.trivial(), vector
 
 
 def check_constituents(p: torch.Tensor, mask: torch.Tensor, who: str = "tagger") -> torch.Tensor:
@@ -133,38 +120,6 @@ def check_constituents(p: torch.Tensor, mask: torch.Tensor, who: str = "tagger")
     return mask
 
 
-def four_vector_generators() -> np.ndarray:
-    """Real so(1,3) generators on ``(t, x, y, z)``: ``R_x, R_y, R_z`` then boosts ``K_x, K_y, K_z``.
-
-    >>> X = four_vector_generators()
-    >>> X.shape, float(X[3, 0, 1]), float(X[3, 1, 0])
-    ((6, 4, 4), 1.0, 1.0)
-    """
-    X = np.zeros((6, 4, 4))
-    for a, (i, j) in enumerate([(2, 3), (3, 1), (1, 2)]):
-        X[a, j, i], X[a, i, j] = 1.0, -1.0
-    for a in range(3):
-        X[3 + a, 0, a + 1] = X[3 + a, a + 1, 0] = 1.0
-    return X
-
-
-def vector_to_so13() -> np.ndarray:
-    """Intertwiner ``Q`` (4×4 complex) with ``SO13(1/2,1/2).algebra()[a] @ Q == Q @ X_a`` (4-vector).
-
-    A real 4-vector ``p`` (column) has coordinates ``Q @ p`` in the ``(1/2,1/2)`` basis; a batch of
-    row vectors maps as ``p @ Q.T``.
-
-    >>> Q = vector_to_so13()
-    >>> X, Y = four_vector_generators(), SO13("1/2", "1/2").algebra()
-    >>> bool(np.allclose(Y @ Q, Q @ X))
-    True
-    """
-    Q = change_of_basis(GenericRep(four_vector_generators(), label="4-vector"), V)
-    if Q.shape != (1, 4, 4):
-        raise RuntimeError(f"expected a unique intertwiner 4-vector -> (1/2,1/2), got {Q.shape}")
-    return Q[0]
-
-
 def minkowski_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``a·b = a_0 b_0 - a_1 b_1 - a_2 b_2 - a_3 b_3`` over the last axis (broadcasting)."""
     return a[..., 0] * b[..., 0] - (a[..., 1:] * b[..., 1:]).sum(-1)
@@ -202,109 +157,6 @@ class LorentzTaggerConfig:
         return asdict(self)
 
 
-def _mlp(sizes: list[int], dtype: torch.dtype) -> torch.nn.Sequential:
-    mods: list[torch.nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        mods += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.SiLU()]
-    return torch.nn.Sequential(*mods[:-1])
-
-
-class _Interaction(torch.nn.Module):
-    r"""One layer: messages → ``index_add_`` → Linear (+ own features) → SymmetricContraction → Gate.
-
-    The message ``m_ij = CTP(h_j, Y_j; w_ij)`` has equivariant attributes ``Y_j = (1, p̂_j)`` that depend
-    on the sender only, and the channelwise product is linear in its weights, so
-    ``m_ij = w_ij ⊙ CTP(h_j, Y_j; 1)`` (each weight scales one output channel): the tensor product runs
-    once per *node* and every edge costs one gather and one product (:meth:`edge_messages` computes the
-    same thing edge by edge; the tests compare them).
-    """
-
-    def __init__(self, cfg: LorentzTaggerConfig, n_edge: int, dtype: torch.dtype) -> None:
-        super().__init__()
-        c = cfg.channels
-        S, V = representations(cfg.basis)
-        self.complex = cfg.basis == "complex"
-        self.irreps = Irreps([(c, S), (c, V)])
-        self.tp = ChannelwiseTensorProduct(self.irreps, Irreps([(1, S), (1, V)]), [S, V],
-                                           internal_weights=False, dtype=dtype)
-        # output component -> weight index (weights are path-major, one per channel of each path)
-        expand = [w for w, item in enumerate(x for m in self.tp.irreps_out for x in [m] * m.mul)
-                  for _ in range((1 + self.complex) * item.ir.dim)]  # (real, imag) if complex
-        self.register_buffer("expand", torch.tensor(expand, dtype=torch.long), persistent=False)
-        self.register_buffer("unit", torch.ones(self.tp.weight_numel, dtype=dtype), persistent=False)
-        self.edge_mlp = _mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
-        # edge_scalars: the first layer of edge_mlp also reads (s_i, s_j), the (0,0) channels of both ends;
-        # as W [s_i, s_j] = A s_i + B s_j it is projected once per node and gathered per edge
-        self.scalar_proj = (torch.nn.Linear(c, 2 * cfg.edge_hidden, bias=False, dtype=dtype)
-                            if cfg.edge_scalars else None)
-        self.channels = c
-        self.lin_msg = Linear(self.tp.irreps_out, self.irreps, dtype=dtype)
-        self.lin_node = Linear(self.irreps, self.irreps, dtype=dtype)
-        self.product = SymmetricContraction(self.irreps, [S, V], cfg.correlation, dtype=dtype)
-        gate_in = Irreps([(c, S), (c, S), (c, V)])
-        self.lin_out = Linear(self.irreps, gate_in, bias=True, dtype=dtype)
-        self.lin_self = Linear(self.irreps, gate_in, dtype=dtype)
-        self.gate = Gate([(c, S)], torch.nn.functional.silu, [(c, S)], torch.tanh, [(c, V)])
-        self.norm = 1.0 / math.sqrt(cfg.k or 16)
-
-    def edge_messages(self, h: torch.Tensor, y: torch.Tensor, weight: torch.Tensor,
-                      sender: torch.Tensor) -> torch.Tensor:
-        """Reference: the channelwise product evaluated on every edge (slow)."""
-        return self.tp(h[sender], y[sender], weight)
-
-    def edge_weights(self, h: torch.Tensor, edge_feat: torch.Tensor, sender: torch.Tensor,
-                     receiver: torch.Tensor) -> torch.Tensor:
-        """Per-edge weights of the channelwise product from invariants only (edge features, and with
-        ``edge_scalars`` the ``(0,0)`` channels of receiver and sender)."""
-        if self.scalar_proj is None:
-            return self.edge_mlp(edge_feat)
-        proj = self.scalar_proj(h[:, : self.channels].real)
-        half = proj.shape[1] // 2
-        first = self.edge_mlp[0](edge_feat) + proj[:, :half].index_select(0, receiver)
-        return self.edge_mlp[1:](first + proj[:, half:].index_select(0, sender))
-
-    def _node_products(self, h: torch.Tensor, y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """``CTP(h_j, Y_j; 1)`` per node, as real numbers (complex values as contiguous (re, im) pairs:
-        complex × real weights then cost half the arithmetic of a promoted complex product)."""
-        node = self.tp(h, y, self.unit.to(dtype))  # (nodes, dim_out), unit weights
-        return torch.view_as_real(node).reshape(len(node), -1) if self.complex else node
-
-    def _update(self, h: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
-        if self.complex:
-            agg = torch.view_as_complex(agg.view(len(h), -1, 2))
-        a = self.lin_msg(agg * self.norm) + self.lin_node(h)
-        b = self.product(a)
-        return self.gate(self.lin_out(b) + self.lin_self(h))
-
-    def forward(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
-                sender: torch.Tensor, receiver: torch.Tensor) -> torch.Tensor:
-        """Edge-list path (the default): per-edge gather and ``index_add_`` scatter onto receivers."""
-        weight = self.edge_weights(h, edge_feat, sender, receiver)
-        pairs = self._node_products(h, y, weight.dtype)
-        msg = pairs.index_select(0, sender) * weight.index_select(1, self.expand)
-        agg = torch.zeros(len(h), msg.shape[-1], dtype=msg.dtype, device=msg.device)
-        return self._update(h, agg.index_add_(0, receiver, msg))
-
-    def forward_dense(self, h: torch.Tensor, y: torch.Tensor, edge_feat: torch.Tensor,
-                      neighbours: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
-        """Dense path, the same function as :meth:`forward`: node ``r`` receives from the flat node indices
-        ``neighbours[r]`` ``(nodes, k)`` where ``ok`` ``(nodes, k)``; ``edge_feat`` ``(nodes, k, F)``.
-        One gather and a sum over ``k``: no edge lists, no scatter (its backward is a plain broadcast)."""
-        nodes, k = neighbours.shape
-        flat = neighbours.reshape(-1)
-        if self.scalar_proj is None:
-            weight = self.edge_mlp(edge_feat)
-        else:
-            proj = self.scalar_proj(h[:, : self.channels].real)
-            half = proj.shape[1] // 2
-            first = self.edge_mlp[0](edge_feat) + proj[:, None, :half]
-            weight = self.edge_mlp[1:](first + proj[:, half:].index_select(0, flat).view(nodes, k, half))
-        weight = weight * ok[..., None].to(weight.dtype)  # missing neighbours: zero weight
-        pairs = self._node_products(h, y, weight.dtype)
-        weight = weight.view(nodes * k, -1).index_select(1, self.expand).view(nodes, k, -1)
-        return self._update(h, (pairs.index_select(0, flat).view(nodes, k, -1) * weight).sum(1))
-
-
 class LorentzTagger(torch.nn.Module):
     """Lorentz-invariant jet tagger; see the module docstring.
 
@@ -329,11 +181,14 @@ class LorentzTagger(torch.nn.Module):
         if cfg.basis not in BASES:
             raise ValueError(f"basis must be one of {BASES}, got {cfg.basis!r}")
         self.real_dtype = dtype
-        self.complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-        if cfg.basis == "real":  # features are real: the "complex" dtype is the real one
-            self.complex_dtype = dtype
-        q = torch.as_tensor(vector_to_so13() if cfg.basis == "complex" else np.eye(4), dtype=torch.complex128)
-        self.register_buffer("q_t", q.T.contiguous(), persistent=False)
+        # dtype of the equivariant features: complex in the complex basis, the real dtype in the real one
+        if cfg.basis == "complex":
+            self.feature_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+            q = torch.as_tensor(vector_to_so13(), dtype=torch.complex128)
+        else:  # real 4-vectors: Q is the identity, applied in float64 (exact; no complex arithmetic)
+            self.feature_dtype = dtype
+            q = torch.eye(4, dtype=torch.float64)
+        self.register_buffer("q_t", q.T.contiguous(), persistent=False)  # not in the state dict
         c = cfg.channels
         self.node_mlp = _mlp([self.n_node_features, cfg.edge_hidden, 2 * c], dtype)
         # invariant inputs span very different scales (log k_ij ~ -10 ± 2, z ~ 0.03): optional BatchNorm
@@ -401,8 +256,9 @@ class LorentzTagger(torch.nn.Module):
 
     def node_invariants(self, p: torch.Tensor, mask: torch.Tensor
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(scalars, mask, jet_features)``: the complex ``(0,0)`` channels ``(batch, n, C)`` after the last
-        layer (real up to rounding, see the module docstring), the bool mask and ``(log m_J, log n)``."""
+        """``(scalars, mask, jet_features)``: the scalar channels ``(batch, n, C)`` after the last layer
+        (complex basis: complex, real up to rounding, see the module docstring; real basis: real), the bool
+        mask and ``(log m_J, log n)``."""
         mask = check_constituents(p, mask, "LorentzTagger")
         b, n, _ = p.shape
         p, mass, z, kij, dij = self._geometry(p, mask)
@@ -427,9 +283,8 @@ class LorentzTagger(torch.nn.Module):
         if self.dense_messages:
             edge_feat = edge_feat.reshape(b * n, -1, self.n_edge_features)
         rd = self.real_dtype
-        p_hat = (p / mass[:, None, None]).to(torch.complex128) @ self.q_t  # (B, n, 4) in the SO13 basis
-        p_hat = p_hat.reshape(b * n, 4)
-        p_hat = (p_hat if self.config.basis == "complex" else p_hat.real).to(self.complex_dtype)
+        p_hat = (p / mass[:, None, None]).to(self.q_t.dtype) @ self.q_t  # (B, n, 4) in the feature basis
+        p_hat = p_hat.reshape(b * n, 4).to(self.feature_dtype)
         y = torch.cat([torch.ones_like(p_hat[:, :1]), p_hat], -1)  # (1, p̂) per node
         node_feat, edge_feat = node_feat.reshape(b * n, -1).to(rd), edge_feat.to(rd)
         if self.node_norm is not None:  # statistics of real constituents only: padding never enters
@@ -451,8 +306,8 @@ class LorentzTagger(torch.nn.Module):
         """Initial features: ``C`` invariant scalars and ``C`` copies of ``p̂_i`` scaled by invariants."""
         c = self.config.channels
         f = self.node_mlp(node_feat)
-        scalars = f[:, :c].to(self.complex_dtype)
-        vectors = f[:, c:, None].to(self.complex_dtype) * p_hat[:, None, :]
+        scalars = f[:, :c].to(self.feature_dtype)
+        vectors = f[:, c:, None].to(self.feature_dtype) * p_hat[:, None, :]
         return torch.cat([scalars, vectors.reshape(len(f), 4 * c)], -1)
 
 
