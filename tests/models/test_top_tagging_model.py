@@ -161,17 +161,18 @@ def test_lorentz_permutation_and_padding_invariance(jets) -> None:
         torch.testing.assert_close(model(p[1:2], mask[1:2]), y[1:2], rtol=1e-10, atol=1e-12)
 
 
-def test_node_level_messages_equal_edge_level_tensor_product() -> None:
+@pytest.mark.parametrize(("basis", "dtype"), [("complex", torch.complex128), ("real", torch.float64)])
+def test_node_level_messages_equal_edge_level_tensor_product(basis: str, dtype: torch.dtype) -> None:
     """The layer's fast path (node-level product × edge weights) equals the per-edge product."""
     torch.manual_seed(0)
-    layer = small_lorentz().layers[0]
+    layer = small_lorentz(basis=basis).layers[0]
     n, e = 7, 20
-    h = torch.randn(n, layer.tp.dim_in1, dtype=torch.complex128)
-    y = torch.randn(n, layer.tp.dim_in2, dtype=torch.complex128)
+    h = torch.randn(n, layer.tp.dim_in1, dtype=dtype)
+    y = torch.randn(n, layer.tp.dim_in2, dtype=dtype)
     sender, receiver = torch.randint(0, n, (e,)), torch.randint(0, n, (e,))
     feat = torch.randn(e, LorentzTagger.n_edge_features, dtype=torch.float64)
     weight = layer.edge_mlp(feat)
-    reference = torch.zeros(n, layer.tp.dim_out, dtype=torch.complex128).index_add_(
+    reference = torch.zeros(n, layer.tp.dim_out, dtype=dtype).index_add_(
         0, receiver, layer.edge_messages(h, y, weight, sender))
     captured = {}
     hook = layer.lin_msg.register_forward_pre_hook(lambda mod, args: captured.setdefault("agg", args[0]))

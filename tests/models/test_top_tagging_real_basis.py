@@ -92,25 +92,6 @@ def test_real_basis_permutation_and_padding(jets) -> None:
         torch.testing.assert_close(model(p[1:2], mask[1:2]), y[1:2], rtol=1e-10, atol=1e-12)
 
 
-def test_real_basis_node_level_messages_equal_edge_level_product() -> None:
-    torch.manual_seed(0)
-    layer = small_lorentz(basis="real").layers[0]
-    n, e = 7, 20
-    h = torch.randn(n, layer.tp.dim_in1, dtype=torch.float64)
-    y = torch.randn(n, layer.tp.dim_in2, dtype=torch.float64)
-    sender, receiver = torch.randint(0, n, (e,)), torch.randint(0, n, (e,))
-    feat = torch.randn(e, LorentzTagger.n_edge_features, dtype=torch.float64)
-    weight = layer.edge_mlp(feat)
-    reference = torch.zeros(n, layer.tp.dim_out, dtype=torch.float64).index_add_(
-        0, receiver, layer.edge_messages(h, y, weight, sender))
-    captured = {}
-    hook = layer.lin_msg.register_forward_pre_hook(lambda mod, args: captured.setdefault("agg", args[0]))
-    with torch.no_grad():
-        layer(h, y, feat, sender, receiver)
-    hook.remove()
-    torch.testing.assert_close(captured["agg"] / layer.norm, reference.detach(), rtol=1e-12, atol=1e-12)
-
-
 def test_real_basis_float32_training_step_and_rounded_boosts() -> None:
     """float32: finite gradients in every weight; massless mode moves < 1e-5 under float32-rounded boosts."""
     p, mask = collinear_jets()
