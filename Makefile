@@ -119,9 +119,12 @@ top-t60k: install-peers top-data-r8k top-peers-r8k top-test60k
 		--models lorentz_tuned particlenet part deepsets lorentznet --report runs/top_r8k_t60k \
 		--plot docs/top_tagging_t60k_roc.png
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
-		--test data/top_tagging_test60k --cpu-budget 2.5 --seeds 0 --prefix runs/top_r8k \
+		--test data/top_tagging_test60k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
 		--models lorentz_tuned particlenet --max-train 1000 4000 6000 --report runs/top_r8k_curve \
 		--curve docs/top_tagging_r8k_curve.png
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data data/top_tagging_8k \
+		--test data/top_tagging_test60k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
+		--models part --max-train 1000 6000 --report runs/top_r8k_curve_part
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.compare runs/top_r8k_lorentz_tuned_nall_s0 \
 		runs/top_r8k_particlenet_nall_s0 runs/top_r8k_part_nall_s0 runs/top_r8k_deepsets_nall_s0 \
 		runs/top_r8k_lorentznet_nall_s0 runs/top_r8k_lorentz_nall_s0 runs/top_r8k_lgatr_nall_s0 \

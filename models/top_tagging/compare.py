@@ -190,6 +190,22 @@ def seed_group(run: str) -> str:
     return head if head and tail.isdigit() else run
 
 
+def seed_mean_spread(group: list[dict[str, Any]], key: str) -> tuple[float, float]:
+    """Mean of ``key`` over a group of seeds and its error: the seeds' standard deviation (ddof 1, the
+    seed-to-seed spread) for several seeds, the run's own bootstrap error ``key_err`` for one.
+
+    >>> seed_mean_spread([{"rejection_0.3": 100.0}, {"rejection_0.3": 120.0}, {"rejection_0.3": 140.0}],
+    ...                  "rejection_0.3")
+    (120.0, 20.0)
+    >>> seed_mean_spread([{"auc": 0.97, "auc_err": 0.002}], "auc")
+    (0.97, 0.002)
+    """
+    values = np.array([r[key] for r in group], dtype=float)
+    with np.errstate(invalid="ignore"):  # 1/eps_B is infinite when no background passes
+        err = values.std(ddof=1) if len(group) > 1 else group[0][f"{key}_err"]
+    return float(values.mean()), float(err)
+
+
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """One markdown row per group of seeds (:func:`seed_group`): the mean over seeds ± their standard
     deviation (the seed-to-seed spread; a single seed shows the bootstrap error instead).  The column
@@ -206,10 +222,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     lines = []
     for name, g in groups.items():
         def cell(key: str, digits: int, g: list[dict[str, Any]] = g) -> str:
-            values = np.array([r[key] for r in g], dtype=float)
-            with np.errstate(invalid="ignore"):  # 1/eps_B is infinite when no background passes
-                err = values.std(ddof=1) if len(g) > 1 else g[0][f"{key}_err"]
-            return _pm(float(values.mean()), float(err), digits)
+            return _pm(*seed_mean_spread(g, key), digits)
 
         cpu = [r.get("cpu_seconds_per_epoch") for r in g]
         cpu_cell = f"{np.mean(cpu):.0f}" if all(c is not None for c in cpu) else "–"
@@ -222,8 +235,9 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
 
 
 def plot_data_efficiency(rows: list[dict[str, Any]], out: str | Path) -> Path:
-    """AUC and ``1/eps_B`` at ``eps_S = 0.3`` against the number of training jets, one line per model
-    (mean over seeds, bootstrap error bars of the mean)."""
+    """AUC and ``1/eps_B`` at ``eps_S = 0.3`` against the number of training jets, one line per model:
+    the mean over seeds with the seed-to-seed spread as error bar (:func:`seed_mean_spread`; a point
+    with one seed shows its bootstrap error)."""
     from models.common.plotting import pyplot, save_figure
 
     plt = pyplot()
@@ -232,8 +246,7 @@ def plot_data_efficiency(rows: list[dict[str, Any]], out: str | Path) -> Path:
         sizes = sorted({r["n_train"] for r in rows if r["model"] == model})
         for ax, key in zip(axes, ("auc", "rejection_0.3"), strict=True):
             sel = [[r for r in rows if r["model"] == model and r["n_train"] == n] for n in sizes]
-            mean = np.array([np.mean([r[key] for r in s]) for s in sel])
-            err = np.array([np.sqrt(np.sum([r[f"{key}_err"] ** 2 for r in s])) / len(s) for s in sel])
+            mean, err = np.array([seed_mean_spread(s, key) for s in sel]).T
             ok = np.isfinite(mean)  # 1/eps_B is infinite when no background jet passes (tiny test sets)
             ax.errorbar(np.array(sizes)[ok], mean[ok], yerr=np.nan_to_num(err[ok]), marker="o", capsize=3,
                         label=model)
