@@ -14,16 +14,10 @@ from __future__ import annotations
 import torch
 
 from lie_nn.nn import scatter_sum
+from models.common.layers import mlp
 from models.md_jump.model import Conditioning, EdgeRadial, JumpConfig, JumpGraph
 
 __all__ = ["PlainVelocity"]
-
-
-def _mlp(sizes: list[int], dtype: torch.dtype) -> torch.nn.Sequential:
-    layers: list[torch.nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.SiLU()]
-    return torch.nn.Sequential(*layers[:-1])
 
 
 class PlainVelocity(torch.nn.Module):
@@ -45,9 +39,9 @@ class PlainVelocity(torch.nn.Module):
         self.disp = torch.nn.Linear(3, width, dtype=dtype)
         edge_in = 2 * width + 3 + 2 * config.num_bessel
         self.messages = torch.nn.ModuleList(
-            [_mlp([edge_in, width, width], dtype) for _ in range(config.num_layers)])
+            [mlp([edge_in, width, width], dtype) for _ in range(config.num_layers)])
         self.updates = torch.nn.ModuleList(
-            [_mlp([2 * width, width, width], dtype) for _ in range(config.num_layers)])
+            [mlp([2 * width, width, width], dtype) for _ in range(config.num_layers)])
         self.readout = torch.nn.Linear(width, 6, dtype=dtype)
 
     def forward(self, graph: JumpGraph, x_t: torch.Tensor, x_s: torch.Tensor, s: torch.Tensor,

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from models.common.layers import mlp
 from models.top_tagging.invariants import jet_features
 from models.top_tagging.model import check_constituents
 
@@ -62,13 +63,6 @@ class DeepSetsConfig:
         return asdict(self)
 
 
-def _mlp(sizes: list[int], dtype: torch.dtype) -> torch.nn.Sequential:
-    mods: list[torch.nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        mods += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.ReLU()]
-    return torch.nn.Sequential(*mods[:-1])
-
-
 class DeepSetsTagger(torch.nn.Module):
     """Particle-flow network ``F(Σ_i Φ(x_i))``; ``forward(p, mask)`` → logits ``(batch,)``.
 
@@ -84,8 +78,9 @@ class DeepSetsTagger(torch.nn.Module):
         self.config = cfg = config or DeepSetsConfig()
         self.real_dtype = dtype
         self.norm = torch.nn.BatchNorm1d(N_FEATURES, affine=False, dtype=dtype)
-        self.phi = _mlp([N_FEATURES] + [cfg.hidden] * (cfg.phi_layers - 1) + [cfg.latent], dtype)
-        self.f = _mlp([cfg.latent + 2] + [cfg.hidden] * (cfg.f_layers - 1) + [1], dtype)
+        relu = torch.nn.ReLU
+        self.phi = mlp([N_FEATURES] + [cfg.hidden] * (cfg.phi_layers - 1) + [cfg.latent], dtype, act=relu)
+        self.f = mlp([cfg.latent + 2] + [cfg.hidden] * (cfg.f_layers - 1) + [1], dtype, act=relu)
 
     def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         mask = check_constituents(p, mask, "DeepSetsTagger")

@@ -9,18 +9,11 @@ import torch
 
 from lie_nn import Irreps
 from lie_nn.nn import ChannelwiseTensorProduct, Gate, Linear, SymmetricContraction
+from models.common.layers import mlp
 from models.top_tagging.basis import representations
 
 if TYPE_CHECKING:
     from models.top_tagging.model import LorentzTaggerConfig
-
-
-def _mlp(sizes: list[int], dtype: torch.dtype) -> torch.nn.Sequential:
-    """``Linear`` layers of the given sizes with SiLU between them (none after the last)."""
-    mods: list[torch.nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        mods += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.SiLU()]
-    return torch.nn.Sequential(*mods[:-1])
 
 
 class _Interaction(torch.nn.Module):
@@ -46,7 +39,7 @@ class _Interaction(torch.nn.Module):
                   for _ in range((1 + self.complex) * item.ir.dim)]  # (real, imag) if complex
         self.register_buffer("expand", torch.tensor(expand, dtype=torch.long), persistent=False)
         self.register_buffer("unit", torch.ones(self.tp.weight_numel, dtype=dtype), persistent=False)
-        self.edge_mlp = _mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
+        self.edge_mlp = mlp([n_edge, cfg.edge_hidden, cfg.edge_hidden, self.tp.weight_numel], dtype)
         # edge_scalars: the first layer of edge_mlp also reads (s_i, s_j), the (0,0) channels of both ends;
         # as W [s_i, s_j] = A s_i + B s_j it is projected once per node and gathered per edge
         self.scalar_proj = (torch.nn.Linear(c, 2 * cfg.edge_hidden, bias=False, dtype=dtype)

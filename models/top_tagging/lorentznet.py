@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from models.common.layers import mlp
 from models.top_tagging.invariants import jet_features, pair_products, particle_masses2
 from models.top_tagging.model import check_constituents
 
@@ -60,23 +61,16 @@ class LorentzNetConfig:
         return asdict(self)
 
 
-def _mlp(sizes: list[int], dtype: torch.dtype, last_act: bool = False) -> torch.nn.Sequential:
-    mods: list[torch.nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        mods += [torch.nn.Linear(a, b, dtype=dtype), torch.nn.SiLU()]
-    return torch.nn.Sequential(*(mods if last_act else mods[:-1]))
-
-
 class _LGEB(torch.nn.Module):
     """One Lorentz group equivariant block on a dense, masked graph."""
 
     def __init__(self, hidden: int, c_weight: float, dtype: torch.dtype, update_x: bool) -> None:
         super().__init__()
         self.c_weight, self.update_x = c_weight, update_x
-        self.phi_e = _mlp([2 * hidden + 2, hidden, hidden], dtype, last_act=True)
+        self.phi_e = mlp([2 * hidden + 2, hidden, hidden], dtype, last_act=True)
         self.phi_m = torch.nn.Linear(hidden, 1, dtype=dtype)
-        self.phi_h = _mlp([2 * hidden, hidden, hidden], dtype)
-        self.phi_x = _mlp([hidden, hidden, 1], dtype) if update_x else None
+        self.phi_h = mlp([2 * hidden, hidden, hidden], dtype)
+        self.phi_x = mlp([hidden, hidden, 1], dtype) if update_x else None
 
     def forward(self, h: torch.Tensor, x: torch.Tensor, dot: torch.Tensor, norm: torch.Tensor,
                 pair: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,7 +105,7 @@ class LorentzNet(torch.nn.Module):
         # the last block's vector update would never be read: the paper drops it too
         self.blocks = torch.nn.ModuleList([_LGEB(cfg.hidden, cfg.c_weight, dtype, i < cfg.layers - 1)
                                            for i in range(cfg.layers)])
-        self.readout = _mlp([cfg.hidden + 2, cfg.readout_hidden, 1], dtype)
+        self.readout = mlp([cfg.hidden + 2, cfg.readout_hidden, 1], dtype)
 
     def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         mask = check_constituents(p, mask, "LorentzNet")

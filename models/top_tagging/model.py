@@ -64,8 +64,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from models.common.layers import mlp
 from models.top_tagging.basis import BASES, four_vector_generators, representations, vector_to_so13
-from models.top_tagging.interaction import _Interaction, _mlp
+from models.top_tagging.interaction import _Interaction
 from models.top_tagging.invariants import massless, pair_products
 
 # the basis helpers live in models.top_tagging.basis and are re-exported here
@@ -190,13 +191,13 @@ class LorentzTagger(torch.nn.Module):
             q = torch.eye(4, dtype=torch.float64)
         self.register_buffer("q_t", q.T.contiguous(), persistent=False)  # not in the state dict
         c = cfg.channels
-        self.node_mlp = _mlp([self.n_node_features, cfg.edge_hidden, 2 * c], dtype)
+        self.node_mlp = mlp([self.n_node_features, cfg.edge_hidden, 2 * c], dtype)
         # invariant inputs span very different scales (log k_ij ~ -10 ± 2, z ~ 0.03): optional BatchNorm
         self.node_norm = torch.nn.BatchNorm1d(self.n_node_features, dtype=dtype) if cfg.input_norm else None
         self.edge_norm = torch.nn.BatchNorm1d(self.n_edge_features, dtype=dtype) if cfg.input_norm else None
         self.layers = torch.nn.ModuleList(
             [_Interaction(cfg, self.n_edge_features, dtype) for _ in range(cfg.layers)])
-        self.readout = _mlp([c + 2, cfg.readout_hidden, cfg.readout_hidden, 1], dtype)
+        self.readout = mlp([c + 2, cfg.readout_hidden, cfg.readout_hidden, 1], dtype)
         # message path: edge lists + index_add_ (default), or dense (nodes, k) neighbour blocks summed over k
         # (the same function, tested to 1e-12; not faster on one CPU thread: docs/top_tagging.md, profile)
         self.dense_messages = False
