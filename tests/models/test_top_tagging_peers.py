@@ -244,3 +244,25 @@ def test_benchmark_runs_each_run_once(tmp_path) -> None:
     summary = (tmp_path / "runs" / "b_summary.md").read_text().splitlines()
     assert len(table) == 3 and len(summary) == 3
     assert "| b_deepsets_nall (1) | bootstrap |" in summary[2]
+
+
+def test_paired_difference_counts_the_shared_test_set_error(tmp_path) -> None:
+    """Identical groups differ by exactly 0; the error of a real difference exceeds the seed error alone,
+    because the shared test set's sampling error is added; unscored runs give one clear error."""
+    from models.common.io import DataError
+    from models.top_tagging.compare import point_metrics
+    from models.top_tagging.paired import load_scores, paired_difference
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 3000)
+    a = [y + rng.normal(0, 0.6, y.size) for _ in range(3)]
+    b = [y + rng.normal(0, 0.9, y.size) for _ in range(3)]
+    same = paired_difference(y, a, a, replicas=10)
+    assert all(d == 0.0 for d, _ in same.values())
+    d, err = paired_difference(y, a, b, replicas=30)["auc"]
+    seed_only = np.sqrt(sum(np.var([point_metrics(y, s)["auc"] for s in g], ddof=1) / 3 for g in (a, b)))
+    assert d > 0 and err > seed_only
+    with pytest.raises(ValueError, match="same jets"):
+        paired_difference(y[:-1], a, b)
+    with pytest.raises(DataError, match="run models.top_tagging.compare"):
+        load_scores(tmp_path / "run", "data/top_tagging_test60k")
