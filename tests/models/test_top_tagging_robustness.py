@@ -14,6 +14,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_top_tagging_model import fake_jets, small_lorentz, write_fake_dataset  # noqa: E402
+from torchrun_helper import torchrun  # noqa: E402
 
 from models.common.cli import run_cli  # noqa: E402
 from models.common.io import write_json_atomic  # noqa: E402
@@ -175,9 +176,8 @@ def test_lorentz_tagger_trains_under_torchrun(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
     subprocess.run([sys.executable, "-m", "models.top_tagging.train", *flags, "--out", str(tmp_path / "one")],
                    check=True, cwd=root, env=env, timeout=600, capture_output=True)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                    "-m", "models.top_tagging.train", *flags, "--out", str(tmp_path / "two")],
-                   check=True, cwd=root, env=env, timeout=600, capture_output=True)
+    torchrun(["-m", "models.top_tagging.train", *flags, "--out", str(tmp_path / "two")], out=tmp_path / "two",
+             cwd=root, env=env)
     one = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
     two = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
     assert (one["world"], two["world"]) == (1, 2)
