@@ -57,20 +57,10 @@ def lorentz() -> None:
     section("Lorentz group SO(1,3): boosts are non-unitary, CGs still exact")
     vector = lnn.SO13("1/2", "1/2")
     show_decomposition(vector, vector)
-    minkowski = lnn.GenericRep(four_vector_generators(), label="4-vector")
+    minkowski = lnn.GenericRep(lnn.four_vector_generators(), label="4-vector")
     terms, Q = lnn.decompose(minkowski, vector.iterator())
     print(f"the real 4-vector representation decomposes as {[str(t) for t in terms]} "
           f"(change of basis {Q.shape})")
-
-
-def four_vector_generators() -> np.ndarray:
-    """so(1,3) on (t, x, y, z): rotations R_x, R_y, R_z then boosts K_x, K_y, K_z."""
-    X = np.zeros((6, 4, 4))
-    for a, (i, j) in enumerate([(2, 3), (3, 1), (1, 2)]):
-        X[a, j, i], X[a, i, j] = 1.0, -1.0
-    for a in range(3):
-        X[3 + a, 0, a + 1] = X[3 + a, a + 1, 0] = 1.0
-    return X
 
 
 def product_basis() -> None:

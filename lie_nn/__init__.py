@@ -2,7 +2,8 @@
 
 The public namespace re-exports the algebra core:
 
-* irreps: :class:`SU2`, :class:`SO3`, :class:`O3`, :class:`SUN`, :class:`SO13` (Lorentz),
+* irreps: :class:`SU2`, :class:`SO3`, :class:`O3`, :class:`SUN`, :class:`SO13` (Lorentz; its real
+  4-vector form from :func:`four_vector_generators`),
   :class:`DirectProduct`, :class:`GenericRep`; reducible representations :class:`Irreps`, built
   from anything liberal (``Irreps("8x0e + 4x1o")``, ``Irreps("2xSU3(2,1,0) + SU3(0,0,0)")``,
   pairs, irreps) and accepted by every API; ``ir1 * ir2`` is an ``Irreps``;
@@ -31,7 +32,7 @@ from lie_nn._src.decomposition import DecompositionError, decompose_generators
 from lie_nn._src.descriptors import *  # noqa: F403  (layer descriptors; names in descriptors.__all__)
 from lie_nn._src.descriptors import __all__ as _descriptor_names
 from lie_nn._src.groups.generic import GenericRep
-from lie_nn._src.groups.lorentz import SO13
+from lie_nn._src.groups.lorentz import SO13, four_vector_generators
 from lie_nn._src.groups.o3 import O3
 from lie_nn._src.groups.product import DirectProduct
 from lie_nn._src.groups.so3 import SO3
@@ -85,6 +86,7 @@ __all__ = [
     "decompose",
     "decompose_generators",
     "euler_to_matrix",
+    "four_vector_generators",
     "intertwiners",
     "irrep_from_string",
     "matrix_to_axis_angle",

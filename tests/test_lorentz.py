@@ -255,3 +255,29 @@ def test_cg_matches_numeric_solver(m1, n1, m2, n2, m3, n3) -> None:
     assert numeric.shape == exact.shape
     overlap = abs(np.vdot(exact, numeric))
     assert abs(overlap - np.linalg.norm(exact) * np.linalg.norm(numeric)) < 1e-9  # same line
+
+
+def test_four_vector_generators_are_the_real_form_of_the_vector_irrep() -> None:
+    """The public real generators obey SO13's relations (same structure constants), keep the Minkowski
+    metric, exponentiate to a boost with cosh/sinh of the rapidity, and are equivalent to (1/2,1/2)."""
+    import math
+
+    import lie_nn as lnn
+
+    X, Y = lnn.four_vector_generators(), SO13("1/2", "1/2").algebra()
+    for a in range(6):
+        for b in range(6):
+            # the commutators expand on the generators with the same coefficients in both forms
+            cx = X[a] @ X[b] - X[b] @ X[a]
+            coeff = np.linalg.lstsq(X.reshape(6, -1).T, cx.ravel(), rcond=None)[0]
+            np.testing.assert_allclose(np.einsum("c,cij->ij", coeff, X), cx, atol=1e-12)
+            np.testing.assert_allclose(np.einsum("c,cij->ij", coeff, Y), Y[a] @ Y[b] - Y[b] @ Y[a],
+                                       atol=1e-12)
+    eta = np.diag([1.0, -1.0, -1.0, -1.0])
+    np.testing.assert_allclose(X.transpose(0, 2, 1) @ eta + eta @ X, 0, atol=0)
+    boost = sum(np.linalg.matrix_power(0.7 * X[5], k) / math.factorial(k) for k in range(40))
+    np.testing.assert_allclose(boost[np.ix_([0, 3], [0, 3])],
+                               [[np.cosh(0.7), np.sinh(0.7)], [np.sinh(0.7), np.cosh(0.7)]], atol=1e-14)
+    Q = lnn.change_of_basis(lnn.GenericRep(X), SO13("1/2", "1/2"))
+    assert Q.shape == (1, 4, 4)
+    np.testing.assert_allclose(Y @ Q[0], Q[0] @ X, atol=1e-10)

@@ -3,15 +3,16 @@ r"""The two bases of the tagger's features: Lorentz scalars and 4-vectors.
 * ``basis="complex"``: the irreps ``SO13(0,0)`` and ``SO13(1/2,1/2)`` of :class:`lie_nn.SO13`, complex
   Clebsch-Gordan coefficients and complex features; a real 4-vector ``p`` enters as ``Q p`` with the
   intertwiner ``Q`` of :func:`vector_to_so13`.
-* ``basis="real"``: the real 4-vector :class:`lie_nn.GenericRep` of :func:`four_vector_generators` and its
-  trivial rep; CGs, weights and features are real (``Q`` is the identity).
+* ``basis="real"``: the real 4-vector :class:`lie_nn.GenericRep` of
+  :func:`lie_nn.four_vector_generators` and its trivial rep; CGs, weights and features are real
+  (``Q`` is the identity).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from lie_nn import SO13, GenericRep, Irrep, change_of_basis
+from lie_nn import SO13, GenericRep, Irrep, change_of_basis, four_vector_generators
 
 __all__ = ["BASES", "four_vector_generators", "representations", "vector_to_so13"]
 
@@ -34,21 +35,6 @@ def representations(basis: str) -> tuple[Irrep, Irrep]:
         raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
     vector = GenericRep(four_vector_generators(), label="4-vector")
     return vector.trivial(), vector
-
-
-def four_vector_generators() -> np.ndarray:
-    """Real so(1,3) generators on ``(t, x, y, z)``: ``R_x, R_y, R_z`` then boosts ``K_x, K_y, K_z``.
-
-    >>> X = four_vector_generators()
-    >>> X.shape, float(X[3, 0, 1]), float(X[3, 1, 0])
-    ((6, 4, 4), 1.0, 1.0)
-    """
-    X = np.zeros((6, 4, 4))
-    for a, (i, j) in enumerate([(2, 3), (3, 1), (1, 2)]):
-        X[a, j, i], X[a, i, j] = 1.0, -1.0
-    for a in range(3):
-        X[3 + a, 0, a + 1] = X[3 + a, a + 1, 0] = 1.0
-    return X
 
 
 def vector_to_so13() -> np.ndarray:

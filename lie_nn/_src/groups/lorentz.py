@@ -154,3 +154,26 @@ class SO13(Irrep):
         return f"SO13({_spin_str(self.m)},{_spin_str(self.n)})"
 
     __repr__ = __str__
+
+
+def four_vector_generators() -> np.ndarray:
+    r"""The six real so(1,3) generators on 4-vectors ``(t, x, y, z)``, in :class:`SO13`'s order.
+
+    Rotations ``(R_i)_{jk} = -ε_ijk`` on ``(x, y, z)``, then boosts ``K_i = E_{t i} + E_{i t}``; they
+    obey the relations of :class:`SO13` (``[K_i, K_j] = -ε_ijk R_k``) and keep the Minkowski metric
+    ``η = diag(1, -1, -1, -1)``: ``X^T η + η X = 0``.  ``GenericRep(four_vector_generators())`` is the
+    real form of ``SO13(1/2, 1/2)``: real Clebsch-Gordan coefficients, real features.
+
+    >>> X = four_vector_generators()
+    >>> X.shape, float(X[3, 0, 1]), float(X[3, 1, 0]), float(X[2, 1, 2])
+    ((6, 4, 4), 1.0, 1.0, -1.0)
+    >>> eta = np.diag([1.0, -1.0, -1.0, -1.0])
+    >>> bool(np.allclose(X.transpose(0, 2, 1) @ eta + eta @ X, 0))
+    True
+    """
+    X = np.zeros((6, 4, 4))
+    for a, (i, j) in enumerate([(2, 3), (3, 1), (1, 2)]):
+        X[a, j, i], X[a, i, j] = 1.0, -1.0
+    for a in range(3):
+        X[3 + a, 0, a + 1] = X[3 + a, a + 1, 0] = 1.0
+    return X
