@@ -266,3 +266,24 @@ def test_paired_difference_counts_the_shared_test_set_error(tmp_path) -> None:
         paired_difference(y[:-1], a, b)
     with pytest.raises(DataError, match="run models.top_tagging.compare"):
         load_scores(tmp_path / "run", "data/top_tagging_test60k")
+
+
+def test_compare_cli_draws_one_curve_from_runs_of_two_data_sets(tmp_path, capsys) -> None:
+    """``compare --curve --summary`` joins runs trained on different data sets (the 1k-6k points of the
+    8k set and the 16k-32k points of the 40k set) into one data-efficiency plot and seed-mean table."""
+    from models.top_tagging.benchmark import main as bench
+    from models.top_tagging.compare import main
+
+    small = write_fake_dataset(tmp_path / "small", n_per_split=12, n=10)
+    large = write_fake_dataset(tmp_path / "large", n_per_split=20, n=10)
+    for data, name in ((small, "s"), (large, "l")):
+        bench(["--data", str(data), "--test", str(small), "--models", "deepsets", "--epochs", "1",
+               "--prefix", str(tmp_path / name), "--seeds", "0", "1", "--skip-score"])
+    runs = [str(tmp_path / f"{n}_deepsets_nall_s{s}") for n in "sl" for s in (0, 1)]
+    main([*runs, "--data", str(small), "--bootstrap", "5", "--out", str(tmp_path / "rows.json"),
+          "--curve", str(tmp_path / "curve.png"), "--summary", str(tmp_path / "summary.md")])
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    assert sorted(r["n_train"] for r in rows) == [12, 12, 20, 20]
+    assert (tmp_path / "curve.png").stat().st_size > 0
+    summary = (tmp_path / "summary.md").read_text().splitlines()
+    assert len(summary) == 4 and "s_deepsets_nall (2)" in summary[2] and "l_deepsets_nall (2)" in summary[3]
