@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: install install-hep test test-slow demo docs bench bench-sc lint clean top-data top-train
-.PHONY: install-peers top-peers-r8k top-peers-full top-peers-curve
+.PHONY: install-peers top-peers-r8k top-curve top-same-epochs
 .PHONY: top-data-r8k top-test60k top-tune top-t60k
 .PHONY: top-step-time
 
@@ -78,18 +78,6 @@ top-peers-r8k: install-peers
 		--test data/top_tagging_test16k --cpu-budget 2.5 --seeds 0 --epochs 7 \
 		--models deepsets particlenet part --prefix runs/top_r8k_ep7
 
-# The full comparison of the issue (not yet run): 40k/60k jets, 3 seeds, 10 CPU-min per run (~4 CPU-h),
-# then the data-efficiency curve at 1k/4k/16k/32k training jets (32k = the whole 80 % train split of 40k;
-# ~14 CPU-h).
-top-peers-full: install-peers top-data
-	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data $(TOP_DATA) \
-		--test $(TOP_DATA)_test --cpu-budget 10 --seeds 0 1 2 --prefix runs/top_full \
-		--plot docs/top_tagging_full_roc.png
-top-peers-curve: install-peers top-data
-	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --data $(TOP_DATA) \
-		--test $(TOP_DATA)_test --cpu-budget 10 --seeds 0 1 2 --max-train 1000 4000 16000 32000 \
-		--prefix runs/top_curve --curve docs/top_tagging_curve.png
-
 # Issue 15, second session: the 60k test set (the same jets as `make top-data`'s test set; its first 16k are
 # data/top_tagging_test16k, whose chunks are reused), the LorentzTagger tuning runs (validation split only),
 # the three-seed comparison at 2.5 CPU-min and the first data-efficiency points (docs/top_tagging.md).
@@ -130,6 +118,33 @@ top-t60k: install-peers top-data-r8k top-peers-r8k top-test60k
 		runs/top_r8k_lorentznet_nall_s0 runs/top_r8k_lorentz_nall_s0 runs/top_r8k_lgatr_nall_s0 \
 		runs/top_r8k_pelican_nall_s0 --data data/top_tagging_test60k --mass-window \
 		--plot docs/top_tagging_t60k_roc_s0.png
+# Issue 15, third session: the data-efficiency curve from 1k to 32k training jets (16k and 32k come from the
+# 40k jets of `make top-data`, whose training split is 32k; 1k-6k from data/top_tagging_8k), ours and ParticleNet,
+# 3 seeds, 2.5 CPU-min each (~75 CPU-min from scratch), and the same-epochs table: every model for 11 epochs,
+# the tuned tagger's count at 6k jets and 2.5 CPU-min (~60 CPU-min).  Finished runs and scores are reused.
+TOP_BENCH = OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --test data/top_tagging_test60k
+TOP_CURVE_RUNS = $(foreach m,lorentz_tuned particlenet,$(foreach s,0 1 2,\
+	$(foreach n,1000 4000 all,runs/top_r8k_$(m)_n$(n)_s$(s)) $(foreach n,16000 all,runs/top_r40k_$(m)_n$(n)_s$(s))))
+top-curve: install-peers top-data-r8k top-test60k top-data
+	$(TOP_BENCH) --data data/top_tagging_8k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
+		--models lorentz_tuned particlenet --max-train 1000 4000 6000 --skip-score
+	$(TOP_BENCH) --data $(TOP_DATA) --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r40k \
+		--models lorentz_tuned particlenet --max-train 16000 32000 --skip-score
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.compare $(TOP_CURVE_RUNS) \
+		--data data/top_tagging_test60k --out runs/top_curve_compare.json --table runs/top_curve_table.md \
+		--summary runs/top_curve_summary.md --curve docs/top_tagging_curve.png
+top-same-epochs: install-peers top-data-r8k top-test60k
+	$(TOP_BENCH) --data data/top_tagging_8k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
+		--models lorentz_tuned --skip-score
+	$(TOP_BENCH) --data data/top_tagging_8k --cpu-budget 30 --epochs 11 --seeds 0 1 2 --prefix runs/top_r8k_ep11 \
+		--models particlenet part deepsets lorentznet --skip-score
+	$(TOP_BENCH) --data data/top_tagging_8k --cpu-budget 30 --epochs 11 --seeds 0 --prefix runs/top_r8k_ep11 \
+		--models lgatr pelican --skip-score
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.compare $(foreach s,0 1 2,runs/top_r8k_lorentz_tuned_nall_s$(s) \
+		$(foreach m,particlenet part deepsets lorentznet,runs/top_r8k_ep11_$(m)_nall_s$(s))) \
+		runs/top_r8k_ep11_lgatr_nall_s0 runs/top_r8k_ep11_pelican_nall_s0 --data data/top_tagging_test60k \
+		--out runs/top_ep11_compare.json --table runs/top_ep11_table.md --summary runs/top_ep11_summary.md \
+		--plot docs/top_tagging_ep11_roc.png
 top-step-time: install-peers top-data-r8k
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.step_time --data data/top_tagging_8k --rounds 9 --steps 6
 
