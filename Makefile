@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: install install-hep test test-slow demo docs bench bench-sc lint clean top-data top-train
-.PHONY: install-peers top-peers-r8k top-curve top-same-epochs
+.PHONY: install-peers top-peers-r8k top-curve top-same-epochs top-budget10
 .PHONY: top-data-r8k top-test60k top-tune top-t60k
 .PHONY: top-step-time
 
@@ -133,6 +133,12 @@ top-curve: install-peers top-data-r8k top-test60k top-data
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.compare $(TOP_CURVE_RUNS) \
 		--data data/top_tagging_test60k --out runs/top_curve_compare.json --table runs/top_curve_table.md \
 		--summary runs/top_curve_summary.md --curve docs/top_tagging_curve.png
+# Is the 32k point limited by the budget?  Ours and ParticleNet, seed 0, 10 CPU-min each (~25 CPU-min).
+top-budget10: install-peers top-test60k top-data
+	$(TOP_BENCH) --data $(TOP_DATA) --cpu-budget 10 --seeds 0 --prefix runs/top_r40k_b10 \
+		--models lorentz_tuned particlenet --skip-score
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.compare runs/top_r40k_b10_lorentz_tuned_nall_s0 \
+		runs/top_r40k_b10_particlenet_nall_s0 --data data/top_tagging_test60k --table runs/top_b10_table.md
 top-same-epochs: install-peers top-data-r8k top-test60k
 	$(TOP_BENCH) --data data/top_tagging_8k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
 		--models lorentz_tuned --skip-score
