@@ -119,17 +119,17 @@ top-t60k: install-peers top-data-r8k top-peers-r8k top-test60k
 		runs/top_r8k_pelican_nall_s0 --data data/top_tagging_test60k --mass-window \
 		--plot docs/top_tagging_t60k_roc_s0.png
 # Issue 15, third session: the data-efficiency curve from 1k to 32k training jets (16k and 32k come from the
-# 40k jets of `make top-data`, whose training split is 32k; 1k-6k from data/top_tagging_8k), ours and ParticleNet,
-# 3 seeds, 2.5 CPU-min each (~75 CPU-min from scratch), and the same-epochs table: every model for 11 epochs,
+# 40k jets of `make top-data`, whose training split is 32k; 1k-6k from data/top_tagging_8k), ours, ParticleNet and
+# ParT, 3 seeds, 2.5 CPU-min each (~110 CPU-min from scratch), and the same-epochs table: every model for 11 epochs,
 # the tuned tagger's count at 6k jets and 2.5 CPU-min (~60 CPU-min).  Finished runs and scores are reused.
 TOP_BENCH = OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.benchmark --test data/top_tagging_test60k
-TOP_CURVE_RUNS = $(foreach m,lorentz_tuned particlenet,$(foreach s,0 1 2,\
+TOP_CURVE_RUNS = $(foreach m,lorentz_tuned particlenet part,$(foreach s,0 1 2,\
 	$(foreach n,1000 4000 all,runs/top_r8k_$(m)_n$(n)_s$(s)) $(foreach n,16000 all,runs/top_r40k_$(m)_n$(n)_s$(s))))
 top-curve: install-peers top-data-r8k top-test60k top-data
 	$(TOP_BENCH) --data data/top_tagging_8k --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r8k \
-		--models lorentz_tuned particlenet --max-train 1000 4000 6000 --skip-score
+		--models lorentz_tuned particlenet part --max-train 1000 4000 6000 --skip-score
 	$(TOP_BENCH) --data $(TOP_DATA) --cpu-budget 2.5 --seeds 0 1 2 --prefix runs/top_r40k \
-		--models lorentz_tuned particlenet --max-train 16000 32000 --skip-score
+		--models lorentz_tuned particlenet part --max-train 16000 32000 --skip-score
 	OMP_NUM_THREADS=1 $(BIN)/python -m models.top_tagging.compare $(TOP_CURVE_RUNS) \
 		--data data/top_tagging_test60k --out runs/top_curve_compare.json --table runs/top_curve_table.md \
 		--summary runs/top_curve_summary.md --curve docs/top_tagging_curve.png
