@@ -14,7 +14,7 @@ import numpy as np
 
 from lie_nn import SO13, GenericRep, Irrep, change_of_basis, four_vector_generators
 
-__all__ = ["BASES", "four_vector_generators", "representations", "vector_to_so13"]
+__all__ = ["BASES", "representations", "vector_to_so13"]
 
 S, V = SO13(0, 0), SO13("1/2", "1/2")
 

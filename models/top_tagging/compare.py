@@ -136,7 +136,7 @@ def boost_probe(run: str | Path, data: str | Path, rapidity: float = 2.0, n_jets
     ``rapidity`` (random axis and rotation, float64): ``max |Δp|`` with float64 inputs (exact
     invariance up to the network's rounding) and with the boosted momenta rounded to float32 (what a
     float32 data file would hold), also for the unboosted jets rounded to float32."""
-    from models.top_tagging.model import four_vector_generators
+    from lie_nn import four_vector_generators
 
     model = load_model(run)
     config = json.loads((Path(run) / "config.json").read_text())

@@ -10,7 +10,7 @@ Features: every feature lives in ``C × (scalar ⊕ 4-vector)``, in one of two b
 
 * ``"complex"`` (default): ``(0,0) ⊕ (1/2,1/2)`` of :class:`~lie_nn.SO13`, complex features and CGs.  The
   real 4-vector becomes the ``(1/2,1/2)`` irrep through the intertwiner ``Q`` of
-  :func:`lie_nn.change_of_basis` from the real so(1,3) generators (:func:`four_vector_generators`) to
+  :func:`lie_nn.change_of_basis` from the real so(1,3) generators (:func:`lie_nn.four_vector_generators`) to
   ``SO13(1/2,1/2)``; in that basis the CG ``(1/2,1/2) ⊗ (1/2,1/2) → (0,0)`` contracts two vectors to
   ``(p·q)/2`` with the Minkowski metric ``η = diag(1, -1, -1, -1)`` (checked in the tests).
 * ``"real"``: the trivial rep ``⊕`` the real 4-vector ``GenericRep(four_vector_generators())``; features,
@@ -65,13 +65,13 @@ from dataclasses import asdict, dataclass
 import torch
 
 from models.common.layers import mlp
-from models.top_tagging.basis import BASES, four_vector_generators, representations, vector_to_so13
+from models.top_tagging.basis import BASES, representations, vector_to_so13
 from models.top_tagging.interaction import _Interaction
 from models.top_tagging.invariants import massless, pair_products
 
 # the basis helpers live in models.top_tagging.basis and are re-exported here
 __all__ = ["BASES", "LorentzTagger", "LorentzTaggerConfig", "check_constituents", "count_parameters",
-           "four_vector_generators", "minkowski_dot", "representations", "to_rest_frame", "vector_to_so13"]
+           "minkowski_dot", "representations", "to_rest_frame", "vector_to_so13"]
 
 METRIC = (1.0, -1.0, -1.0, -1.0)
 ENERGY_TOLERANCE = 1e-4  # relative: |p| may exceed E by float32 rounding, not more

@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from lie_nn import SO13, clebsch_gordan
+from lie_nn import SO13, clebsch_gordan, four_vector_generators
 from models.common.io import read_history
 from models.top_tagging import metrics
 from models.top_tagging.baseline import DeepSetsConfig, DeepSetsTagger
 from models.top_tagging.model import (
     LorentzTagger,
     LorentzTaggerConfig,
-    four_vector_generators,
     minkowski_dot,
     to_rest_frame,
     vector_to_so13,

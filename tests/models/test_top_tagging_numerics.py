@@ -18,11 +18,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_top_tagging_model import fake_jets  # noqa: E402
 
+from lie_nn import four_vector_generators  # noqa: E402
 from models.top_tagging.invariants import jet_features, massless, pair_products, particle_masses2  # noqa: E402
 from models.top_tagging.model import (  # noqa: E402
     LorentzTagger,
     LorentzTaggerConfig,
-    four_vector_generators,
     minkowski_dot,
 )
 

@@ -19,11 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_top_tagging_model import ETA, fake_jets, lorentz_matrix, small_lorentz  # noqa: E402
 from test_top_tagging_numerics import boost, collinear_jets, round32  # noqa: E402
 
-from lie_nn import clebsch_gordan  # noqa: E402
+from lie_nn import clebsch_gordan, four_vector_generators  # noqa: E402
 from models.top_tagging.model import (  # noqa: E402
     LorentzTagger,
     LorentzTaggerConfig,
-    four_vector_generators,
     representations,
 )
 
