@@ -174,8 +174,10 @@ def test_lorentz_tagger_trains_under_torchrun(tmp_path: Path) -> None:
     flags = ["--model", "lorentz", "--channels", "4", "--layers", "1", "--n-constituents", "10",
              "--epochs", "2", "--batch-size", "10", "--dtype", "float64", "--data", str(data), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
-    subprocess.run([sys.executable, "-m", "models.top_tagging.train", *flags, "--out", str(tmp_path / "one")],
-                   check=True, cwd=root, env=env, timeout=600, capture_output=True)
+    single = subprocess.run([sys.executable, "-m", "models.top_tagging.train", *flags, "--out",
+                             str(tmp_path / "one")],
+                            cwd=root, env=env, timeout=600, capture_output=True, text=True)
+    assert single.returncode == 0, single.stderr[-6000:]
     torchrun(["-m", "models.top_tagging.train", *flags, "--out", str(tmp_path / "two")], out=tmp_path / "two",
              cwd=root, env=env)
     one = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
